@@ -1,1 +1,11 @@
+//! The identity & consent service. So far: the register of municipalities (the region's
+//! tenants), their areas and groupings, on the skeleton every later service copies:
+//! pure domain → conditional append to JetStream → projection in its own Postgres schema
+//! → queries over the bus with read-your-writes.
 
+pub mod app;
+pub mod domain;
+pub mod handlers;
+pub mod projections;
+pub mod queries;
+pub mod settings;

@@ -1,0 +1,161 @@
+//! Start-up: connect, migrate, project, serve.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use bus::ServiceSpec;
+use clock::SharedClock;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use projection_runner::ProjectionRunner;
+
+use crate::handlers::{Identity, endpoints};
+use crate::projections::register::Register;
+use crate::settings::Settings;
+
+pub fn pool(database_url: &str) -> anyhow::Result<Pool> {
+    let config: tokio_postgres::Config = database_url
+        .parse()
+        .context("TSUNAGU_DATABASE_URL is not a valid postgres URL")?;
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Ok(Pool::builder(manager).max_size(16).build()?)
+}
+
+/// Creates the stream and the projection schemas. Safe to run again.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let client = settings.nats.connect("tsunagu-identity-migrate").await?;
+    let store = settings.nats.store(client)?;
+    store.ensure_stream(identity_api::CONTEXT).await?;
+    let pool = pool(&settings.database_url)?;
+    ProjectionRunner::new(Arc::new(Register), pool, store).migrate().await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+/// Rebuilds the register from sequence 0 into a fresh schema, compares it with the live
+/// one, and swaps it in when asked.
+pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
+    let client = settings.nats.connect("tsunagu-identity-rebuild").await?;
+    let store = settings.nats.store(client)?;
+    let pool = pool(&settings.database_url)?;
+    let target = "register_rebuild";
+    let report = projection_runner::rebuild(Arc::new(Register), pool.clone(), store, target).await?;
+    println!(
+        "rebuilt {target}: {} events applied, {} duplicates, {} parked, checkpoint {}, {:.2}s",
+        report.outcome.applied,
+        report.outcome.duplicates,
+        report.outcome.parked,
+        report.outcome.checkpoint,
+        report.elapsed.as_secs_f64()
+    );
+    use projection_runner::Projection as _;
+    let tables = Register.tables();
+    let live = projection_runner::table_digests(&pool, crate::projections::register::SCHEMA, tables).await?;
+    let fresh = projection_runner::table_digests(&pool, target, tables).await?;
+    for (l, f) in live.iter().zip(&fresh) {
+        let same = if l == f { "identical" } else { "DIFFERENT" };
+        println!("{:<20} live {:>8} rows  rebuilt {:>8} rows  {same}", l.0, l.1, f.1);
+    }
+    if swap {
+        projection_runner::swap_in(&pool, crate::projections::register::SCHEMA, target).await?;
+        println!("swapped {target} in as the live register");
+    }
+    Ok(())
+}
+
+/// Runs the service until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()> {
+    let client = settings.nats.connect("tsunagu-identity").await.context("connecting to NATS")?;
+    let store = settings.nats.store(client.clone())?;
+    store.ensure_stream(identity_api::CONTEXT).await.context("creating the identity stream")?;
+    let pool = pool(&settings.database_url)?;
+    let runner = ProjectionRunner::new(Arc::new(Register), pool.clone(), store.clone());
+    runner.migrate().await.context("migrating the register")?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let projection = tokio::spawn({
+        let stop = stopped(stop_rx.clone());
+        async move { runner.run(stop).await }
+    });
+
+    let identity = Arc::new(Identity {
+        store,
+        pool: pool.clone(),
+        clock,
+        read_wait: settings.read_wait,
+    });
+    let service = bus::serve(
+        client.clone(),
+        ServiceSpec {
+            name: identity_api::SERVICE,
+            version: env!("CARGO_PKG_VERSION"),
+            description: "identity & consent: the municipality register",
+            namespace: settings.nats.namespace.clone(),
+            concurrency: 64,
+        },
+        endpoints(identity),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("registering on the bus: {e}"))?;
+
+    let listener = tokio::net::TcpListener::bind(settings.health_addr)
+        .await
+        .with_context(|| format!("binding {}", settings.health_addr))?;
+    let health = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .with_state((client, pool));
+    tracing::info!(addr = %settings.health_addr, namespace = %settings.nats.namespace, "identity service ready");
+    let http = tokio::spawn({
+        let stop = stopped(stop_rx.clone());
+        async move { axum::serve(listener, health).with_graceful_shutdown(stop).await }
+    });
+
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    let _ = stop_tx.send(true);
+    service.stop().await;
+    let _ = projection.await;
+    let _ = http.await;
+    Ok(())
+}
+
+async fn ready(State((client, pool)): State<(async_nats::Client, Pool)>) -> (StatusCode, Json<serde_json::Value>) {
+    let nats = client.connection_state() == async_nats::connection::State::Connected;
+    let postgres = match pool.get().await {
+        Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+        Err(_) => false,
+    };
+    let status = if nats && postgres { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "nats": nats, "postgres": postgres })))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,8 @@
+//! The pure heart of the service: aggregates that decide what happens and evolve their
+//! state from events. No I/O, no clock: time and looked-up facts come in the command.
+
+pub mod group;
+pub mod municipality;
+mod validate;
+
+pub use validate::{Invalid, normalised_kana, normalised_name, slug};

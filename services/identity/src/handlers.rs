@@ -1,0 +1,328 @@
+//! Bus endpoints: commands load their aggregate from the event store, decide, and append
+//! conditionally; queries read the register projection, waiting for the caller's last
+//! write when asked to (read-your-writes).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::{CallContext, Endpoint, Incoming, Reply};
+use clock::SharedClock;
+use deadpool_postgres::Pool;
+use event_store::{
+    Actor, AppendError, EventContract, EventEnvelope, EventStore, ExpectedVersion, JetStreamStore,
+    Position, Visibility,
+};
+use identity_api::events::IdentityEvent;
+use identity_api::municipalities::*;
+use identity_api::{CONTEXT, aggregates, endpoints};
+use problem::Problem;
+use uuid::Uuid;
+
+use crate::domain::group::{self, GroupCommand, GroupError};
+use crate::domain::municipality::{self, MunicipalityCommand, MunicipalityError, parse_code};
+use crate::domain::{Invalid, slug};
+use crate::projections::register;
+use crate::queries;
+
+/// Everything a handler needs.
+pub struct Identity {
+    pub store: JetStreamStore,
+    pub pool: Pool,
+    pub clock: SharedClock,
+    /// How long a query waits for its projection to reach the caller's position.
+    pub read_wait: Duration,
+}
+
+impl From<Invalid> for Problem {
+    fn from(i: Invalid) -> Self {
+        Problem::invalid_field(i.field, i.reason)
+    }
+}
+
+fn municipality_problem(e: MunicipalityError) -> Problem {
+    match e {
+        MunicipalityError::Invalid(i) => i.into(),
+        MunicipalityError::AlreadyRegistered(_) => Problem::conflict("already-exists", e.to_string()),
+        MunicipalityError::NotRegistered | MunicipalityError::NoSuchArea(_) => Problem::not_found(e.to_string()),
+        MunicipalityError::AreaExists(_) => Problem::conflict("already-exists", e.to_string()),
+        MunicipalityError::Unchanged => Problem::invalid_field("/name", e.to_string()),
+    }
+}
+
+fn group_problem(e: GroupError) -> Problem {
+    match e {
+        GroupError::Invalid(i) => i.into(),
+        GroupError::AlreadyFormed(_) => Problem::conflict("already-exists", e.to_string()),
+        GroupError::NotFormed | GroupError::NotMember(_) => Problem::not_found(e.to_string()),
+        GroupError::AlreadyMember(_) => Problem::conflict("already-exists", e.to_string()),
+    }
+}
+
+fn store_problem<E: std::error::Error>(e: E) -> Problem {
+    tracing::error!(error = %e, source = ?e.source(), "event store failure");
+    Problem::unavailable("the event store is unavailable; try again")
+}
+
+fn db_problem<E: std::error::Error>(e: E) -> Problem {
+    tracing::error!(error = %e, source = ?e.source(), "database failure");
+    Problem::unavailable("the database is unavailable; try again")
+}
+
+impl Identity {
+    /// Loads an aggregate by folding its events.
+    async fn load<S>(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+        evolve: fn(Option<S>, &IdentityEvent) -> Option<S>,
+    ) -> Result<(Option<S>, u64), Problem> {
+        let (events, version) = self
+            .store
+            .read_aggregate(CONTEXT, aggregate_type, id)
+            .await
+            .map_err(store_problem)?;
+        let mut state = None;
+        for recorded in events {
+            let env = recorded.envelope;
+            let event = IdentityEvent::decode(&env.event_type, env.schema_version, env.payload)
+                .map_err(|e| {
+                    tracing::error!(position = %recorded.position, error = %e, "stored event unreadable");
+                    Problem::internal()
+                })?;
+            state = evolve(state, &event);
+        }
+        Ok((state, version))
+    }
+
+    /// Appends the decided event if the aggregate is still at `version`.
+    async fn append(
+        &self,
+        ctx: &CallContext,
+        aggregate_type: &str,
+        id: &str,
+        version: u64,
+        event: IdentityEvent,
+    ) -> Result<Position, Problem> {
+        let envelope = EventEnvelope {
+            event_id: Uuid::now_v7(),
+            event_type: event.event_type().to_owned(),
+            schema_version: IdentityEvent::current_version(event.event_type()).unwrap_or(1),
+            // The register is region-wide data: every member of the region may read it.
+            visibility: Visibility::Region,
+            municipality: None,
+            aggregate_type: aggregate_type.to_owned(),
+            aggregate_id: id.to_owned(),
+            occurred_at: self.clock.now(),
+            actor: Actor(ctx.actor.clone()),
+            correlation_id: ctx.correlation_id,
+            causation_id: None,
+            traceparent: telemetry::current_traceparent(),
+            payload: event.to_payload(),
+        };
+        match self
+            .store
+            .append(CONTEXT, ExpectedVersion::from_loaded(version), envelope)
+            .await
+        {
+            Ok(appended) => Ok(appended.position),
+            Err(AppendError::Conflict { .. }) => Err(Problem::conflict(
+                "concurrent-change",
+                "someone else changed this at the same time; reload and try again",
+            )),
+            Err(AppendError::Refused(reason)) => Err(Problem::new(422, "refused", "The change was refused").with_detail(reason)),
+            Err(e @ AppendError::Unavailable(_)) => Err(store_problem(e)),
+        }
+    }
+
+    async fn on_municipality(
+        &self,
+        ctx: &CallContext,
+        code: &str,
+        field: &str,
+        command: MunicipalityCommand,
+    ) -> Result<Position, Problem> {
+        let code = parse_code(field, code)?;
+        let (state, version) = self.load(aggregates::MUNICIPALITY, code.as_str(), municipality::evolve).await?;
+        let event = municipality::decide(state.as_ref(), command).map_err(municipality_problem)?;
+        self.append(ctx, aggregates::MUNICIPALITY, code.as_str(), version, event).await
+    }
+
+    async fn is_registered(&self, code: &str) -> Result<bool, Problem> {
+        if parse_code("/code", code).is_err() {
+            return Ok(false);
+        }
+        let version = self
+            .store
+            .aggregate_version(CONTEXT, aggregates::MUNICIPALITY, code)
+            .await
+            .map_err(store_problem)?;
+        Ok(version > 0)
+    }
+
+    async fn on_group(&self, ctx: &CallContext, group_id: &str, command: GroupCommand) -> Result<Position, Problem> {
+        let group_id = slug("/group_id", group_id)?;
+        let (state, version) = self.load(aggregates::MUNICIPALITY_GROUP, &group_id, group::evolve).await?;
+        let event = group::decide(state.as_ref(), command).map_err(group_problem)?;
+        self.append(ctx, aggregates::MUNICIPALITY_GROUP, &group_id, version, event).await
+    }
+
+    /// Waits until the register has applied what the caller last wrote.
+    async fn caught_up(&self, ctx: &CallContext) -> Result<(), Problem> {
+        let Some(position) = &ctx.min_position else { return Ok(()) };
+        if position.stream != self.store.stream_name(CONTEXT) {
+            return Ok(());
+        }
+        projection_runner::wait_for_position(&self.pool, register::SCHEMA, position.sequence, self.read_wait)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                projection_runner::RunnerError::Lagging { .. } => {
+                    Problem::timeout("the register has not caught up with your last change yet; try again")
+                }
+                other => db_problem(other),
+            })
+    }
+
+    async fn handle(&self, endpoint: &str, incoming: Incoming) -> Result<Reply, Problem> {
+        let ctx = &incoming.ctx;
+        match endpoint {
+            endpoints::REGISTER_MUNICIPALITY => {
+                let c: RegisterMunicipality = incoming.json()?;
+                let code = c.code.clone();
+                let field = "/code";
+                let normalised = parse_code(field, &code)?;
+                let position = self
+                    .on_municipality(ctx, &code, field, MunicipalityCommand::Register { code: c.code, name: c.name, name_kana: c.name_kana })
+                    .await?;
+                Ok(Reply::written(serde_json::json!({ "code": normalised.as_str() }), position))
+            }
+            endpoints::RENAME_MUNICIPALITY => {
+                let c: RenameMunicipality = incoming.json()?;
+                let position = self
+                    .on_municipality(ctx, &c.code, "/code", MunicipalityCommand::Rename { name: c.change.name, name_kana: c.change.name_kana })
+                    .await?;
+                Ok(Reply::written(serde_json::json!({ "code": c.code }), position))
+            }
+            endpoints::ADD_AREA => {
+                let c: AddArea = incoming.json()?;
+                let a = c.area;
+                let area_id = a.area_id.clone();
+                let position = self
+                    .on_municipality(ctx, &c.code, "/code", MunicipalityCommand::AddArea { area_id: a.area_id, kind: a.kind, name: a.name, name_kana: a.name_kana })
+                    .await?;
+                Ok(Reply::written(serde_json::json!({ "code": c.code, "area_id": area_id }), position))
+            }
+            endpoints::REMOVE_AREA => {
+                let c: RemoveArea = incoming.json()?;
+                let position = self
+                    .on_municipality(ctx, &c.code, "/code", MunicipalityCommand::RemoveArea { area_id: c.area_id.clone() })
+                    .await?;
+                Ok(Reply::written(serde_json::json!({ "code": c.code, "area_id": c.area_id }), position))
+            }
+            endpoints::FORM_GROUP => {
+                let c: FormGroup = incoming.json()?;
+                let mut unregistered = Vec::new();
+                for m in &c.members {
+                    if !self.is_registered(m).await? {
+                        unregistered.push(m.clone());
+                    }
+                }
+                let group_id = c.group_id.clone();
+                let command = GroupCommand::Form { group_id: c.group_id, kind: c.kind, name: c.name, name_kana: c.name_kana, members: c.members, unregistered };
+                let position = self.on_group(ctx, &group_id, command).await?;
+                Ok(Reply::written(serde_json::json!({ "group_id": group_id }), position))
+            }
+            endpoints::JOIN_GROUP => {
+                let c: GroupMembership = incoming.json()?;
+                let registered = self.is_registered(&c.code).await?;
+                let position = self.on_group(ctx, &c.group_id, GroupCommand::Join { code: c.code.clone(), registered }).await?;
+                Ok(Reply::written(serde_json::json!({ "group_id": c.group_id, "code": c.code }), position))
+            }
+            endpoints::LEAVE_GROUP => {
+                let c: GroupMembership = incoming.json()?;
+                let position = self.on_group(ctx, &c.group_id, GroupCommand::Leave { code: c.code.clone() }).await?;
+                Ok(Reply::written(serde_json::json!({ "group_id": c.group_id, "code": c.code }), position))
+            }
+            endpoints::GET_MUNICIPALITY => {
+                let q: GetMunicipality = incoming.json()?;
+                let code = parse_code("/code", &q.code)?;
+                self.caught_up(ctx).await?;
+                match queries::municipality(&self.pool, code.as_str()).await.map_err(db_problem)? {
+                    Some(view) => Ok(Reply::value(view)),
+                    None => Err(Problem::not_found("no municipality is registered under this code")),
+                }
+            }
+            endpoints::LIST_MUNICIPALITIES => {
+                let q: ListMunicipalities = incoming.json()?;
+                if let Some(p) = &q.prefecture {
+                    let ok = p.len() == 2 && p.parse::<u8>().ok().and_then(japanese::Prefecture::from_code).is_some();
+                    if !ok {
+                        return Err(Invalid::new("/prefecture", "a prefecture code is two digits, 01 to 47").into());
+                    }
+                }
+                let limit = page_size(q.limit)?;
+                self.caught_up(ctx).await?;
+                let page = queries::municipalities(&self.pool, q.prefecture.as_deref(), q.after.as_deref(), limit).await.map_err(db_problem)?;
+                Ok(Reply::value(page))
+            }
+            endpoints::GET_GROUP => {
+                let q: GetGroup = incoming.json()?;
+                let group_id = slug("/group_id", &q.group_id)?;
+                self.caught_up(ctx).await?;
+                match queries::group(&self.pool, &group_id).await.map_err(db_problem)? {
+                    Some(view) => Ok(Reply::value(view)),
+                    None => Err(Problem::not_found("no such group")),
+                }
+            }
+            endpoints::LIST_GROUPS => {
+                let q: ListGroups = incoming.json()?;
+                let limit = page_size(q.limit)?;
+                self.caught_up(ctx).await?;
+                let page = queries::groups(&self.pool, q.after.as_deref(), limit).await.map_err(db_problem)?;
+                Ok(Reply::value(page))
+            }
+            endpoints::HEALTH => Ok(Reply::value(queries::health(&self.pool).await.map_err(db_problem)?)),
+            _ => Err(Problem::not_found("no such endpoint")),
+        }
+    }
+}
+
+fn page_size(limit: Option<u32>) -> Result<i64, Problem> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(i64::from(n)),
+        Some(_) => Err(Invalid::new("/limit", format!("a page holds 1 to {MAX_PAGE} items")).into()),
+    }
+}
+
+/// The service's bus endpoints.
+pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
+    [
+        endpoints::REGISTER_MUNICIPALITY,
+        endpoints::RENAME_MUNICIPALITY,
+        endpoints::ADD_AREA,
+        endpoints::REMOVE_AREA,
+        endpoints::FORM_GROUP,
+        endpoints::JOIN_GROUP,
+        endpoints::LEAVE_GROUP,
+        endpoints::GET_MUNICIPALITY,
+        endpoints::LIST_MUNICIPALITIES,
+        endpoints::GET_GROUP,
+        endpoints::LIST_GROUPS,
+        endpoints::HEALTH,
+    ]
+    .into_iter()
+    .map(|name| {
+        let identity = identity.clone();
+        Endpoint {
+            name,
+            handler: Arc::new(move |incoming: Incoming| {
+                let identity = identity.clone();
+                Box::pin(async move {
+                    identity.handle(name, incoming).await.unwrap_or_else(Reply::Problem)
+                })
+            }),
+        }
+    })
+    .collect()
+}

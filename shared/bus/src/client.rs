@@ -1,0 +1,87 @@
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::client::RequestErrorKind;
+use problem::Problem;
+use serde::Serialize;
+use tracing::instrument;
+
+use crate::{ACTOR, CORRELATION_ID, CallContext, MAX_BODY, MIN_POSITION, REQUEST_ID, Reply};
+
+/// Calls services over the bus.
+#[derive(Clone, Debug)]
+pub struct BusClient {
+    client: async_nats::Client,
+    namespace: String,
+    timeout: Duration,
+}
+
+impl BusClient {
+    /// A caller in `namespace` that gives up after `timeout`.
+    pub fn new(client: async_nats::Client, namespace: impl Into<String>, timeout: Duration) -> Self {
+        Self {
+            client,
+            namespace: namespace.into(),
+            timeout,
+        }
+    }
+
+    /// The NATS client underneath.
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// Sends `body` to `service`'s `endpoint` and returns its reply. Transport failures
+    /// become problems: no responder → 503, no answer in time → 504.
+    #[instrument(skip(self, ctx, body), fields(request_id = %ctx.request_id))]
+    pub async fn call<B: Serialize>(
+        &self,
+        service: &str,
+        endpoint: &str,
+        ctx: &CallContext,
+        body: &B,
+    ) -> Reply {
+        let payload = match serde_json::to_vec(body) {
+            Ok(p) if p.len() <= MAX_BODY => p,
+            Ok(_) => return Reply::Problem(Problem::payload_too_large(MAX_BODY)),
+            Err(_) => return Reply::Problem(Problem::internal()),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(ACTOR, ctx.actor.as_str());
+        headers.insert(CORRELATION_ID, ctx.correlation_id.to_string().as_str());
+        headers.insert(REQUEST_ID, ctx.request_id.as_str());
+        if let Some(p) = &ctx.min_position {
+            headers.insert(MIN_POSITION, p.to_string().as_str());
+        }
+        telemetry::inject_into(&mut headers);
+        let subject = crate::subject(&self.namespace, service, endpoint);
+        let request = async_nats::Request::new()
+            .payload(payload.into())
+            .headers(headers)
+            .timeout(Some(self.timeout));
+        match self.client.send_request(subject, request).await {
+            Ok(message) => match serde_json::from_slice::<Reply>(&message.payload) {
+                Ok(reply) => reply,
+                Err(error) => {
+                    tracing::error!(service, endpoint, %error, "unreadable reply from service");
+                    Reply::Problem(Problem::internal())
+                }
+            },
+            Err(e) => match e.kind() {
+                RequestErrorKind::NoResponders => Reply::Problem(Problem::unavailable(format!(
+                    "the {service} service is not running"
+                ))),
+                RequestErrorKind::TimedOut => Reply::Problem(Problem::timeout(format!(
+                    "the {service} service did not answer in time"
+                ))),
+                RequestErrorKind::MaxPayloadExceeded => {
+                    Reply::Problem(Problem::payload_too_large(MAX_BODY))
+                }
+                RequestErrorKind::InvalidSubject | RequestErrorKind::Other => {
+                    tracing::error!(service, endpoint, error = %e, "bus request failed");
+                    Reply::Problem(Problem::unavailable("the message bus is unavailable"))
+                }
+            },
+        }
+    }
+}

@@ -1,1 +1,12 @@
+//! The gateway: the only door to the platform. Every request is authenticated,
+//! authorised, limited, traced and described (OpenAPI at `/api/v1/openapi.json`), then
+//! forwarded as one call over the bus. It holds no domain logic and reads no service's
+//! database.
 
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod settings;
+pub mod state;

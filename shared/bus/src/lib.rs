@@ -148,13 +148,22 @@ impl NatsSettings {
         Ok(Self { url, namespace, replicas })
     }
 
-    /// Connects, retrying for a while so services may start before NATS is up.
+    /// Connects, retrying for up to 30 s so services may start before NATS is up. Returns
+    /// only once connected, so the server's version is known (the store checks it).
     pub async fn connect(&self, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
-        async_nats::ConnectOptions::new()
-            .name(name)
-            .retry_on_initial_connect()
-            .connect(self.url.as_str())
-            .await
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            match async_nats::ConnectOptions::new().name(name).connect(self.url.as_str()).await {
+                Ok(client) => return Ok(client),
+                Err(e) if std::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %e, url = %self.url, "nats not reachable yet; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The event store on this connection.

@@ -201,6 +201,9 @@ impl JetStreamStore {
             ack,
             subject,
             expected,
+            event_id: event.event_id.to_string(),
+            stream: self.stream_name(context),
+            js: self.js.clone(),
         })
     }
 
@@ -289,12 +292,24 @@ pub struct PendingAppend {
     ack: jetstream::context::PublishAckFuture,
     subject: String,
     expected: ExpectedVersion,
+    event_id: String,
+    stream: String,
+    js: jetstream::Context,
 }
 
 impl PendingAppend {
+
     /// Waits for the server's acknowledgement (after its fsync).
     pub async fn acknowledged(self) -> Result<Appended, AppendError> {
-        match self.ack.await {
+        let PendingAppend {
+            ack,
+            subject,
+            expected,
+            event_id,
+            stream,
+            js,
+        } = self;
+        match ack.await {
             Ok(ack) => Ok(Appended {
                 position: Position {
                     stream: ack.stream,
@@ -303,10 +318,19 @@ impl PendingAppend {
                 duplicate: ack.duplicate,
             }),
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
-                Err(AppendError::Conflict {
-                    subject: self.subject,
-                    expected: self.expected,
-                })
+                // The server checks the expected sequence before the message id, so a
+                // retry of an append that was stored (its acknowledgement lost) looks like
+                // a conflict. If the aggregate's last event is this very event, it is one.
+                if let Some(sequence) = already_stored(&js, &stream, &subject, &event_id).await {
+                    return Ok(Appended {
+                        position: Position {
+                            stream,
+                            sequence,
+                        },
+                        duplicate: true,
+                    });
+                }
+                Err(AppendError::Conflict { subject, expected })
             }
             Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
                 Err(AppendError::Refused(e.to_string()))
@@ -314,6 +338,19 @@ impl PendingAppend {
             Err(e) => Err(AppendError::Unavailable(Box::new(e))),
         }
     }
+}
+
+/// The sequence of `subject`'s last message if it carries `event_id`.
+async fn already_stored(
+    js: &jetstream::Context,
+    stream: &str,
+    subject: &str,
+    event_id: &str,
+) -> Option<u64> {
+    let stream = js.get_stream_no_info(stream).await.ok()?;
+    let last = stream.get_last_raw_message_by_subject(subject).await.ok()?;
+    let id = last.headers.get("Nats-Msg-Id")?;
+    (id.as_str() == event_id).then_some(last.sequence)
 }
 
 impl EventStore for JetStreamStore {

@@ -12,6 +12,7 @@ pub const TYPE_BASE: &str = "https://tsunagu.example/problems/";
 
 /// One field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// JSON Pointer (RFC 6901) to the field in the request, e.g. `/code` or `/areas/0/kind`.
     pub pointer: String,
@@ -21,6 +22,7 @@ pub struct FieldError {
 
 /// An RFC 9457 problem details object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI identifying the kind of problem.
     #[serde(rename = "type")]

@@ -1,0 +1,119 @@
+//! The router: routes, the OpenAPI document, and the layers every request passes.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::get;
+use problem::{FieldError, Problem};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, problems_everywhere};
+use crate::extract::BodyLimit;
+use crate::routes::{health, municipalities as m};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tsunagu", version = "1", description = "One region, many municipalities: the care team's platform. Every error is problem details (RFC 9457)."),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, FieldError)),
+    tags((name = "municipalities", description = "The register of municipalities, their areas and groups"),
+         (name = "health", description = "Liveness and readiness"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API's routes and their document, both from one list so they cannot drift apart.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(m::register_municipality, m::list_municipalities))
+        .routes(routes!(m::get_municipality, m::rename_municipality))
+        .routes(routes!(m::add_area))
+        .routes(routes!(m::remove_area))
+        .routes(routes!(m::form_group, m::list_groups))
+        .routes(routes!(m::get_group))
+        .routes(routes!(m::join_group))
+        .routes(routes!(m::leave_group));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .nest("/api/v1", v1)
+        .split_for_parts()
+}
+
+/// The gateway's whole HTTP surface.
+pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+    let (api, doc) = api();
+    let doc_json = serde_json::to_value(&doc).unwrap_or_default();
+    let body_limit = state.body_limit;
+    let request_id = HeaderName::from_static("x-request-id");
+    // Outermost first: every request gets an id and a span, then every error becomes
+    // problem details, then panics, time and size are bounded.
+    let outer = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route, never the raw URI: paths and queries may carry personal data.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", |p| p.as_str())
+                .to_owned();
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            tracing::info_span!("http.request", method = %req.method(), route, request_id)
+        }));
+    let headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    let inner = ServiceBuilder::new()
+        .layer(CatchPanicLayer::new())
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::Extension(BodyLimit(body_limit)));
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc_json.clone();
+            async move { axum::Json(doc) }
+        }),
+    )
+    .fallback(|| async { ApiError(Problem::not_found("no such resource")) })
+    .with_state(state)
+    .layer(inner)
+    .layer(axum::middleware::from_fn(problems_everywhere))
+    .layer(headers)
+    .layer(outer)
+}

@@ -1,0 +1,118 @@
+//! Extractors that refuse bad input with problem details naming the field at fault.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use event_store::Position;
+use problem::Problem;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body: `application/json`, within the body limit, matching `T` exactly
+/// (unknown fields are refused, never ignored).
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+/// The body limit in force, put in request extensions by the router.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
+            });
+        if !json {
+            return Err(Problem::new(415, "unsupported-media-type", "Unsupported media type")
+                .with_detail("send the body as application/json")
+                .into());
+        }
+        let limit = req.extensions().get::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| Problem::payload_too_large(limit))?;
+        Ok(Self(problem::parse_json(&bytes)?))
+    }
+}
+
+/// Query parameters matching `T` exactly, refusing unknown ones.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let value: Result<T, _> = serde_path_to_error::deserialize(de);
+        value.map(Params).map_err(|e| {
+            let field = e.path().to_string();
+            let detail = e.into_inner().to_string();
+            let pointer = if field == "." { String::from("/") } else { format!("/{field}") };
+            Problem::new(400, "invalid-query", "A query parameter is invalid")
+                .with_detail(detail.clone())
+                .with_field(pointer, detail)
+                .into()
+        })
+    }
+}
+
+
+/// Header: read-your-writes. A GET carrying it answers only once the projection has
+/// applied that position (a command's `Tsunagu-Position`).
+pub const MIN_POSITION_HEADER: &str = "tsunagu-min-position";
+
+/// Header: where a command's event is stored.
+pub const POSITION_HEADER: &str = "tsunagu-position";
+
+/// The position a read must wait for, if the client sent one.
+#[derive(Debug, Default)]
+pub struct MinPosition(pub Option<Position>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get(MIN_POSITION_HEADER) {
+            None => Ok(Self(None)),
+            Some(v) => {
+                let text = v.to_str().unwrap_or("");
+                text.parse::<Position>().map(|p| Self(Some(p))).map_err(|e| {
+                    Problem::new(400, "invalid-header", "A header is invalid")
+                        .with_detail(e.clone())
+                        .with_field("/headers/Tsunagu-Min-Position", e)
+                        .into()
+                })
+            }
+        }
+    }
+}
+
+/// The request id set by the request-id layer.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+        ))
+    }
+}

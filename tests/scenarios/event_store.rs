@@ -16,13 +16,16 @@ async fn store() -> anyhow::Result<(Nats, JetStreamStore)> {
 }
 
 #[tokio::test]
-async fn eight_concurrent_writers_on_one_aggregate_exactly_one_wins_each_round() -> anyhow::Result<()> {
+async fn eight_concurrent_writers_on_one_aggregate_exactly_one_wins_each_round()
+-> anyhow::Result<()> {
     let (_nats, store) = store().await?;
     let store = Arc::new(store);
     let rounds = 10;
     let writers = 8;
     for round in 0..rounds {
-        let version = store.aggregate_version(TALLY_CONTEXT, "counter", "shared").await?;
+        let version = store
+            .aggregate_version(TALLY_CONTEXT, "counter", "shared")
+            .await?;
         let barrier = Arc::new(Barrier::new(writers));
         let mut tasks = Vec::new();
         for w in 0..writers {
@@ -31,7 +34,9 @@ async fn eight_concurrent_writers_on_one_aggregate_exactly_one_wins_each_round()
             tasks.push(tokio::spawn(async move {
                 let e = event("Counted", "shared", serde_json::json!({ "writer": w }));
                 barrier.wait().await;
-                store.append(TALLY_CONTEXT, ExpectedVersion::from_loaded(version), e).await
+                store
+                    .append(TALLY_CONTEXT, ExpectedVersion::from_loaded(version), e)
+                    .await
             }));
         }
         let mut won = Vec::new();
@@ -44,10 +49,16 @@ async fn eight_concurrent_writers_on_one_aggregate_exactly_one_wins_each_round()
             }
         }
         assert_eq!(won.len(), 1, "round {round}: exactly one writer wins");
-        assert_eq!(conflicts, writers - 1, "round {round}: the others get a conflict");
+        assert_eq!(
+            conflicts,
+            writers - 1,
+            "round {round}: the others get a conflict"
+        );
         assert!(won[0].position.sequence > version);
     }
-    let (events, _) = store.read_aggregate(TALLY_CONTEXT, "counter", "shared").await?;
+    let (events, _) = store
+        .read_aggregate(TALLY_CONTEXT, "counter", "shared")
+        .await?;
     assert_eq!(events.len(), rounds);
     Ok(())
 }
@@ -56,13 +67,22 @@ async fn eight_concurrent_writers_on_one_aggregate_exactly_one_wins_each_round()
 async fn a_retried_append_with_the_same_event_id_is_stored_once() -> anyhow::Result<()> {
     let (_nats, store) = store().await?;
     let e = event("Counted", "retry", serde_json::json!({}));
-    let first = store.append(TALLY_CONTEXT, ExpectedVersion::NoStream, e.clone()).await?;
+    let first = store
+        .append(TALLY_CONTEXT, ExpectedVersion::NoStream, e.clone())
+        .await?;
     // The acknowledgement was "lost": the writer sends the very same event again.
-    let again = store.append(TALLY_CONTEXT, ExpectedVersion::NoStream, e.clone()).await?;
+    let again = store
+        .append(TALLY_CONTEXT, ExpectedVersion::NoStream, e.clone())
+        .await?;
     assert!(!first.duplicate);
     assert!(again.duplicate, "the retry is recognised");
-    assert_eq!(again.position, first.position, "and answered with the original position");
-    let (events, version) = store.read_aggregate(TALLY_CONTEXT, "counter", "retry").await?;
+    assert_eq!(
+        again.position, first.position,
+        "and answered with the original position"
+    );
+    let (events, version) = store
+        .read_aggregate(TALLY_CONTEXT, "counter", "retry")
+        .await?;
     assert_eq!(events.len(), 1);
     assert_eq!(version, first.position.sequence);
     assert_eq!(events[0].envelope, e);
@@ -72,9 +92,19 @@ async fn a_retried_append_with_the_same_event_id_is_stored_once() -> anyhow::Res
 #[tokio::test]
 async fn an_aggregate_that_exists_cannot_be_created_again() -> anyhow::Result<()> {
     let (_nats, store) = store().await?;
-    store.append(TALLY_CONTEXT, ExpectedVersion::NoStream, event("Counted", "once", serde_json::json!({}))).await?;
+    store
+        .append(
+            TALLY_CONTEXT,
+            ExpectedVersion::NoStream,
+            event("Counted", "once", serde_json::json!({})),
+        )
+        .await?;
     let err = store
-        .append(TALLY_CONTEXT, ExpectedVersion::NoStream, event("Counted", "once", serde_json::json!({})))
+        .append(
+            TALLY_CONTEXT,
+            ExpectedVersion::NoStream,
+            event("Counted", "once", serde_json::json!({})),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AppendError::Conflict { .. }), "{err:?}");
@@ -85,7 +115,11 @@ async fn an_aggregate_that_exists_cannot_be_created_again() -> anyhow::Result<()
 async fn an_aggregate_id_cannot_smuggle_wildcards_into_a_subject() -> anyhow::Result<()> {
     let (_nats, store) = store().await?;
     let err = store
-        .append(TALLY_CONTEXT, ExpectedVersion::Any, event("Counted", "a.>", serde_json::json!({})))
+        .append(
+            TALLY_CONTEXT,
+            ExpectedVersion::Any,
+            event("Counted", "a.>", serde_json::json!({})),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AppendError::Refused(_)), "{err:?}");
@@ -96,7 +130,11 @@ async fn an_aggregate_id_cannot_smuggle_wildcards_into_a_subject() -> anyhow::Re
 async fn streams_keep_every_event_and_refuse_deletes_and_purges() -> anyhow::Result<()> {
     let (nats, store) = store().await?;
     let appended = store
-        .append(TALLY_CONTEXT, ExpectedVersion::Any, event("Counted", "kept", serde_json::json!({})))
+        .append(
+            TALLY_CONTEXT,
+            ExpectedVersion::Any,
+            event("Counted", "kept", serde_json::json!({})),
+        )
         .await?;
     let js = jetstream::new(nats.connect().await?);
     let mut stream = js.get_stream(store.stream_name(TALLY_CONTEXT)).await?;
@@ -108,10 +146,23 @@ async fn streams_keep_every_event_and_refuse_deletes_and_purges() -> anyhow::Res
     assert_eq!(config.max_messages, -1);
     assert_eq!(config.max_bytes, -1);
     assert!(stream.purge().await.is_err(), "purge is refused");
-    assert!(stream.delete_message(appended.position.sequence).await.is_err(), "delete is refused");
-    assert_eq!(store.last_sequence(TALLY_CONTEXT).await?, appended.position.sequence);
+    assert!(
+        stream
+            .delete_message(appended.position.sequence)
+            .await
+            .is_err(),
+        "delete is refused"
+    );
+    assert_eq!(
+        store.last_sequence(TALLY_CONTEXT).await?,
+        appended.position.sequence
+    );
     // The server this test runs against fsyncs every write.
-    let varz: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{}/varz", nats.monitor_port)).await?.json().await?;
+    let varz: serde_json::Value =
+        reqwest::get(format!("http://127.0.0.1:{}/varz", nats.monitor_port))
+            .await?
+            .json()
+            .await?;
     assert_eq!(varz["jetstream"]["config"]["sync_always"], true);
     Ok(())
 }
@@ -123,7 +174,15 @@ async fn a_subscriber_reads_from_a_position_in_order_without_gaps() -> anyhow::R
     let mut positions = Vec::new();
     for i in 0..20 {
         let a = store
-            .append(TALLY_CONTEXT, ExpectedVersion::Any, event("Counted", &format!("c{}", i % 3), serde_json::json!({ "i": i })))
+            .append(
+                TALLY_CONTEXT,
+                ExpectedVersion::Any,
+                event(
+                    "Counted",
+                    &format!("c{}", i % 3),
+                    serde_json::json!({ "i": i }),
+                ),
+            )
             .await?;
         positions.push(a.position.sequence);
     }

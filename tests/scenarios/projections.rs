@@ -4,31 +4,47 @@
 use std::time::{Duration, Instant};
 
 use event_store::{EventStore, ExpectedVersion, JetStreamStore};
+use projection_runner::Projection as _;
 use projection_runner::{ProjectionRunner, checkpoint, dead_letters, rebuild, table_digests};
 use rand::Rng;
 use testkit::{Nats, ServiceProcess, TestDb, binary, namespace};
 use tsunagu_tests::{TALLY_CONTEXT, Tally, event, tally, tally_store};
-use projection_runner::Projection as _;
 
-async fn wait_for_checkpoint(pool: &deadpool_postgres::Pool, target: u64, timeout: Duration) -> anyhow::Result<()> {
+async fn wait_for_checkpoint(
+    pool: &deadpool_postgres::Pool,
+    target: u64,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
         let at = checkpoint(pool, "tally").await.unwrap_or(0);
         if at >= target {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "projection stuck at {at}, wanted {target}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "projection stuck at {at}, wanted {target}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// Appends `n` Counted events over `aggregates` aggregates, 256 in flight at a time.
-async fn ingest(store: &JetStreamStore, n: usize, aggregates: usize, offset: usize) -> anyhow::Result<()> {
+async fn ingest(
+    store: &JetStreamStore,
+    n: usize,
+    aggregates: usize,
+    offset: usize,
+) -> anyhow::Result<()> {
     let mut pending = Vec::new();
     for i in 0..n {
         let id = format!("a{}", (i + offset) % aggregates);
         let e = event("Counted", &id, serde_json::json!({ "i": i + offset }));
-        pending.push(store.submit(TALLY_CONTEXT, ExpectedVersion::Any, &e).await?);
+        pending.push(
+            store
+                .submit(TALLY_CONTEXT, ExpectedVersion::Any, &e)
+                .await?,
+        );
         if pending.len() >= 256 {
             for p in pending.drain(..) {
                 p.acknowledged().await?;
@@ -42,7 +58,8 @@ async fn ingest(store: &JetStreamStore, n: usize, aggregates: usize, offset: usi
 }
 
 #[tokio::test]
-async fn kills_and_crash_points_during_an_ingest_lose_nothing_and_apply_nothing_twice() -> anyhow::Result<()> {
+async fn kills_and_crash_points_during_an_ingest_lose_nothing_and_apply_nothing_twice()
+-> anyhow::Result<()> {
     let nats = Nats::start().await?;
     let db = TestDb::create().await?;
     let ns = namespace();
@@ -55,15 +72,30 @@ async fn kills_and_crash_points_during_an_ingest_lose_nothing_and_apply_nothing_
         ("TSUNAGU_DATABASE_URL".to_owned(), db.url.clone()),
         ("TSUNAGU_BATCH".to_owned(), "200".to_owned()),
     ];
-    let mut projector = ServiceProcess::start(&binary("test-projector")?, &[], &env, dir.path().join("projector.log"))?;
+    let mut projector = ServiceProcess::start(
+        &binary("test-projector")?,
+        &[],
+        &env,
+        dir.path().join("projector.log"),
+    )?;
 
     // 1. A crash right after a commit, before the acknowledgement, at the 3rd batch.
     projector.kill();
-    projector.restart_with(&[("TSUNAGU_CRASH_POINT".to_owned(), "projection.after_commit_before_ack:3".to_owned())])?;
+    projector.restart_with(&[(
+        "TSUNAGU_CRASH_POINT".to_owned(),
+        "projection.after_commit_before_ack:3".to_owned(),
+    )])?;
     ingest(&store, 2_000, 50, 0).await?;
     let status = projector.wait_exit(Duration::from_secs(60)).await;
-    assert!(status.is_some_and(|s| !s.success()), "the crash point stopped the projector: {}", projector.log_tail(20));
-    assert!(checkpoint(&pool, "tally").await? > 0, "it had committed before crashing");
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the crash point stopped the projector: {}",
+        projector.log_tail(20)
+    );
+    assert!(
+        checkpoint(&pool, "tally").await? > 0,
+        "it had committed before crashing"
+    );
     projector.restart()?;
 
     // 2. Bounded random SIGKILLs while 10,000 more events arrive.
@@ -84,7 +116,9 @@ async fn kills_and_crash_points_during_an_ingest_lose_nothing_and_apply_nothing_
     let (again, _) = store.read_aggregate(TALLY_CONTEXT, "counter", "a7").await?;
     for recorded in again.iter().take(25) {
         let subject = store.subject(TALLY_CONTEXT, "counter", "a7");
-        js.publish(subject, serde_json::to_vec(&recorded.envelope)?.into()).await?.await?;
+        js.publish(subject, serde_json::to_vec(&recorded.envelope)?.into())
+            .await?
+            .await?;
     }
 
     let last = store.last_sequence(TALLY_CONTEXT).await?;
@@ -93,9 +127,21 @@ async fn kills_and_crash_points_during_an_ingest_lose_nothing_and_apply_nothing_
 
     // Nothing lost, nothing applied twice: each aggregate counted each event once.
     let client = pool.get().await?;
-    let total: i64 = client.query_one("SELECT sum(applied)::bigint FROM tally.tallies", &[]).await?.get(0);
-    assert_eq!(total as usize, sent, "every distinct event applied exactly once");
-    let per: i32 = client.query_one("SELECT applied FROM tally.tallies WHERE aggregate_id = 'a7'", &[]).await?.get(0);
+    let total: i64 = client
+        .query_one("SELECT sum(applied)::bigint FROM tally.tallies", &[])
+        .await?
+        .get(0);
+    assert_eq!(
+        total as usize, sent,
+        "every distinct event applied exactly once"
+    );
+    let per: i32 = client
+        .query_one(
+            "SELECT applied FROM tally.tallies WHERE aggregate_id = 'a7'",
+            &[],
+        )
+        .await?
+        .get(0);
     assert_eq!(per as usize, sent / aggregates);
     assert!(dead_letters(&pool, "tally").await?.is_empty());
 
@@ -125,27 +171,64 @@ async fn a_poison_event_is_parked_and_reported_while_the_rest_is_applied() -> an
         ("Noted", serde_json::json!({ "note": "short" })),
         ("Counted", serde_json::json!({})),
     ] {
-        positions.push(store.append(TALLY_CONTEXT, ExpectedVersion::Any, event(t, "p", p)).await?.position.sequence);
+        positions.push(
+            store
+                .append(TALLY_CONTEXT, ExpectedVersion::Any, event(t, "p", p))
+                .await?
+                .position
+                .sequence,
+        );
     }
     // Something that is not an envelope at all.
     let js = async_nats::jetstream::new(async_nats::connect(&nats.url).await?);
-    let garbage = js.publish(store.subject(TALLY_CONTEXT, "counter", "p"), "not json".into()).await?.await?;
-    let after = store.append(TALLY_CONTEXT, ExpectedVersion::Any, event("Counted", "p", serde_json::json!({}))).await?;
+    let garbage = js
+        .publish(
+            store.subject(TALLY_CONTEXT, "counter", "p"),
+            "not json".into(),
+        )
+        .await?
+        .await?;
+    let after = store
+        .append(
+            TALLY_CONTEXT,
+            ExpectedVersion::Any,
+            event("Counted", "p", serde_json::json!({})),
+        )
+        .await?;
 
     let runner = ProjectionRunner::new(tally(), pool.clone(), store.clone());
     runner.migrate().await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move { runner.run(async { let _ = stopped.await; }).await });
+    let task = tokio::spawn(async move {
+        runner
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
     wait_for_checkpoint(&pool, after.position.sequence, Duration::from_secs(30)).await?;
     let _ = stop.send(());
     task.await??;
 
-    let parked: Vec<u64> = dead_letters(&pool, "tally").await?.into_iter().map(|(p, _, _)| p).collect();
+    let parked: Vec<u64> = dead_letters(&pool, "tally")
+        .await?
+        .into_iter()
+        .map(|(p, _, _)| p)
+        .collect();
     assert_eq!(parked, vec![positions[1], positions[2], garbage.sequence]);
     let client = pool.get().await?;
-    let applied: i32 = client.query_one("SELECT applied FROM tally.tallies WHERE aggregate_id = 'p'", &[]).await?.get(0);
+    let applied: i32 = client
+        .query_one(
+            "SELECT applied FROM tally.tallies WHERE aggregate_id = 'p'",
+            &[],
+        )
+        .await?
+        .get(0);
     assert_eq!(applied, 3, "the events around the poison ones are applied");
-    let notes: i64 = client.query_one("SELECT count(*) FROM tally.notes", &[]).await?.get(0);
+    let notes: i64 = client
+        .query_one("SELECT count(*) FROM tally.notes", &[])
+        .await?
+        .get(0);
     assert_eq!(notes, 1);
     Ok(())
 }
@@ -161,17 +244,30 @@ async fn two_runners_of_one_projection_never_apply_an_event_twice() -> anyhow::R
     a.migrate().await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let run = |r: ProjectionRunner<Tally>, mut rx: tokio::sync::watch::Receiver<bool>| {
-        tokio::spawn(async move { r.run(async move { let _ = rx.wait_for(|s| *s).await; }).await })
+        tokio::spawn(async move {
+            r.run(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await
+        })
     };
     let ta = run(a, stopped.clone());
     let tb = run(b, stopped);
     ingest(&store, 3_000, 10, 0).await?;
-    wait_for_checkpoint(&pool, store.last_sequence(TALLY_CONTEXT).await?, Duration::from_secs(60)).await?;
+    wait_for_checkpoint(
+        &pool,
+        store.last_sequence(TALLY_CONTEXT).await?,
+        Duration::from_secs(60),
+    )
+    .await?;
     let _ = stop.send(true);
     ta.await??;
     tb.await??;
     let client = pool.get().await?;
-    let total: i64 = client.query_one("SELECT sum(applied)::bigint FROM tally.tallies", &[]).await?.get(0);
+    let total: i64 = client
+        .query_one("SELECT sum(applied)::bigint FROM tally.tallies", &[])
+        .await?
+        .get(0);
     assert_eq!(total, 3_000);
     Ok(())
 }

@@ -8,7 +8,8 @@ use testkit::{Platform, json};
 const PROBLEM: &str = "application/problem+json";
 
 #[tokio::test]
-async fn the_operator_registers_a_municipality_with_areas_and_reads_it_back_at_once() -> anyhow::Result<()> {
+async fn the_operator_registers_a_municipality_with_areas_and_reads_it_back_at_once()
+-> anyhow::Result<()> {
     let p = Platform::start().await?;
     let created = p
         .operator(Method::POST, "/api/v1/municipalities")
@@ -20,7 +21,10 @@ async fn the_operator_registers_a_municipality_with_areas_and_reads_it_back_at_o
     assert!(body["position"].as_str().is_some_and(|s| s.contains(':')));
 
     let mut position = String::new();
-    for (id, name, kana) in [("aoba", "青葉区", "アオバク"), ("tsuzuki", "都筑区", "つづきく")] {
+    for (id, name, kana) in [
+        ("aoba", "青葉区", "アオバク"),
+        ("tsuzuki", "都筑区", "つづきく"),
+    ] {
         let r = p
             .operator(Method::POST, "/api/v1/municipalities/141003/areas")
             .json(&json!({ "area_id": id, "kind": "ward", "name": name, "name_kana": kana }))
@@ -39,10 +43,16 @@ async fn the_operator_registers_a_municipality_with_areas_and_reads_it_back_at_o
     let (status, _, m) = json(r).await?;
     assert_eq!(status, 200, "{m}");
     assert_eq!(m["name"], "横浜市");
-    assert_eq!(m["name_kana"], "ヨコハマシ", "half-width kana is normalised");
+    assert_eq!(
+        m["name_kana"], "ヨコハマシ",
+        "half-width kana is normalised"
+    );
     assert_eq!(m["prefecture"], json!({ "code": "14", "name": "神奈川県" }));
     assert_eq!(m["areas"][0]["area_id"], "aoba");
-    assert_eq!(m["areas"][1]["name_kana"], "ツヅキク", "hiragana becomes katakana");
+    assert_eq!(
+        m["areas"][1]["name_kana"], "ツヅキク",
+        "hiragana becomes katakana"
+    );
 
     // Groups of municipalities.
     p.operator(Method::POST, "/api/v1/municipalities")
@@ -74,7 +84,12 @@ async fn the_operator_registers_a_municipality_with_areas_and_reads_it_back_at_o
     let (_, _, page) = json(r).await?;
     assert_eq!(page["items"][0]["code"], "141003");
     assert_eq!(page["next_after"], "141003");
-    let (_, _, page) = json(p.operator(Method::GET, "/api/v1/municipalities?limit=1&after=141003").send().await?).await?;
+    let (_, _, page) = json(
+        p.operator(Method::GET, "/api/v1/municipalities?limit=1&after=141003")
+            .send()
+            .await?,
+    )
+    .await?;
     assert_eq!(page["items"][0]["code"], "472107");
     assert!(page.get("next_after").is_none());
     Ok(())
@@ -154,31 +169,57 @@ async fn bad_input_is_refused_with_problem_details_naming_the_field() -> anyhow:
     for (i, (request, want, field)) in cases.into_iter().enumerate() {
         let (status, content_type, body) = json(request.send().await?).await?;
         assert_eq!(status, want, "case {i}: {body}");
-        assert!(content_type.starts_with(PROBLEM), "case {i}: content type {content_type}");
+        assert!(
+            content_type.starts_with(PROBLEM),
+            "case {i}: content type {content_type}"
+        );
         assert_eq!(body["status"], want, "case {i}: {body}");
-        assert!(body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "case {i}: {body}");
+        assert!(
+            body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("https://")),
+            "case {i}: {body}"
+        );
         assert!(body["title"].is_string(), "case {i}");
         if let Some(field) = field {
-            let pointers: Vec<&str> = body["errors"].as_array().into_iter().flatten().filter_map(|e| e["pointer"].as_str()).collect();
-            assert!(pointers.iter().any(|p| p.starts_with(field) || field.is_empty()), "case {i}: {pointers:?} in {body}");
+            let pointers: Vec<&str> = body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["pointer"].as_str())
+                .collect();
+            assert!(
+                pointers
+                    .iter()
+                    .any(|p| p.starts_with(field) || field.is_empty()),
+                "case {i}: {pointers:?} in {body}"
+            );
             assert!(!pointers.is_empty(), "case {i}: no field named in {body}");
         }
     }
     // None of it was half-applied.
-    let (_, _, page) = json(p.operator(Method::GET, "/api/v1/municipalities").send().await?).await?;
+    let (_, _, page) = json(
+        p.operator(Method::GET, "/api/v1/municipalities")
+            .send()
+            .await?,
+    )
+    .await?;
     assert_eq!(page["items"], json!([]));
     Ok(())
 }
 
 #[tokio::test]
-async fn registering_twice_and_concurrent_registrations_give_one_municipality() -> anyhow::Result<()> {
+async fn registering_twice_and_concurrent_registrations_give_one_municipality() -> anyhow::Result<()>
+{
     let p = Platform::start().await?;
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let req = p
             .operator(Method::POST, "/api/v1/municipalities")
             .json(&json!({ "code": "012211", "name": "名寄市", "name_kana": "ナヨロシ" }));
-        tasks.push(tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()) }));
+        tasks.push(tokio::spawn(async move {
+            req.send().await.map(|r| r.status().as_u16())
+        }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
@@ -190,12 +231,21 @@ async fn registering_twice_and_concurrent_registrations_give_one_municipality() 
 }
 
 #[tokio::test]
-async fn the_gateway_describes_its_api_and_services_answer_the_nats_service_api() -> anyhow::Result<()> {
+async fn the_gateway_describes_its_api_and_services_answer_the_nats_service_api()
+-> anyhow::Result<()> {
     let p = Platform::start().await?;
     let (status, _, doc) = json(p.http.get(p.url("/api/v1/openapi.json")).send().await?).await?;
     assert_eq!(status, 200);
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
-    for path in ["/api/v1/municipalities", "/api/v1/municipalities/{code}", "/api/v1/municipality-groups"] {
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    for path in [
+        "/api/v1/municipalities",
+        "/api/v1/municipalities/{code}",
+        "/api/v1/municipality-groups",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
@@ -214,7 +264,10 @@ async fn the_gateway_describes_its_api_and_services_answer_the_nats_service_api(
 #[tokio::test]
 async fn the_register_rebuilt_from_sequence_zero_equals_the_live_one() -> anyhow::Result<()> {
     let p = Platform::start().await?;
-    for (code, name, kana) in [("322032", "出雲市", "イズモシ"), ("382141", "西予市", "セイヨシ")] {
+    for (code, name, kana) in [
+        ("322032", "出雲市", "イズモシ"),
+        ("382141", "西予市", "セイヨシ"),
+    ] {
         p.operator(Method::POST, "/api/v1/municipalities")
             .json(&json!({ "code": code, "name": name, "name_kana": kana }))
             .send()
@@ -242,7 +295,11 @@ async fn the_register_rebuilt_from_sequence_zero_equals_the_live_one() -> anyhow
         .output()
         .await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("3 events applied"), "{stdout}");
     assert!(!stdout.contains("DIFFERENT"), "{stdout}");
     assert_eq!(stdout.matches("identical").count(), 4, "{stdout}");

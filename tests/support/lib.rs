@@ -54,7 +54,8 @@ impl Projection for Tally {
             }
             "Noted" => {
                 let note = env.payload["note"].as_str().unwrap_or_default();
-                tx.execute("INSERT INTO notes VALUES ($1, $2)", &[&position, &note]).await?;
+                tx.execute("INSERT INTO notes VALUES ($1, $2)", &[&position, &note])
+                    .await?;
             }
             "Poison" => return Err(ApplyError::Poison("this event can never be applied".into())),
             _ => {}
@@ -114,5 +115,7 @@ pub fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
             recycling_method: deadpool_postgres::RecyclingMethod::Fast,
         },
     );
-    Ok(deadpool_postgres::Pool::builder(manager).max_size(8).build()?)
+    Ok(deadpool_postgres::Pool::builder(manager)
+        .max_size(8)
+        .build()?)
 }

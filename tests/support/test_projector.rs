@@ -12,9 +12,13 @@ async fn main() -> anyhow::Result<()> {
     let url = std::env::var("TSUNAGU_NATS_URL")?;
     let namespace = std::env::var("TSUNAGU_NAMESPACE")?;
     let db = std::env::var("TSUNAGU_DATABASE_URL")?;
-    let batch = std::env::var("TSUNAGU_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(500);
+    let batch = std::env::var("TSUNAGU_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(500);
     let store = tsunagu_tests::tally_store(&url, &namespace).await?;
-    let runner = ProjectionRunner::new(tsunagu_tests::tally(), tsunagu_tests::pool(&db)?, store).batch_size(batch);
+    let runner = ProjectionRunner::new(tsunagu_tests::tally(), tsunagu_tests::pool(&db)?, store)
+        .batch_size(batch);
     runner.migrate().await?;
     runner
         .run(async {

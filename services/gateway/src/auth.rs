@@ -21,7 +21,10 @@ pub struct Operator {
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -34,7 +37,9 @@ impl FromRequestParts<AppState> for Operator {
         // Constant time, so the comparison leaks nothing about the credential.
         let expected = state.bootstrap_token.as_bytes();
         if presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected)) {
-            Ok(Operator { actor: "operator:bootstrap" })
+            Ok(Operator {
+                actor: "operator:bootstrap",
+            })
         } else {
             Err(Problem::unauthenticated("the credential is not valid").into())
         }

@@ -62,11 +62,15 @@ pub async fn problems_everywhere(
     let (parts, body) = response.into_parts();
     let mut problem = if is_problem {
         match axum::body::to_bytes(body, 1 << 20).await {
-            Ok(bytes) => serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| Problem::internal()),
+            Ok(bytes) => {
+                serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| Problem::internal())
+            }
             Err(_) => Problem::internal(),
         }
     } else {
-        let text = axum::body::to_bytes(body, 1 << 16).await.unwrap_or_default();
+        let text = axum::body::to_bytes(body, 1 << 16)
+            .await
+            .unwrap_or_default();
         let text = String::from_utf8_lossy(&text).trim().to_owned();
         bare(status, text)
     };
@@ -86,16 +90,25 @@ fn bare(status: StatusCode, text: String) -> Problem {
     match status {
         StatusCode::NOT_FOUND => Problem::not_found("no such resource"),
         StatusCode::METHOD_NOT_ALLOWED => {
-            Problem::new(405, "method-not-allowed", "Method not allowed").with_detail("this resource does not accept that method")
+            Problem::new(405, "method-not-allowed", "Method not allowed")
+                .with_detail("this resource does not accept that method")
         }
         StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(413, "payload-too-large", "The request body is too large").with_detail(text)
+            Problem::new(413, "payload-too-large", "The request body is too large")
+                .with_detail(text)
         }
-        StatusCode::REQUEST_TIMEOUT => Problem::new(408, "request-timeout", "The request took too long"),
+        StatusCode::REQUEST_TIMEOUT => {
+            Problem::new(408, "request-timeout", "The request took too long")
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             Problem::new(415, "unsupported-media-type", "Unsupported media type").with_detail(text)
         }
         s if s.is_server_error() => Problem::internal(),
-        s => Problem::new(s.as_u16(), "bad-request", s.canonical_reason().unwrap_or("Bad request")).with_detail(text),
+        s => Problem::new(
+            s.as_u16(),
+            "bad-request",
+            s.canonical_reason().unwrap_or("Bad request"),
+        )
+        .with_detail(text),
     }
 }

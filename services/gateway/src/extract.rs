@@ -29,14 +29,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| {
                 let v = v.trim();
-                v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
+                v.eq_ignore_ascii_case("application/json")
+                    || v.to_ascii_lowercase().ends_with("+json")
             });
         if !json {
-            return Err(Problem::new(415, "unsupported-media-type", "Unsupported media type")
-                .with_detail("send the body as application/json")
-                .into());
+            return Err(
+                Problem::new(415, "unsupported-media-type", "Unsupported media type")
+                    .with_detail("send the body as application/json")
+                    .into(),
+            );
         }
-        let limit = req.extensions().get::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(64 * 1024, |l| l.0);
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| Problem::payload_too_large(limit))?;
@@ -58,7 +64,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
         value.map(Params).map_err(|e| {
             let field = e.path().to_string();
             let detail = e.into_inner().to_string();
-            let pointer = if field == "." { String::from("/") } else { format!("/{field}") };
+            let pointer = if field == "." {
+                String::from("/")
+            } else {
+                format!("/{field}")
+            };
             Problem::new(400, "invalid-query", "A query parameter is invalid")
                 .with_detail(detail.clone())
                 .with_field(pointer, detail)
@@ -66,7 +76,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
         })
     }
 }
-
 
 /// Header: read-your-writes. A GET carrying it answers only once the projection has
 /// applied that position (a command's `Tsunagu-Position`).
@@ -87,12 +96,14 @@ impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
             None => Ok(Self(None)),
             Some(v) => {
                 let text = v.to_str().unwrap_or("");
-                text.parse::<Position>().map(|p| Self(Some(p))).map_err(|e| {
-                    Problem::new(400, "invalid-header", "A header is invalid")
-                        .with_detail(e.clone())
-                        .with_field("/headers/Tsunagu-Min-Position", e)
-                        .into()
-                })
+                text.parse::<Position>()
+                    .map(|p| Self(Some(p)))
+                    .map_err(|e| {
+                        Problem::new(400, "invalid-header", "A header is invalid")
+                            .with_detail(e.clone())
+                            .with_field("/headers/Tsunagu-Min-Position", e)
+                            .into()
+                    })
             }
         }
     }

@@ -28,7 +28,11 @@ async fn main() -> std::process::ExitCode {
 async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = settings.nats.connect("tsunagu-gateway").await?;
     let state = AppState {
-        bus: BusClient::new(client, settings.nats.namespace.clone(), settings.bus_timeout),
+        bus: BusClient::new(
+            client,
+            settings.nats.namespace.clone(),
+            settings.bus_timeout,
+        ),
         bootstrap_token: Arc::from(settings.bootstrap_token.as_str()),
         body_limit: settings.body_limit,
     };

@@ -33,22 +33,28 @@ impl std::fmt::Debug for Settings {
 
 fn number(name: &str, default: u64) -> Result<u64, String> {
     match std::env::var(name) {
-        Ok(v) => v.parse().map_err(|_| format!("{name} must be a whole number, got {v:?}")),
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
         Err(_) => Ok(default),
     }
 }
 
 impl Settings {
     pub fn from_env() -> Result<Self, String> {
-        let addr = std::env::var("TSUNAGU_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-        let bootstrap_token = std::env::var("TSUNAGU_BOOTSTRAP_TOKEN")
-            .map_err(|_| "TSUNAGU_BOOTSTRAP_TOKEN is required (deploy/up generates one)".to_owned())?;
+        let addr =
+            std::env::var("TSUNAGU_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+        let bootstrap_token = std::env::var("TSUNAGU_BOOTSTRAP_TOKEN").map_err(|_| {
+            "TSUNAGU_BOOTSTRAP_TOKEN is required (deploy/up generates one)".to_owned()
+        })?;
         if bootstrap_token.len() < 32 {
             return Err("TSUNAGU_BOOTSTRAP_TOKEN must be at least 32 characters".to_owned());
         }
         Ok(Self {
             nats: NatsSettings::from_env()?,
-            http_addr: addr.parse().map_err(|_| format!("TSUNAGU_HTTP_ADDR must be host:port, got {addr:?}"))?,
+            http_addr: addr
+                .parse()
+                .map_err(|_| format!("TSUNAGU_HTTP_ADDR must be host:port, got {addr:?}"))?,
             bootstrap_token,
             body_limit: number("TSUNAGU_BODY_LIMIT", 64 * 1024)? as usize,
             request_timeout: Duration::from_millis(number("TSUNAGU_REQUEST_TIMEOUT_MS", 10_000)?),

@@ -23,7 +23,9 @@ pub fn pool(database_url: &str) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
         config,
         tokio_postgres::NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
     );
     Ok(Pool::builder(manager).max_size(16).build()?)
 }
@@ -34,7 +36,9 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let store = settings.nats.store(client)?;
     store.ensure_stream(identity_api::CONTEXT).await?;
     let pool = pool(&settings.database_url)?;
-    ProjectionRunner::new(Arc::new(Register), pool, store).migrate().await?;
+    ProjectionRunner::new(Arc::new(Register), pool, store)
+        .migrate()
+        .await?;
     tracing::info!("migrations applied");
     Ok(())
 }
@@ -46,7 +50,8 @@ pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
     let store = settings.nats.store(client)?;
     let pool = pool(&settings.database_url)?;
     let target = "register_rebuild";
-    let report = projection_runner::rebuild(Arc::new(Register), pool.clone(), store, target).await?;
+    let report =
+        projection_runner::rebuild(Arc::new(Register), pool.clone(), store, target).await?;
     println!(
         "rebuilt {target}: {} events applied, {} duplicates, {} parked, checkpoint {}, {:.2}s",
         report.outcome.applied,
@@ -57,11 +62,16 @@ pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
     );
     use projection_runner::Projection as _;
     let tables = Register.tables();
-    let live = projection_runner::table_digests(&pool, crate::projections::register::SCHEMA, tables).await?;
+    let live =
+        projection_runner::table_digests(&pool, crate::projections::register::SCHEMA, tables)
+            .await?;
     let fresh = projection_runner::table_digests(&pool, target, tables).await?;
     for (l, f) in live.iter().zip(&fresh) {
         let same = if l == f { "identical" } else { "DIFFERENT" };
-        println!("{:<20} live {:>8} rows  rebuilt {:>8} rows  {same}", l.0, l.1, f.1);
+        println!(
+            "{:<20} live {:>8} rows  rebuilt {:>8} rows  {same}",
+            l.0, l.1, f.1
+        );
     }
     if swap {
         projection_runner::swap_in(&pool, crate::projections::register::SCHEMA, target).await?;
@@ -72,9 +82,16 @@ pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
 
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()> {
-    let client = settings.nats.connect("tsunagu-identity").await.context("connecting to NATS")?;
+    let client = settings
+        .nats
+        .connect("tsunagu-identity")
+        .await
+        .context("connecting to NATS")?;
     let store = settings.nats.store(client.clone())?;
-    store.ensure_stream(identity_api::CONTEXT).await.context("creating the identity stream")?;
+    store
+        .ensure_stream(identity_api::CONTEXT)
+        .await
+        .context("creating the identity stream")?;
     let pool = pool(&settings.database_url)?;
     let runner = ProjectionRunner::new(Arc::new(Register), pool.clone(), store.clone());
     runner.migrate().await.context("migrating the register")?;
@@ -118,7 +135,11 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     tracing::info!(addr = %settings.health_addr, namespace = %settings.nats.namespace, "identity service ready");
     let http = tokio::spawn({
         let stop = stopped(stop_rx.clone());
-        async move { axum::serve(listener, health).with_graceful_shutdown(stop).await }
+        async move {
+            axum::serve(listener, health)
+                .with_graceful_shutdown(stop)
+                .await
+        }
     });
 
     shutdown_signal().await;
@@ -130,27 +151,37 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn ready(State((client, pool)): State<(async_nats::Client, Pool)>) -> (StatusCode, Json<serde_json::Value>) {
+async fn ready(
+    State((client, pool)): State<(async_nats::Client, Pool)>,
+) -> (StatusCode, Json<serde_json::Value>) {
     let nats = client.connection_state() == async_nats::connection::State::Connected;
     let postgres = match pool.get().await {
         Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
         Err(_) => false,
     };
-    let status = if nats && postgres { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "nats": nats, "postgres": postgres })))
+    let status = if nats && postgres {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({ "nats": nats, "postgres": postgres })),
+    )
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -42,8 +42,12 @@ impl From<Invalid> for Problem {
 fn municipality_problem(e: MunicipalityError) -> Problem {
     match e {
         MunicipalityError::Invalid(i) => i.into(),
-        MunicipalityError::AlreadyRegistered(_) => Problem::conflict("already-exists", e.to_string()),
-        MunicipalityError::NotRegistered | MunicipalityError::NoSuchArea(_) => Problem::not_found(e.to_string()),
+        MunicipalityError::AlreadyRegistered(_) => {
+            Problem::conflict("already-exists", e.to_string())
+        }
+        MunicipalityError::NotRegistered | MunicipalityError::NoSuchArea(_) => {
+            Problem::not_found(e.to_string())
+        }
         MunicipalityError::AreaExists(_) => Problem::conflict("already-exists", e.to_string()),
         MunicipalityError::Unchanged => Problem::invalid_field("/name", e.to_string()),
     }
@@ -129,7 +133,9 @@ impl Identity {
                 "concurrent-change",
                 "someone else changed this at the same time; reload and try again",
             )),
-            Err(AppendError::Refused(reason)) => Err(Problem::new(422, "refused", "The change was refused").with_detail(reason)),
+            Err(AppendError::Refused(reason)) => {
+                Err(Problem::new(422, "refused", "The change was refused").with_detail(reason))
+            }
             Err(e @ AppendError::Unavailable(_)) => Err(store_problem(e)),
         }
     }
@@ -142,9 +148,16 @@ impl Identity {
         command: MunicipalityCommand,
     ) -> Result<Position, Problem> {
         let code = parse_code(field, code)?;
-        let (state, version) = self.load(aggregates::MUNICIPALITY, code.as_str(), municipality::evolve).await?;
+        let (state, version) = self
+            .load(
+                aggregates::MUNICIPALITY,
+                code.as_str(),
+                municipality::evolve,
+            )
+            .await?;
         let event = municipality::decide(state.as_ref(), command).map_err(municipality_problem)?;
-        self.append(ctx, aggregates::MUNICIPALITY, code.as_str(), version, event).await
+        self.append(ctx, aggregates::MUNICIPALITY, code.as_str(), version, event)
+            .await
     }
 
     async fn is_registered(&self, code: &str) -> Result<bool, Problem> {
@@ -159,28 +172,49 @@ impl Identity {
         Ok(version > 0)
     }
 
-    async fn on_group(&self, ctx: &CallContext, group_id: &str, command: GroupCommand) -> Result<Position, Problem> {
+    async fn on_group(
+        &self,
+        ctx: &CallContext,
+        group_id: &str,
+        command: GroupCommand,
+    ) -> Result<Position, Problem> {
         let group_id = slug("/group_id", group_id)?;
-        let (state, version) = self.load(aggregates::MUNICIPALITY_GROUP, &group_id, group::evolve).await?;
+        let (state, version) = self
+            .load(aggregates::MUNICIPALITY_GROUP, &group_id, group::evolve)
+            .await?;
         let event = group::decide(state.as_ref(), command).map_err(group_problem)?;
-        self.append(ctx, aggregates::MUNICIPALITY_GROUP, &group_id, version, event).await
+        self.append(
+            ctx,
+            aggregates::MUNICIPALITY_GROUP,
+            &group_id,
+            version,
+            event,
+        )
+        .await
     }
 
     /// Waits until the register has applied what the caller last wrote.
     async fn caught_up(&self, ctx: &CallContext) -> Result<(), Problem> {
-        let Some(position) = &ctx.min_position else { return Ok(()) };
+        let Some(position) = &ctx.min_position else {
+            return Ok(());
+        };
         if position.stream != self.store.stream_name(CONTEXT) {
             return Ok(());
         }
-        projection_runner::wait_for_position(&self.pool, register::SCHEMA, position.sequence, self.read_wait)
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                projection_runner::RunnerError::Lagging { .. } => {
-                    Problem::timeout("the register has not caught up with your last change yet; try again")
-                }
-                other => db_problem(other),
-            })
+        projection_runner::wait_for_position(
+            &self.pool,
+            register::SCHEMA,
+            position.sequence,
+            self.read_wait,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            projection_runner::RunnerError::Lagging { .. } => Problem::timeout(
+                "the register has not caught up with your last change yet; try again",
+            ),
+            other => db_problem(other),
+        })
     }
 
     async fn handle(&self, endpoint: &str, incoming: Incoming) -> Result<Reply, Problem> {
@@ -192,32 +226,78 @@ impl Identity {
                 let field = "/code";
                 let normalised = parse_code(field, &code)?;
                 let position = self
-                    .on_municipality(ctx, &code, field, MunicipalityCommand::Register { code: c.code, name: c.name, name_kana: c.name_kana })
+                    .on_municipality(
+                        ctx,
+                        &code,
+                        field,
+                        MunicipalityCommand::Register {
+                            code: c.code,
+                            name: c.name,
+                            name_kana: c.name_kana,
+                        },
+                    )
                     .await?;
-                Ok(Reply::written(serde_json::json!({ "code": normalised.as_str() }), position))
+                Ok(Reply::written(
+                    serde_json::json!({ "code": normalised.as_str() }),
+                    position,
+                ))
             }
             endpoints::RENAME_MUNICIPALITY => {
                 let c: RenameMunicipality = incoming.json()?;
                 let position = self
-                    .on_municipality(ctx, &c.code, "/code", MunicipalityCommand::Rename { name: c.change.name, name_kana: c.change.name_kana })
+                    .on_municipality(
+                        ctx,
+                        &c.code,
+                        "/code",
+                        MunicipalityCommand::Rename {
+                            name: c.change.name,
+                            name_kana: c.change.name_kana,
+                        },
+                    )
                     .await?;
-                Ok(Reply::written(serde_json::json!({ "code": c.code }), position))
+                Ok(Reply::written(
+                    serde_json::json!({ "code": c.code }),
+                    position,
+                ))
             }
             endpoints::ADD_AREA => {
                 let c: AddArea = incoming.json()?;
                 let a = c.area;
                 let area_id = a.area_id.clone();
                 let position = self
-                    .on_municipality(ctx, &c.code, "/code", MunicipalityCommand::AddArea { area_id: a.area_id, kind: a.kind, name: a.name, name_kana: a.name_kana })
+                    .on_municipality(
+                        ctx,
+                        &c.code,
+                        "/code",
+                        MunicipalityCommand::AddArea {
+                            area_id: a.area_id,
+                            kind: a.kind,
+                            name: a.name,
+                            name_kana: a.name_kana,
+                        },
+                    )
                     .await?;
-                Ok(Reply::written(serde_json::json!({ "code": c.code, "area_id": area_id }), position))
+                Ok(Reply::written(
+                    serde_json::json!({ "code": c.code, "area_id": area_id }),
+                    position,
+                ))
             }
             endpoints::REMOVE_AREA => {
                 let c: RemoveArea = incoming.json()?;
                 let position = self
-                    .on_municipality(ctx, &c.code, "/code", MunicipalityCommand::RemoveArea { area_id: c.area_id.clone() })
+                    .on_municipality(
+                        ctx,
+                        &c.code,
+                        "/code",
+                        MunicipalityCommand::RemoveArea {
+                            area_id: c.area_id.clone(),
+                        },
+                    )
                     .await?;
-                Ok(Reply::written(serde_json::json!({ "code": c.code, "area_id": c.area_id }), position))
+                Ok(Reply::written(
+                    serde_json::json!({ "code": c.code, "area_id": c.area_id }),
+                    position,
+                ))
             }
             endpoints::FORM_GROUP => {
                 let c: FormGroup = incoming.json()?;
@@ -228,48 +308,104 @@ impl Identity {
                     }
                 }
                 let group_id = c.group_id.clone();
-                let command = GroupCommand::Form { group_id: c.group_id, kind: c.kind, name: c.name, name_kana: c.name_kana, members: c.members, unregistered };
+                let command = GroupCommand::Form {
+                    group_id: c.group_id,
+                    kind: c.kind,
+                    name: c.name,
+                    name_kana: c.name_kana,
+                    members: c.members,
+                    unregistered,
+                };
                 let position = self.on_group(ctx, &group_id, command).await?;
-                Ok(Reply::written(serde_json::json!({ "group_id": group_id }), position))
+                Ok(Reply::written(
+                    serde_json::json!({ "group_id": group_id }),
+                    position,
+                ))
             }
             endpoints::JOIN_GROUP => {
                 let c: GroupMembership = incoming.json()?;
                 let registered = self.is_registered(&c.code).await?;
-                let position = self.on_group(ctx, &c.group_id, GroupCommand::Join { code: c.code.clone(), registered }).await?;
-                Ok(Reply::written(serde_json::json!({ "group_id": c.group_id, "code": c.code }), position))
+                let position = self
+                    .on_group(
+                        ctx,
+                        &c.group_id,
+                        GroupCommand::Join {
+                            code: c.code.clone(),
+                            registered,
+                        },
+                    )
+                    .await?;
+                Ok(Reply::written(
+                    serde_json::json!({ "group_id": c.group_id, "code": c.code }),
+                    position,
+                ))
             }
             endpoints::LEAVE_GROUP => {
                 let c: GroupMembership = incoming.json()?;
-                let position = self.on_group(ctx, &c.group_id, GroupCommand::Leave { code: c.code.clone() }).await?;
-                Ok(Reply::written(serde_json::json!({ "group_id": c.group_id, "code": c.code }), position))
+                let position = self
+                    .on_group(
+                        ctx,
+                        &c.group_id,
+                        GroupCommand::Leave {
+                            code: c.code.clone(),
+                        },
+                    )
+                    .await?;
+                Ok(Reply::written(
+                    serde_json::json!({ "group_id": c.group_id, "code": c.code }),
+                    position,
+                ))
             }
             endpoints::GET_MUNICIPALITY => {
                 let q: GetMunicipality = incoming.json()?;
                 let code = parse_code("/code", &q.code)?;
                 self.caught_up(ctx).await?;
-                match queries::municipality(&self.pool, code.as_str()).await.map_err(db_problem)? {
+                match queries::municipality(&self.pool, code.as_str())
+                    .await
+                    .map_err(db_problem)?
+                {
                     Some(view) => Ok(Reply::value(view)),
-                    None => Err(Problem::not_found("no municipality is registered under this code")),
+                    None => Err(Problem::not_found(
+                        "no municipality is registered under this code",
+                    )),
                 }
             }
             endpoints::LIST_MUNICIPALITIES => {
                 let q: ListMunicipalities = incoming.json()?;
                 if let Some(p) = &q.prefecture {
-                    let ok = p.len() == 2 && p.parse::<u8>().ok().and_then(japanese::Prefecture::from_code).is_some();
+                    let ok = p.len() == 2
+                        && p.parse::<u8>()
+                            .ok()
+                            .and_then(japanese::Prefecture::from_code)
+                            .is_some();
                     if !ok {
-                        return Err(Invalid::new("/prefecture", "a prefecture code is two digits, 01 to 47").into());
+                        return Err(Invalid::new(
+                            "/prefecture",
+                            "a prefecture code is two digits, 01 to 47",
+                        )
+                        .into());
                     }
                 }
                 let limit = page_size(q.limit)?;
                 self.caught_up(ctx).await?;
-                let page = queries::municipalities(&self.pool, q.prefecture.as_deref(), q.after.as_deref(), limit).await.map_err(db_problem)?;
+                let page = queries::municipalities(
+                    &self.pool,
+                    q.prefecture.as_deref(),
+                    q.after.as_deref(),
+                    limit,
+                )
+                .await
+                .map_err(db_problem)?;
                 Ok(Reply::value(page))
             }
             endpoints::GET_GROUP => {
                 let q: GetGroup = incoming.json()?;
                 let group_id = slug("/group_id", &q.group_id)?;
                 self.caught_up(ctx).await?;
-                match queries::group(&self.pool, &group_id).await.map_err(db_problem)? {
+                match queries::group(&self.pool, &group_id)
+                    .await
+                    .map_err(db_problem)?
+                {
                     Some(view) => Ok(Reply::value(view)),
                     None => Err(Problem::not_found("no such group")),
                 }
@@ -278,10 +414,14 @@ impl Identity {
                 let q: ListGroups = incoming.json()?;
                 let limit = page_size(q.limit)?;
                 self.caught_up(ctx).await?;
-                let page = queries::groups(&self.pool, q.after.as_deref(), limit).await.map_err(db_problem)?;
+                let page = queries::groups(&self.pool, q.after.as_deref(), limit)
+                    .await
+                    .map_err(db_problem)?;
                 Ok(Reply::value(page))
             }
-            endpoints::HEALTH => Ok(Reply::value(queries::health(&self.pool).await.map_err(db_problem)?)),
+            endpoints::HEALTH => Ok(Reply::value(
+                queries::health(&self.pool).await.map_err(db_problem)?,
+            )),
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -291,7 +431,9 @@ fn page_size(limit: Option<u32>) -> Result<i64, Problem> {
     match limit {
         None => Ok(50),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(i64::from(n)),
-        Some(_) => Err(Invalid::new("/limit", format!("a page holds 1 to {MAX_PAGE} items")).into()),
+        Some(_) => {
+            Err(Invalid::new("/limit", format!("a page holds 1 to {MAX_PAGE} items")).into())
+        }
     }
 }
 
@@ -319,7 +461,10 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
             handler: Arc::new(move |incoming: Incoming| {
                 let identity = identity.clone();
                 Box::pin(async move {
-                    identity.handle(name, incoming).await.unwrap_or_else(Reply::Problem)
+                    identity
+                        .handle(name, incoming)
+                        .await
+                        .unwrap_or_else(Reply::Problem)
                 })
             }),
         }

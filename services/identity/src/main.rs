@@ -20,7 +20,9 @@ async fn main() -> std::process::ExitCode {
         },
         Some("migrate") => app::migrate(&settings).await,
         Some("rebuild") => app::rebuild(&settings, args.iter().any(|a| a == "--swap")).await,
-        Some(other) => Err(anyhow::anyhow!("unknown command {other:?}; use serve, migrate or rebuild [--swap]")),
+        Some(other) => Err(anyhow::anyhow!(
+            "unknown command {other:?}; use serve, migrate or rebuild [--swap]"
+        )),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

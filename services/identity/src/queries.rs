@@ -99,7 +99,11 @@ pub async fn group(pool: &Pool, group_id: &str) -> Result<Option<GroupView>, Que
     Ok(row.map(|r| serde_json::from_value(r.get(0))).transpose()?)
 }
 
-pub async fn groups(pool: &Pool, after: Option<&str>, limit: i64) -> Result<Page<GroupView>, QueryError> {
+pub async fn groups(
+    pool: &Pool,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<GroupView>, QueryError> {
     let client = pool.get().await?;
     let rows = client
         .query(
@@ -123,5 +127,9 @@ pub async fn groups(pool: &Pool, after: Option<&str>, limit: i64) -> Result<Page
 pub async fn health(pool: &Pool) -> Result<ServiceHealth, QueryError> {
     let checkpoint = projection_runner::checkpoint(pool, SCHEMA).await?;
     let dead_letters = projection_runner::dead_letters(pool, SCHEMA).await?.len() as u64;
-    Ok(ServiceHealth { database: true, checkpoint, dead_letters })
+    Ok(ServiceHealth {
+        database: true,
+        checkpoint,
+        dead_letters,
+    })
 }

@@ -18,18 +18,23 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env() -> Result<Self, String> {
-        let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        let var =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
         let health = var("TSUNAGU_HEALTH_ADDR", "127.0.0.1:8091");
         let wait = var("TSUNAGU_READ_WAIT_MS", "5000");
         Ok(Self {
             nats: NatsSettings::from_env()?,
-            database_url: std::env::var("TSUNAGU_DATABASE_URL")
-                .map_err(|_| "TSUNAGU_DATABASE_URL is required (postgres://user:password@host:port/database)".to_owned())?,
+            database_url: std::env::var("TSUNAGU_DATABASE_URL").map_err(|_| {
+                "TSUNAGU_DATABASE_URL is required (postgres://user:password@host:port/database)"
+                    .to_owned()
+            })?,
             health_addr: health
                 .parse()
                 .map_err(|_| format!("TSUNAGU_HEALTH_ADDR must be host:port, got {health:?}"))?,
             read_wait: Duration::from_millis(
-                wait.parse().map_err(|_| format!("TSUNAGU_READ_WAIT_MS must be milliseconds, got {wait:?}"))?,
+                wait.parse().map_err(|_| {
+                    format!("TSUNAGU_READ_WAIT_MS must be milliseconds, got {wait:?}")
+                })?,
             ),
         })
     }

@@ -18,7 +18,11 @@ pub struct BusClient {
 
 impl BusClient {
     /// A caller in `namespace` that gives up after `timeout`.
-    pub fn new(client: async_nats::Client, namespace: impl Into<String>, timeout: Duration) -> Self {
+    pub fn new(
+        client: async_nats::Client,
+        namespace: impl Into<String>,
+        timeout: Duration,
+    ) -> Self {
         Self {
             client,
             namespace: namespace.into(),

@@ -132,10 +132,13 @@ pub struct NatsSettings {
 impl NatsSettings {
     /// Reads the settings; a bad value is an error naming the variable.
     pub fn from_env() -> Result<Self, String> {
-        let url = std::env::var("TSUNAGU_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+        let url = std::env::var("TSUNAGU_NATS_URL")
+            .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
         let namespace = std::env::var("TSUNAGU_NAMESPACE").unwrap_or_else(|_| "tsunagu".to_owned());
         if event_store::validate_token(&namespace).is_err() {
-            return Err(format!("TSUNAGU_NAMESPACE must be letters, digits, - and _, got {namespace:?}"));
+            return Err(format!(
+                "TSUNAGU_NAMESPACE must be letters, digits, - and _, got {namespace:?}"
+            ));
         }
         let replicas = match std::env::var("TSUNAGU_STREAM_REPLICAS") {
             Ok(v) => v
@@ -145,16 +148,27 @@ impl NatsSettings {
                 .ok_or_else(|| format!("TSUNAGU_STREAM_REPLICAS must be 1 to 5, got {v:?}"))?,
             Err(_) => 1,
         };
-        Ok(Self { url, namespace, replicas })
+        Ok(Self {
+            url,
+            namespace,
+            replicas,
+        })
     }
 
     /// Connects, retrying for up to 30 s so services may start before NATS is up. Returns
     /// only once connected, so the server's version is known (the store checks it).
-    pub async fn connect(&self, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+    pub async fn connect(
+        &self,
+        name: &str,
+    ) -> Result<async_nats::Client, async_nats::ConnectError> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut pause = std::time::Duration::from_millis(100);
         loop {
-            match async_nats::ConnectOptions::new().name(name).connect(self.url.as_str()).await {
+            match async_nats::ConnectOptions::new()
+                .name(name)
+                .connect(self.url.as_str())
+                .await
+            {
                 Ok(client) => return Ok(client),
                 Err(e) if std::time::Instant::now() < deadline => {
                     tracing::warn!(error = %e, url = %self.url, "nats not reachable yet; retrying");
@@ -167,7 +181,10 @@ impl NatsSettings {
     }
 
     /// The event store on this connection.
-    pub fn store(&self, client: async_nats::Client) -> Result<event_store::JetStreamStore, event_store::StoreError> {
+    pub fn store(
+        &self,
+        client: async_nats::Client,
+    ) -> Result<event_store::JetStreamStore, event_store::StoreError> {
         event_store::JetStreamStore::new(
             client,
             event_store::StoreConfig {

@@ -113,7 +113,9 @@ pub fn from_env() -> Result<SharedClock, ClockSettingError> {
         Ok(value) if !value.trim().is_empty() => {
             let start = DateTime::parse_from_rfc3339(value.trim())
                 .map_err(|_| ClockSettingError(value.clone()))?;
-            Ok(Arc::new(ShiftedClock::starting_at(start.with_timezone(&Utc))))
+            Ok(Arc::new(ShiftedClock::starting_at(
+                start.with_timezone(&Utc),
+            )))
         }
         _ => Ok(Arc::new(SystemClock)),
     }

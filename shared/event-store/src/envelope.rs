@@ -56,7 +56,11 @@ impl std::str::FromStr for Position {
         let (stream, seq) = s
             .rsplit_once(':')
             .ok_or_else(|| "a position looks like STREAM:SEQUENCE".to_owned())?;
-        if stream.is_empty() || !stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if stream.is_empty()
+            || !stream
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err("the stream name of a position is letters, digits, _ and -".to_owned());
         }
         let sequence = seq

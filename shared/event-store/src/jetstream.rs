@@ -59,7 +59,11 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError
 fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     let core = v.trim_start_matches('v').split(['-', '+']).next()?;
     let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
-    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 /// Whether a nats-server reporting `version` is new enough.
@@ -159,7 +163,12 @@ impl JetStreamStore {
             .get_stream(self.stream_name(context))
             .await
             .map_err(unavailable)?;
-        Ok(stream.info().await.map_err(unavailable)?.state.last_sequence)
+        Ok(stream
+            .info()
+            .await
+            .map_err(unavailable)?
+            .state
+            .last_sequence)
     }
 
     /// Sends an append and returns once the server has the message, before its
@@ -240,7 +249,9 @@ impl JetStreamStore {
         let stream_name = self.stream_name(context);
         let inner = messages.map(move |m| {
             let m = m.map_err(unavailable)?;
-            let info = m.info().map_err(|e| StoreError::Unavailable(e.to_string().into()))?;
+            let info = m
+                .info()
+                .map_err(|e| StoreError::Unavailable(e.to_string().into()))?;
             let position = Position {
                 stream: stream_name.clone(),
                 sequence: info.stream_sequence,
@@ -298,7 +309,6 @@ pub struct PendingAppend {
 }
 
 impl PendingAppend {
-
     /// Waits for the server's acknowledgement (after its fsync).
     pub async fn acknowledged(self) -> Result<Appended, AppendError> {
         let PendingAppend {
@@ -323,10 +333,7 @@ impl PendingAppend {
                 // a conflict. If the aggregate's last event is this very event, it is one.
                 if let Some(sequence) = already_stored(&js, &stream, &subject, &event_id).await {
                     return Ok(Appended {
-                        position: Position {
-                            stream,
-                            sequence,
-                        },
+                        position: Position { stream, sequence },
                         duplicate: true,
                     });
                 }

@@ -27,7 +27,7 @@ pub use envelope::{
     Actor, EventEnvelope, NewEvent, Position, RecordedEvent, Visibility, validate_token,
 };
 pub use jetstream::{
-    Delivered, JetStreamStore, PendingAppend, StoreConfig, Subscription, MIN_SERVER_VERSION,
+    Delivered, JetStreamStore, MIN_SERVER_VERSION, PendingAppend, StoreConfig, Subscription,
 };
 pub use upcast::{DecodeError, EventContract, Upcaster, decode_tagged, encode_tagged};
 

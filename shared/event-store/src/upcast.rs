@@ -82,7 +82,9 @@ pub fn encode_tagged<E: Serialize>(event: &E) -> (String, Value) {
                 Some(Value::String(t)) => t,
                 _ => String::new(),
             };
-            let payload = map.remove("data").unwrap_or(Value::Object(Default::default()));
+            let payload = map
+                .remove("data")
+                .unwrap_or(Value::Object(Default::default()));
             (event_type, payload)
         }
         // An event enum that does not serialise to a tagged object is a programming error
@@ -173,8 +175,8 @@ mod tests {
 
     #[test]
     fn a_gap_in_the_upcaster_chain_is_reported() {
-        let err = decode_tagged::<Ev>("Renamed", 1, 3, serde_json::json!({"name": "x"}), UP)
-            .unwrap_err();
+        let err =
+            decode_tagged::<Ev>("Renamed", 1, 3, serde_json::json!({"name": "x"}), UP).unwrap_err();
         assert!(matches!(err, DecodeError::MissingUpcaster { from: 2, .. }));
     }
 

@@ -147,7 +147,10 @@ mod tests {
         let p = Problem::invalid_field("/code", "wrong check digit");
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["status"], 422);
-        assert_eq!(json["type"], "https://tsunagu.example/problems/invalid-field");
+        assert_eq!(
+            json["type"],
+            "https://tsunagu.example/problems/invalid-field"
+        );
         assert_eq!(json["errors"][0]["pointer"], "/code");
     }
 }

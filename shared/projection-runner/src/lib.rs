@@ -25,8 +25,8 @@ mod runner;
 
 pub use migrate::{Migration, migrate};
 pub use runner::{
-    ApplyError, BatchOutcome, Projection, ProjectionRunner, RebuildReport, RunnerError,
-    checkpoint, dead_letters, rebuild, swap_in, table_digests, wait_for_position,
+    ApplyError, BatchOutcome, Projection, ProjectionRunner, RebuildReport, RunnerError, checkpoint,
+    dead_letters, rebuild, swap_in, table_digests, wait_for_position,
 };
 
 /// Names a crash point for tests: when `TSUNAGU_CRASH_POINT` is `<name>:<n>`, the process

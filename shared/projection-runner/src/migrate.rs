@@ -85,13 +85,19 @@ pub async fn migrate(
     .await?;
     for m in migrations {
         let done = tx
-            .query_opt("SELECT 1 FROM _migrations WHERE version = $1", &[&m.version])
+            .query_opt(
+                "SELECT 1 FROM _migrations WHERE version = $1",
+                &[&m.version],
+            )
             .await?;
         if done.is_none() {
             tracing::info!(schema, version = m.version, "applying migration");
             tx.batch_execute(m.sql).await?;
-            tx.execute("INSERT INTO _migrations (version) VALUES ($1)", &[&m.version])
-                .await?;
+            tx.execute(
+                "INSERT INTO _migrations (version) VALUES ($1)",
+                &[&m.version],
+            )
+            .await?;
         }
     }
     tx.commit().await?;

@@ -284,8 +284,11 @@ impl<P: Projection> ProjectionRunner<P> {
     ) -> Result<Step, RunnerError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.batch_execute(&format!("SET LOCAL search_path TO {}", quoted(&self.schema)))
-            .await?;
+        tx.batch_execute(&format!(
+            "SET LOCAL search_path TO {}",
+            quoted(&self.schema)
+        ))
+        .await?;
         let at: i64 = tx
             .query_one("SELECT position FROM _checkpoint FOR UPDATE", &[])
             .await?
@@ -369,9 +372,7 @@ impl<P: Projection> ProjectionRunner<P> {
                     Err(ApplyError::Poison(_)) => unreachable!("poison is handled above"),
                 }
             } else {
-                if !fresh.contains(&envelope.event_id)
-                    || !applied_here.insert(envelope.event_id)
-                {
+                if !fresh.contains(&envelope.event_id) || !applied_here.insert(envelope.event_id) {
                     outcome.duplicates += 1;
                     continue;
                 }

@@ -34,7 +34,9 @@ pub fn free_port() -> u16 {
 
 /// The workspace's target folder, where `tests/run` built the binaries.
 pub fn target_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("TSUNAGU_TEST_TARGET_DIR").or_else(|_| std::env::var("CARGO_TARGET_DIR")) {
+    if let Ok(dir) =
+        std::env::var("TSUNAGU_TEST_TARGET_DIR").or_else(|_| std::env::var("CARGO_TARGET_DIR"))
+    {
         return PathBuf::from(dir);
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
@@ -44,7 +46,10 @@ pub fn target_dir() -> PathBuf {
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     let path = target_dir().join("debug").join(name);
     if !path.exists() {
-        bail!("{} is not built; run the tests through tests/run (it builds every binary first)", path.display());
+        bail!(
+            "{} is not built; run the tests through tests/run (it builds every binary first)",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -99,8 +104,16 @@ impl Nats {
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // port taken between probe and start: try another
                 }
-                if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                    return Ok(Self { child, url, monitor_port, _dir: dir });
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    return Ok(Self {
+                        child,
+                        url,
+                        monitor_port,
+                        _dir: dir,
+                    });
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -141,11 +154,17 @@ impl TestDb {
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
         let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
         let mut config: tokio_postgres::Config = admin_url.parse()?;
         config.dbname(&name);
         let url = to_url(&config, &name)?;
-        Ok(Self { url, name, admin_url })
+        Ok(Self {
+            url,
+            name,
+            admin_url,
+        })
     }
 
     /// A connection pool to it.
@@ -154,7 +173,9 @@ impl TestDb {
         let manager = Manager::from_config(
             config,
             tokio_postgres::NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
         );
         Ok(Pool::builder(manager).max_size(8).build()?)
     }
@@ -180,11 +201,20 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs outside any async context we can rely on: use a thread of its own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
-                if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
+                {
                     tokio::spawn(conn);
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         })
@@ -203,7 +233,12 @@ pub struct ServiceProcess {
 
 impl ServiceProcess {
     /// Starts `bin` with `args` and exactly the `env` given (plus PATH), logging to `log`.
-    pub fn start(bin: &Path, args: &[&str], env: &[(String, String)], log: PathBuf) -> anyhow::Result<Self> {
+    pub fn start(
+        bin: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+        log: PathBuf,
+    ) -> anyhow::Result<Self> {
         let mut p = Self {
             child: None,
             bin: bin.to_owned(),
@@ -222,19 +257,28 @@ impl ServiceProcess {
 
     /// Starts it again with extra environment (e.g. a crash point).
     pub fn restart_with(&mut self, extra: &[(String, String)]) -> anyhow::Result<()> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
         let mut cmd = Command::new(&self.bin);
         cmd.args(&self.args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", std::env::var("TSUNAGU_TEST_LOG").unwrap_or_else(|_| "info".to_owned()))
+            .env(
+                "RUST_LOG",
+                std::env::var("TSUNAGU_TEST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
         for (k, v) in self.env.iter().chain(extra) {
             cmd.env(k, v);
         }
-        self.child = Some(cmd.spawn().with_context(|| format!("starting {}", self.bin.display()))?);
+        self.child = Some(
+            cmd.spawn()
+                .with_context(|| format!("starting {}", self.bin.display()))?,
+        );
         Ok(())
     }
 
@@ -309,9 +353,15 @@ impl Platform {
     pub async fn start() -> anyhow::Result<Self> {
         let nats = Nats::start().await?;
         let db = TestDb::create().await?;
-        let dir = tempfile::Builder::new().prefix("tsunagu-platform-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("tsunagu-platform-")
+            .tempdir()?;
         let namespace = namespace();
-        let token = format!("{:032x}{:032x}", rand::rng().random::<u128>(), rand::rng().random::<u128>());
+        let token = format!(
+            "{:032x}{:032x}",
+            rand::rng().random::<u128>(),
+            rand::rng().random::<u128>()
+        );
         let http_port = free_port();
         let common = vec![
             ("TSUNAGU_NATS_URL".to_owned(), nats.url.clone()),
@@ -320,7 +370,10 @@ impl Platform {
         ];
         let mut identity_env = common.clone();
         identity_env.push(("TSUNAGU_DATABASE_URL".to_owned(), db.url.clone()));
-        identity_env.push(("TSUNAGU_HEALTH_ADDR".to_owned(), format!("127.0.0.1:{}", free_port())));
+        identity_env.push((
+            "TSUNAGU_HEALTH_ADDR".to_owned(),
+            format!("127.0.0.1:{}", free_port()),
+        ));
         let identity = ServiceProcess::start(
             &binary("tsunagu-identity")?,
             &["serve"],
@@ -328,7 +381,10 @@ impl Platform {
             dir.path().join("identity.log"),
         )?;
         let mut gateway_env = common;
-        gateway_env.push(("TSUNAGU_HTTP_ADDR".to_owned(), format!("127.0.0.1:{http_port}")));
+        gateway_env.push((
+            "TSUNAGU_HTTP_ADDR".to_owned(),
+            format!("127.0.0.1:{http_port}"),
+        ));
         gateway_env.push(("TSUNAGU_BOOTSTRAP_TOKEN".to_owned(), token.clone()));
         let gateway = ServiceProcess::start(
             &binary("tsunagu-gateway")?,
@@ -377,7 +433,9 @@ impl Platform {
 
     /// A request with the operator's credential.
     pub fn operator(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, self.url(path)).bearer_auth(&self.token)
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
     }
 
     /// The environment the identity binary runs with, for running its CLI commands.

@@ -21,13 +21,28 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_js
     let nats = state.bus.nats().connection_state() == async_nats::connection::State::Connected;
     let identity = match state
         .bus
-        .call(identity_api::SERVICE, identity_api::endpoints::HEALTH, &CallContext::new("gateway"), &serde_json::json!({}))
+        .call(
+            identity_api::SERVICE,
+            identity_api::endpoints::HEALTH,
+            &CallContext::new("gateway"),
+            &serde_json::json!({}),
+        )
         .await
     {
         Reply::Ok { value, .. } => value,
         Reply::Problem(p) => serde_json::json!({ "database": false, "problem": p.detail }),
     };
-    let identity_ok = identity.get("database").and_then(|v| v.as_bool()).unwrap_or(false);
-    let status = if nats && identity_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "nats": nats, "identity": identity })))
+    let identity_ok = identity
+        .get("database")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let status = if nats && identity_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({ "nats": nats, "identity": identity })),
+    )
 }

@@ -34,10 +34,18 @@ pub async fn forward<B: Serialize>(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     match state.bus.call(service, endpoint, ctx, body).await {
-        Reply::Ok { mut value, position } => {
-            let header = position.as_ref().and_then(|p| HeaderValue::from_str(&p.to_string()).ok());
+        Reply::Ok {
+            mut value,
+            position,
+        } => {
+            let header = position
+                .as_ref()
+                .and_then(|p| HeaderValue::from_str(&p.to_string()).ok());
             if let (Some(p), serde_json::Value::Object(map)) = (&position, &mut value) {
-                map.insert("position".to_owned(), serde_json::Value::String(p.to_string()));
+                map.insert(
+                    "position".to_owned(),
+                    serde_json::Value::String(p.to_string()),
+                );
             }
             let mut response = (status, Json(value)).into_response();
             if let Some(h) = header {

@@ -3,9 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use identity_api::SERVICE;
 use identity_api::endpoints as ep;
 use identity_api::municipalities::*;
-use identity_api::SERVICE;
 use problem::Problem;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -68,7 +68,15 @@ pub async fn register_municipality(
     Body(body): Body<RegisterMunicipality>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
-    forward(&state, SERVICE, ep::REGISTER_MUNICIPALITY, &ctx, &body, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::REGISTER_MUNICIPALITY,
+        &ctx,
+        &body,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// List municipalities in code order, a page at a time.
@@ -88,8 +96,20 @@ pub async fn list_municipalities(
     Params(p): Params<MunicipalityListParams>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, min);
-    let q = ListMunicipalities { prefecture: p.prefecture, after: p.after, limit: p.limit };
-    forward(&state, SERVICE, ep::LIST_MUNICIPALITIES, &ctx, &q, StatusCode::OK).await
+    let q = ListMunicipalities {
+        prefecture: p.prefecture,
+        after: p.after,
+        limit: p.limit,
+    };
+    forward(
+        &state,
+        SERVICE,
+        ep::LIST_MUNICIPALITIES,
+        &ctx,
+        &q,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// One municipality with its areas and groups.
@@ -110,7 +130,15 @@ pub async fn get_municipality(
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, min);
-    forward(&state, SERVICE, ep::GET_MUNICIPALITY, &ctx, &GetMunicipality { code }, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::GET_MUNICIPALITY,
+        &ctx,
+        &GetMunicipality { code },
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Change a municipality's name.
@@ -131,7 +159,15 @@ pub async fn rename_municipality(
     Body(change): Body<MunicipalityNameChange>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
-    forward(&state, SERVICE, ep::RENAME_MUNICIPALITY, &ctx, &RenameMunicipality { code, change }, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::RENAME_MUNICIPALITY,
+        &ctx,
+        &RenameMunicipality { code, change },
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Add a ward or daily-life area.
@@ -152,7 +188,15 @@ pub async fn add_area(
     Body(area): Body<NewArea>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
-    forward(&state, SERVICE, ep::ADD_AREA, &ctx, &AddArea { code, area }, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::ADD_AREA,
+        &ctx,
+        &AddArea { code, area },
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Remove an area.
@@ -170,7 +214,15 @@ pub async fn remove_area(
     Path((code, area_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
-    forward(&state, SERVICE, ep::REMOVE_AREA, &ctx, &RemoveArea { code, area_id }, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::REMOVE_AREA,
+        &ctx,
+        &RemoveArea { code, area_id },
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Form a group of municipalities.
@@ -188,7 +240,15 @@ pub async fn form_group(
     Body(body): Body<FormGroup>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
-    forward(&state, SERVICE, ep::FORM_GROUP, &ctx, &body, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::FORM_GROUP,
+        &ctx,
+        &body,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// List groups in id order, a page at a time.
@@ -207,7 +267,18 @@ pub async fn list_groups(
     Params(p): Params<GroupListParams>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, min);
-    forward(&state, SERVICE, ep::LIST_GROUPS, &ctx, &ListGroups { after: p.after, limit: p.limit }, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::LIST_GROUPS,
+        &ctx,
+        &ListGroups {
+            after: p.after,
+            limit: p.limit,
+        },
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// One group with its members.
@@ -227,7 +298,15 @@ pub async fn get_group(
     Path(group_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, min);
-    forward(&state, SERVICE, ep::GET_GROUP, &ctx, &GetGroup { group_id }, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::GET_GROUP,
+        &ctx,
+        &GetGroup { group_id },
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Add a municipality to a group.
@@ -248,7 +327,18 @@ pub async fn join_group(
     Body(member): Body<NewGroupMember>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
-    forward(&state, SERVICE, ep::JOIN_GROUP, &ctx, &GroupMembership { group_id, code: member.code }, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::JOIN_GROUP,
+        &ctx,
+        &GroupMembership {
+            group_id,
+            code: member.code,
+        },
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Take a municipality out of a group.
@@ -265,5 +355,13 @@ pub async fn leave_group(
     Path((group_id, code)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
-    forward(&state, SERVICE, ep::LEAVE_GROUP, &ctx, &GroupMembership { group_id, code }, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::LEAVE_GROUP,
+        &ctx,
+        &GroupMembership { group_id, code },
+        StatusCode::OK,
+    )
+    .await
 }

@@ -26,8 +26,13 @@ pub enum GroupCommand {
         members: Vec<String>,
         unregistered: Vec<String>,
     },
-    Join { code: String, registered: bool },
-    Leave { code: String },
+    Join {
+        code: String,
+        registered: bool,
+    },
+    Leave {
+        code: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,12 +53,24 @@ pub fn decide(state: Option<&Group>, command: GroupCommand) -> Result<IdentityEv
     use GroupCommand as C;
     match (state, command) {
         (Some(g), C::Form { .. }) => Err(GroupError::AlreadyFormed(g.group_id.clone())),
-        (None, C::Form { group_id, kind, name, name_kana, members, unregistered }) => {
+        (
+            None,
+            C::Form {
+                group_id,
+                kind,
+                name,
+                name_kana,
+                members,
+                unregistered,
+            },
+        ) => {
             let group_id = slug("/group_id", &group_id)?;
             let name = normalised_name("/name", &name)?;
             let name_kana = normalised_kana("/name_kana", &name_kana)?;
             if members.is_empty() {
-                return Err(Invalid::new("/members", "a group needs at least one municipality").into());
+                return Err(
+                    Invalid::new("/members", "a group needs at least one municipality").into(),
+                );
             }
             let mut seen = BTreeSet::new();
             let mut codes = Vec::with_capacity(members.len());
@@ -61,31 +78,49 @@ pub fn decide(state: Option<&Group>, command: GroupCommand) -> Result<IdentityEv
                 let field = format!("/members/{i}");
                 let code = parse_code(&field, m)?;
                 if unregistered.iter().any(|u| u == m) {
-                    return Err(Invalid::new(field, "no municipality is registered under this code").into());
+                    return Err(Invalid::new(
+                        field,
+                        "no municipality is registered under this code",
+                    )
+                    .into());
                 }
                 if !seen.insert(code.as_str().to_owned()) {
                     return Err(Invalid::new(field, "listed twice").into());
                 }
                 codes.push(code.as_str().to_owned());
             }
-            Ok(IdentityEvent::MunicipalityGroupFormed { group_id, kind, name, name_kana, members: codes })
+            Ok(IdentityEvent::MunicipalityGroupFormed {
+                group_id,
+                kind,
+                name,
+                name_kana,
+                members: codes,
+            })
         }
         (None, _) => Err(GroupError::NotFormed),
         (Some(g), C::Join { code, registered }) => {
             let code = parse_code("/code", &code)?;
             if !registered {
-                return Err(Invalid::new("/code", "no municipality is registered under this code").into());
+                return Err(
+                    Invalid::new("/code", "no municipality is registered under this code").into(),
+                );
             }
             if g.members.contains(code.as_str()) {
                 return Err(GroupError::AlreadyMember(code.as_str().to_owned()));
             }
-            Ok(IdentityEvent::MunicipalityJoinedGroup { group_id: g.group_id.clone(), code: code.as_str().to_owned() })
+            Ok(IdentityEvent::MunicipalityJoinedGroup {
+                group_id: g.group_id.clone(),
+                code: code.as_str().to_owned(),
+            })
         }
         (Some(g), C::Leave { code }) => {
             if !g.members.contains(&code) {
                 return Err(GroupError::NotMember(code));
             }
-            Ok(IdentityEvent::MunicipalityLeftGroup { group_id: g.group_id.clone(), code })
+            Ok(IdentityEvent::MunicipalityLeftGroup {
+                group_id: g.group_id.clone(),
+                code,
+            })
         }
     }
 }
@@ -93,7 +128,12 @@ pub fn decide(state: Option<&Group>, command: GroupCommand) -> Result<IdentityEv
 pub fn evolve(state: Option<Group>, event: &IdentityEvent) -> Option<Group> {
     use IdentityEvent as E;
     match (state, event) {
-        (None, E::MunicipalityGroupFormed { group_id, members, .. }) => Some(Group {
+        (
+            None,
+            E::MunicipalityGroupFormed {
+                group_id, members, ..
+            },
+        ) => Some(Group {
             group_id: group_id.clone(),
             members: members.iter().cloned().collect(),
         }),
@@ -134,21 +174,36 @@ mod tests {
     #[test]
     fn an_unregistered_member_is_named_by_its_position() {
         let err = decide(None, form(&["472107", "472123"], &["472123"])).unwrap_err();
-        assert!(matches!(err, GroupError::Invalid(Invalid { ref field, .. }) if field == "/members/1"));
+        assert!(
+            matches!(err, GroupError::Invalid(Invalid { ref field, .. }) if field == "/members/1")
+        );
     }
 
     #[test]
     fn a_member_listed_twice_is_refused() {
         let err = decide(None, form(&["472107", "472107"], &[])).unwrap_err();
-        assert!(matches!(err, GroupError::Invalid(Invalid { ref field, .. }) if field == "/members/1"));
+        assert!(
+            matches!(err, GroupError::Invalid(Invalid { ref field, .. }) if field == "/members/1")
+        );
     }
 
     #[test]
     fn joining_twice_and_leaving_a_group_one_is_not_in_are_refused() {
         let g = evolve(None, &decide(None, form(&["472107"], &[])).unwrap());
-        let join = GroupCommand::Join { code: "472107".into(), registered: true };
-        assert_eq!(decide(g.as_ref(), join).unwrap_err(), GroupError::AlreadyMember("472107".into()));
-        let leave = GroupCommand::Leave { code: "472123".into() };
-        assert_eq!(decide(g.as_ref(), leave).unwrap_err(), GroupError::NotMember("472123".into()));
+        let join = GroupCommand::Join {
+            code: "472107".into(),
+            registered: true,
+        };
+        assert_eq!(
+            decide(g.as_ref(), join).unwrap_err(),
+            GroupError::AlreadyMember("472107".into())
+        );
+        let leave = GroupCommand::Leave {
+            code: "472123".into(),
+        };
+        assert_eq!(
+            decide(g.as_ref(), leave).unwrap_err(),
+            GroupError::NotMember("472123".into())
+        );
     }
 }

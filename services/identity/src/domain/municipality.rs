@@ -27,10 +27,24 @@ pub struct Area {
 /// What the operator asks of a municipality.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MunicipalityCommand {
-    Register { code: String, name: String, name_kana: String },
-    Rename { name: String, name_kana: String },
-    AddArea { area_id: String, kind: AreaKind, name: String, name_kana: String },
-    RemoveArea { area_id: String },
+    Register {
+        code: String,
+        name: String,
+        name_kana: String,
+    },
+    Rename {
+        name: String,
+        name_kana: String,
+    },
+    AddArea {
+        area_id: String,
+        kind: AreaKind,
+        name: String,
+        name_kana: String,
+    },
+    RemoveArea {
+        area_id: String,
+    },
 }
 
 /// Why a command was refused.
@@ -63,7 +77,14 @@ pub fn decide(
     use MunicipalityCommand as C;
     match (state, command) {
         (Some(m), C::Register { .. }) => Err(MunicipalityError::AlreadyRegistered(m.code.clone())),
-        (None, C::Register { code, name, name_kana }) => {
+        (
+            None,
+            C::Register {
+                code,
+                name,
+                name_kana,
+            },
+        ) => {
             let code = parse_code("/code", &code)?;
             Ok(IdentityEvent::MunicipalityRegistered {
                 prefecture_code: format!("{:02}", code.prefecture().code()),
@@ -79,22 +100,43 @@ pub fn decide(
             if name == m.name && name_kana == m.name_kana {
                 return Err(MunicipalityError::Unchanged);
             }
-            Ok(IdentityEvent::MunicipalityRenamed { code: m.code.clone(), name, name_kana })
+            Ok(IdentityEvent::MunicipalityRenamed {
+                code: m.code.clone(),
+                name,
+                name_kana,
+            })
         }
-        (Some(m), C::AddArea { area_id, kind, name, name_kana }) => {
+        (
+            Some(m),
+            C::AddArea {
+                area_id,
+                kind,
+                name,
+                name_kana,
+            },
+        ) => {
             let area_id = slug("/area_id", &area_id)?;
             let name = normalised_name("/name", &name)?;
             let name_kana = normalised_kana("/name_kana", &name_kana)?;
             if m.areas.contains_key(&area_id) {
                 return Err(MunicipalityError::AreaExists(area_id));
             }
-            Ok(IdentityEvent::AreaAdded { code: m.code.clone(), area_id, kind, name, name_kana })
+            Ok(IdentityEvent::AreaAdded {
+                code: m.code.clone(),
+                area_id,
+                kind,
+                name,
+                name_kana,
+            })
         }
         (Some(m), C::RemoveArea { area_id }) => {
             if !m.areas.contains_key(&area_id) {
                 return Err(MunicipalityError::NoSuchArea(area_id));
             }
-            Ok(IdentityEvent::AreaRemoved { code: m.code.clone(), area_id })
+            Ok(IdentityEvent::AreaRemoved {
+                code: m.code.clone(),
+                area_id,
+            })
         }
     }
 }
@@ -103,21 +145,47 @@ pub fn decide(
 pub fn evolve(state: Option<Municipality>, event: &IdentityEvent) -> Option<Municipality> {
     use IdentityEvent as E;
     match (state, event) {
-        (None, E::MunicipalityRegistered { code, name, name_kana, .. }) => Some(Municipality {
+        (
+            None,
+            E::MunicipalityRegistered {
+                code,
+                name,
+                name_kana,
+                ..
+            },
+        ) => Some(Municipality {
             code: code.clone(),
             name: name.clone(),
             name_kana: name_kana.clone(),
             areas: BTreeMap::new(),
         }),
-        (Some(mut m), E::MunicipalityRenamed { name, name_kana, .. }) => {
+        (
+            Some(mut m),
+            E::MunicipalityRenamed {
+                name, name_kana, ..
+            },
+        ) => {
             m.name = name.clone();
             m.name_kana = name_kana.clone();
             Some(m)
         }
-        (Some(mut m), E::AreaAdded { area_id, kind, name, name_kana, .. }) => {
+        (
+            Some(mut m),
+            E::AreaAdded {
+                area_id,
+                kind,
+                name,
+                name_kana,
+                ..
+            },
+        ) => {
             m.areas.insert(
                 area_id.clone(),
-                Area { kind: *kind, name: name.clone(), name_kana: name_kana.clone() },
+                Area {
+                    kind: *kind,
+                    name: name.clone(),
+                    name_kana: name_kana.clone(),
+                },
             );
             Some(m)
         }
@@ -147,7 +215,11 @@ mod tests {
     }
 
     fn register(code: &str, kana: &str) -> MunicipalityCommand {
-        MunicipalityCommand::Register { code: code.into(), name: "出雲市".into(), name_kana: kana.into() }
+        MunicipalityCommand::Register {
+            code: code.into(),
+            name: "出雲市".into(),
+            name_kana: kana.into(),
+        }
     }
 
     #[test]
@@ -159,14 +231,18 @@ mod tests {
     #[test]
     fn a_wrong_check_digit_is_refused_naming_the_code() {
         let err = decide(None, register("322031", "イズモシ")).unwrap_err();
-        let MunicipalityError::Invalid(invalid) = err else { panic!("{err:?}") };
+        let MunicipalityError::Invalid(invalid) = err else {
+            panic!("{err:?}")
+        };
         assert_eq!(invalid.field, "/code");
     }
 
     #[test]
     fn a_reading_in_kanji_is_refused_naming_the_reading() {
         let err = decide(None, register("322032", "出雲")).unwrap_err();
-        assert!(matches!(err, MunicipalityError::Invalid(Invalid { ref field, .. }) if field == "/name_kana"));
+        assert!(
+            matches!(err, MunicipalityError::Invalid(Invalid { ref field, .. }) if field == "/name_kana")
+        );
     }
 
     #[test]
@@ -193,10 +269,17 @@ mod tests {
         );
         let removed = decide(
             state.as_ref(),
-            MunicipalityCommand::RemoveArea { area_id: "hirata".into() },
+            MunicipalityCommand::RemoveArea {
+                area_id: "hirata".into(),
+            },
         )
         .unwrap();
-        assert!(given(&[registered_izumo(), added, removed]).unwrap().areas.is_empty());
+        assert!(
+            given(&[registered_izumo(), added, removed])
+                .unwrap()
+                .areas
+                .is_empty()
+        );
     }
 
     #[test]
@@ -208,13 +291,21 @@ mod tests {
             name_kana: "エックス".into(),
         };
         let err = decide(given(&[registered_izumo()]).as_ref(), add).unwrap_err();
-        assert!(matches!(err, MunicipalityError::Invalid(Invalid { ref field, .. }) if field == "/area_id"));
+        assert!(
+            matches!(err, MunicipalityError::Invalid(Invalid { ref field, .. }) if field == "/area_id")
+        );
     }
 
     #[test]
     fn nothing_but_registration_applies_to_an_unknown_municipality() {
-        let err = decide(None, MunicipalityCommand::Rename { name: "a".into(), name_kana: "ア".into() })
-            .unwrap_err();
+        let err = decide(
+            None,
+            MunicipalityCommand::Rename {
+                name: "a".into(),
+                name_kana: "ア".into(),
+            },
+        )
+        .unwrap_err();
         assert_eq!(err, MunicipalityError::NotRegistered);
     }
 }

@@ -38,16 +38,27 @@ impl Projection for Register {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["municipalities", "areas", "municipality_groups", "group_members"]
+        &[
+            "municipalities",
+            "areas",
+            "municipality_groups",
+            "group_members",
+        ]
     }
 
     async fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ApplyError> {
         let env = &event.envelope;
         let at = env.occurred_at;
-        let decoded = IdentityEvent::decode(&env.event_type, env.schema_version, env.payload.clone())?;
+        let decoded =
+            IdentityEvent::decode(&env.event_type, env.schema_version, env.payload.clone())?;
         use IdentityEvent as E;
         match decoded {
-            E::MunicipalityRegistered { code, name, name_kana, prefecture_code } => {
+            E::MunicipalityRegistered {
+                code,
+                name,
+                name_kana,
+                prefecture_code,
+            } => {
                 let key = japanese::gojuon_key(&name_kana);
                 tx.execute(
                     "INSERT INTO municipalities (code, name, name_kana, reading_key, prefecture_code, registered_at, updated_at)
@@ -56,7 +67,11 @@ impl Projection for Register {
                 )
                 .await?;
             }
-            E::MunicipalityRenamed { code, name, name_kana } => {
+            E::MunicipalityRenamed {
+                code,
+                name,
+                name_kana,
+            } => {
                 let key = japanese::gojuon_key(&name_kana);
                 tx.execute(
                     "UPDATE municipalities SET name = $2, name_kana = $3, reading_key = $4, updated_at = $5 WHERE code = $1",
@@ -64,7 +79,13 @@ impl Projection for Register {
                 )
                 .await?;
             }
-            E::AreaAdded { code, area_id, kind, name, name_kana } => {
+            E::AreaAdded {
+                code,
+                area_id,
+                kind,
+                name,
+                name_kana,
+            } => {
                 tx.execute(
                     "WITH a AS (INSERT INTO areas (municipality_code, area_id, kind, name, name_kana, added_at)
                                 VALUES ($1, $2, $3, $4, $5, $6))
@@ -81,7 +102,13 @@ impl Projection for Register {
                 )
                 .await?;
             }
-            E::MunicipalityGroupFormed { group_id, kind, name, name_kana, members } => {
+            E::MunicipalityGroupFormed {
+                group_id,
+                kind,
+                name,
+                name_kana,
+                members,
+            } => {
                 tx.execute(
                     "WITH g AS (INSERT INTO municipality_groups (group_id, kind, name, name_kana, formed_at)
                                 VALUES ($1, $2, $3, $4, $5))

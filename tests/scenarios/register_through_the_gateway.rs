@@ -305,3 +305,92 @@ async fn the_register_rebuilt_from_sequence_zero_equals_the_live_one() -> anyhow
     assert_eq!(stdout.matches("identical").count(), 4, "{stdout}");
     Ok(())
 }
+
+#[tokio::test]
+async fn one_trace_follows_a_request_from_the_client_into_the_stored_event() -> anyhow::Result<()> {
+    use event_store::EventStore as _;
+    let p = Platform::start().await?;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    p.operator(Method::POST, "/api/v1/municipalities")
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({ "code": "082201", "name": "つくば市", "name_kana": "ツクバシ" }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let store = event_store::JetStreamStore::new(
+        p.nats.connect().await?,
+        event_store::StoreConfig {
+            namespace: p.namespace.clone(),
+            ..Default::default()
+        },
+    )?;
+    let (events, _) = store
+        .read_aggregate("identity", "municipality", "082201")
+        .await?;
+    let stored = events[0].envelope.traceparent.clone().unwrap_or_default();
+    assert!(
+        stored.starts_with(&format!("00-{trace_id}-")),
+        "the event carries the client's trace: {stored}"
+    );
+    assert_eq!(events[0].envelope.actor.0, "operator:bootstrap");
+    assert!(
+        events[0].envelope.municipality.is_none(),
+        "the register is region-wide data"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_replicas_of_a_service_share_the_work() -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let p = Platform::start().await?;
+    let mut env = p.identity_env();
+    env.push((
+        "TSUNAGU_HEALTH_ADDR".to_owned(),
+        format!("127.0.0.1:{}", testkit::free_port()),
+    ));
+    let _second = testkit::ServiceProcess::start(
+        &testkit::binary("tsunagu-identity")?,
+        &["serve"],
+        &env,
+        p.dir.path().join("identity-2.log"),
+    )?;
+    let nats = p.nats.connect().await?;
+    // Wait until both replicas answer PING.
+    let instances = |nats: async_nats::Client, verb: &'static str| async move {
+        let inbox = nats.new_inbox();
+        let mut replies = nats.subscribe(inbox.clone()).await?;
+        nats.publish_with_reply(format!("$SRV.{verb}.identity"), inbox, "".into())
+            .await?;
+        let mut found = Vec::new();
+        while let Ok(Some(m)) =
+            tokio::time::timeout(std::time::Duration::from_millis(300), replies.next()).await
+        {
+            found.push(serde_json::from_slice::<serde_json::Value>(&m.payload)?);
+        }
+        anyhow::Ok(found)
+    };
+    for _ in 0..100 {
+        if instances(nats.clone(), "PING").await?.len() == 2 {
+            break;
+        }
+    }
+    for _ in 0..60 {
+        p.operator(Method::GET, "/api/v1/municipalities")
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    let stats = instances(nats, "STATS").await?;
+    assert_eq!(stats.len(), 2, "two replicas answer");
+    for s in &stats {
+        let handled: u64 = s["endpoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["num_requests"].as_u64())
+            .sum();
+        assert!(handled > 0, "each replica took part of the work: {s}");
+    }
+    Ok(())
+}

@@ -86,7 +86,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_owned();
-            tracing::info_span!("http.request", method = %req.method(), route, request_id)
+            let span =
+                tracing::info_span!("http.request", method = %req.method(), route, request_id);
+            telemetry::extract_from_http(req.headers(), &span);
+            span
         }));
     let headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(

@@ -135,3 +135,23 @@ pub fn continue_traceparent(traceparent: Option<&str>, span: &tracing::Span) {
         let _ = span.set_parent(cx);
     }
 }
+
+struct HttpExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HttpExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Makes `span` a child of the W3C trace context a client sent in HTTP headers, if any.
+pub fn extract_from_http(headers: &http::HeaderMap, span: &tracing::Span) {
+    if headers.contains_key("traceparent") {
+        let cx = TraceContextPropagator::new().extract(&HttpExtractor(headers));
+        let _ = span.set_parent(cx);
+    }
+}

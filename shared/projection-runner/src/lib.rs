@@ -42,10 +42,11 @@ pub fn crash_point(name: &str) {
         let (point, n) = value.rsplit_once(':')?;
         Some((point.to_owned(), n.parse().ok()?))
     });
-    if let Some((point, n)) = setting {
-        if point == name && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == *n {
-            tracing::warn!(point = name, "crash point reached; aborting");
-            std::process::abort();
-        }
+    if let Some((point, n)) = setting
+        && point == name
+        && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == *n
+    {
+        tracing::warn!(point = name, "crash point reached; aborting");
+        std::process::abort();
     }
 }

@@ -126,6 +126,9 @@ enum Step {
     Careful,
 }
 
+/// Told after each batch of a catch-up read: the totals so far and what is still pending.
+type Progress<'a> = dyn Fn(&BatchOutcome, u64) + Sync + 'a;
+
 /// Feeds a [`Projection`] from its stream, one transaction per batch.
 pub struct ProjectionRunner<P: Projection> {
     projection: Arc<P>,
@@ -206,7 +209,7 @@ impl<P: Projection> ProjectionRunner<P> {
     /// nothing pending, or nothing arrives within `idle`); otherwise follows forever.
     async fn follow(
         &self,
-        idle: Option<(Duration, &(dyn Fn(&BatchOutcome, u64) + Sync))>,
+        idle: Option<(Duration, &Progress<'_>)>,
     ) -> Result<BatchOutcome, RunnerError> {
         let mut total = BatchOutcome::default();
         'subscribe: loop {

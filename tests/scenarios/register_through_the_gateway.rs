@@ -156,8 +156,16 @@ async fn bad_input_is_refused_with_problem_details_naming_the_field() -> anyhow:
         (p.operator(Method::GET, "/api/v1/municipalities?limit=100000"), 422, Some("/limit")),
         (p.operator(Method::GET, "/api/v1/municipalities?limit=abc"), 400, Some("/limit")),
         (p.operator(Method::GET, "/api/v1/municipalities?colour=red"), 400, None),
-        // A bad read-your-writes position.
+        // A bad read-your-writes position, and one the stream has not reached.
         (p.operator(Method::GET, "/api/v1/municipalities").header("Tsunagu-Min-Position", "soon"), 400, None),
+        (
+            p.operator(Method::GET, "/api/v1/municipalities")
+                .header("Tsunagu-Min-Position", format!("{}_IDENTITY:999999", p.namespace.to_uppercase())),
+            422,
+            Some("/headers/Tsunagu-Min-Position"),
+        ),
+        (p.operator(Method::GET, "/api/v1/municipalities?after=%00"), 422, Some("/after")),
+        (p.operator(Method::GET, "/api/v1/municipality-groups?after=A.B"), 422, Some("/after")),
         // Nothing there.
         (p.operator(Method::GET, "/api/v1/municipalities/322032"), 404, None),
         (p.operator(Method::GET, "/api/v1/nowhere"), 404, None),

@@ -201,6 +201,28 @@ impl Identity {
         if position.stream != self.store.stream_name(CONTEXT) {
             return Ok(());
         }
+        let reached = projection_runner::checkpoint(&self.pool, register::SCHEMA)
+            .await
+            .map_err(db_problem)?;
+        if reached >= position.sequence {
+            return Ok(());
+        }
+        // A position the stream has not reached would be waited for in vain.
+        let last = self
+            .store
+            .last_sequence(CONTEXT)
+            .await
+            .map_err(store_problem)?;
+        if position.sequence > last {
+            return Err(Problem::new(422, "unknown-position", "No such position")
+                .with_detail(format!(
+                    "the stream is at {last}; positions come from Tsunagu-Position headers"
+                ))
+                .with_field(
+                    "/headers/Tsunagu-Min-Position",
+                    "beyond the end of the stream",
+                ));
+        }
         projection_runner::wait_for_position(
             &self.pool,
             register::SCHEMA,
@@ -302,7 +324,8 @@ impl Identity {
             endpoints::FORM_GROUP => {
                 let c: FormGroup = incoming.json()?;
                 let mut unregistered = Vec::new();
-                for m in &c.members {
+                // Past the limit the decision refuses the group anyway: look nothing up.
+                for m in c.members.iter().take(group::MAX_MEMBERS + 1) {
                     if !self.is_registered(m).await? {
                         unregistered.push(m.clone());
                     }
@@ -387,6 +410,15 @@ impl Identity {
                     }
                 }
                 let limit = page_size(q.limit)?;
+                if let Some(after) = &q.after
+                    && (after.len() != 6 || !after.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return Err(Invalid::new(
+                        "/after",
+                        "a page key is the 6-digit code of the last item seen",
+                    )
+                    .into());
+                }
                 self.caught_up(ctx).await?;
                 let page = queries::municipalities(
                     &self.pool,
@@ -413,6 +445,9 @@ impl Identity {
             endpoints::LIST_GROUPS => {
                 let q: ListGroups = incoming.json()?;
                 let limit = page_size(q.limit)?;
+                if let Some(after) = &q.after {
+                    slug("/after", after)?;
+                }
                 self.caught_up(ctx).await?;
                 let page = queries::groups(&self.pool, q.after.as_deref(), limit)
                     .await

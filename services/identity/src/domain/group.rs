@@ -8,6 +8,9 @@ use identity_api::municipalities::GroupKind;
 use super::municipality::parse_code;
 use super::{Invalid, normalised_kana, normalised_name, slug};
 
+/// More than Japan has municipalities (about 1,700), so no real group is refused.
+pub const MAX_MEMBERS: usize = 2_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     pub group_id: String,
@@ -71,6 +74,10 @@ pub fn decide(state: Option<&Group>, command: GroupCommand) -> Result<IdentityEv
                 return Err(
                     Invalid::new("/members", "a group needs at least one municipality").into(),
                 );
+            }
+            if members.len() > MAX_MEMBERS {
+                let reason = format!("a group holds at most {MAX_MEMBERS} municipalities");
+                return Err(Invalid::new("/members", reason).into());
             }
             let mut seen = BTreeSet::new();
             let mut codes = Vec::with_capacity(members.len());
@@ -176,6 +183,16 @@ mod tests {
         let err = decide(None, form(&["472107", "472123"], &["472123"])).unwrap_err();
         assert!(
             matches!(err, GroupError::Invalid(Invalid { ref field, .. }) if field == "/members/1")
+        );
+    }
+
+    #[test]
+    fn a_group_larger_than_any_real_one_is_refused() {
+        let codes: Vec<String> = (0..=MAX_MEMBERS).map(|i| format!("{i:05}")).collect();
+        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let err = decide(None, form(&refs, &[])).unwrap_err();
+        assert!(
+            matches!(err, GroupError::Invalid(Invalid { ref field, .. }) if field == "/members")
         );
     }
 

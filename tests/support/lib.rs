@@ -107,15 +107,5 @@ pub async fn tally_store(
 
 /// A connection pool for a database URL.
 pub fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
-    let config: tokio_postgres::Config = url.parse()?;
-    let manager = deadpool_postgres::Manager::from_config(
-        config,
-        tokio_postgres::NoTls,
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        },
-    );
-    Ok(deadpool_postgres::Pool::builder(manager)
-        .max_size(8)
-        .build()?)
+    Ok(projection_runner::connect_pool(url, 8)?)
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use bus::ServiceSpec;
 use clock::SharedClock;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 use projection_runner::ProjectionRunner;
 
 use crate::handlers::{Identity, endpoints};
@@ -17,17 +17,8 @@ use crate::projections::register::Register;
 use crate::settings::Settings;
 
 pub fn pool(database_url: &str) -> anyhow::Result<Pool> {
-    let config: tokio_postgres::Config = database_url
-        .parse()
-        .context("TSUNAGU_DATABASE_URL is not a valid postgres URL")?;
-    let manager = Manager::from_config(
-        config,
-        tokio_postgres::NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Ok(Pool::builder(manager).max_size(16).build()?)
+    projection_runner::connect_pool(database_url, 16)
+        .context("TSUNAGU_DATABASE_URL is not a usable postgres URL")
 }
 
 /// Creates the stream and the projection schemas. Safe to run again.

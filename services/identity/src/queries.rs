@@ -69,17 +69,22 @@ pub async fn municipalities(
             &[&prefecture, &after, &(limit + 1)],
         )
         .await?;
-    let mut items = rows
+    let items = rows
         .into_iter()
         .map(|r| view(r.get(0)))
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(page(items, limit, |m| m.code.clone()))
+}
+
+/// Cuts `limit + 1` fetched rows to a page; the extra row only tells that another page exists.
+fn page<T>(mut items: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
     let next_after = if items.len() as i64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|m| m.code.clone())
+        items.last().map(key)
     } else {
         None
     };
-    Ok(Page { items, next_after })
+    Page { items, next_after }
 }
 
 const GROUP_VIEW: &str = r#"
@@ -111,17 +116,11 @@ pub async fn groups(
             &[&after, &(limit + 1)],
         )
         .await?;
-    let mut items = rows
+    let items = rows
         .into_iter()
         .map(|r| serde_json::from_value::<GroupView>(r.get(0)))
         .collect::<Result<Vec<_>, _>>()?;
-    let next_after = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|g| g.group_id.clone())
-    } else {
-        None
-    };
-    Ok(Page { items, next_after })
+    Ok(page(items, limit, |g| g.group_id.clone()))
 }
 
 pub async fn health(pool: &Pool) -> Result<ServiceHealth, QueryError> {

@@ -50,3 +50,22 @@ pub fn crash_point(name: &str) {
         std::process::abort();
     }
 }
+
+/// A connection pool for a service's own database (`postgres://user:password@host:port/db`).
+pub fn connect_pool(url: &str, max_size: usize) -> Result<deadpool_postgres::Pool, RunnerError> {
+    use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+    let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+        RunnerError::Setup(format!("not a postgres URL: {e}"))
+    })?;
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .map_err(|e| RunnerError::Setup(format!("postgres pool: {e}")))
+}

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 use rand::Rng;
 
 /// A fresh namespace (subject root and stream prefix) for one test.
@@ -169,15 +169,7 @@ impl TestDb {
 
     /// A connection pool to it.
     pub fn pool(&self) -> anyhow::Result<Pool> {
-        let config: tokio_postgres::Config = self.url.parse()?;
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        Ok(Pool::builder(manager).max_size(8).build()?)
+        Ok(projection_runner::connect_pool(&self.url, 8)?)
     }
 }
 

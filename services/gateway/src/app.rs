@@ -44,6 +44,69 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every operation may answer with the errors every route shares; say so once here rather
+/// than in each route (the gateway's layers produce them, not the handlers).
+struct CommonProblems;
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let mut add = |code: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| problem(description));
+                };
+                add("408", "the request took too long");
+                add(
+                    "500",
+                    "a defect on our side (logged); never caused by the request's content",
+                );
+                add("503", "a service or dependency is unavailable; try again");
+                add("504", "a service did not answer in time");
+                if op.security.is_some() {
+                    add(
+                        "400",
+                        "unreadable request: malformed JSON, a bad header or query parameter",
+                    );
+                    add("401", "no valid credential");
+                    add("404", "no such resource");
+                    add("405", "method not allowed");
+                    add("422", "a field, parameter or header has an invalid value");
+                }
+                if op.request_body.is_some() {
+                    add("413", "the body is larger than the limit");
+                    add("415", "the body is not application/json");
+                }
+            }
+        }
+    }
+}
+
 /// The API's routes and their document, both from one list so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
@@ -55,11 +118,14 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(m::get_group))
         .routes(routes!(m::join_group))
         .routes(routes!(m::leave_group));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .nest("/api/v1", v1)
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes are in: the modifier must see every operation.
+    CommonProblems.modify(&mut doc);
+    (router, doc)
 }
 
 /// The gateway's whole HTTP surface.

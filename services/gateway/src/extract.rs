@@ -92,7 +92,12 @@ impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.headers.get(MIN_POSITION_HEADER) {
+        // An empty header says nothing, like an absent one.
+        match parts
+            .headers
+            .get(MIN_POSITION_HEADER)
+            .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
+        {
             None => Ok(Self(None)),
             Some(v) => {
                 let text = v.to_str().unwrap_or("");

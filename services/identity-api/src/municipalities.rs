@@ -26,18 +26,28 @@ pub enum GroupKind {
     Other,
 }
 
+/// A local government code as sent: 6 digits, the first two a prefecture (01–47), the
+/// last a check digit. Documents list items; the field itself stays a `String`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = "472107", pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
+pub struct CodeText(pub String);
+
 /// Register a municipality. Operator only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterMunicipality {
     /// 全国地方公共団体コード: 6 digits, the last a check digit. Full-width digits are accepted.
-    #[schema(example = "322032")]
+    #[schema(example = "322032", pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub code: String,
     /// Name in kanji, e.g. 出雲市.
-    #[schema(example = "出雲市")]
+    #[schema(example = "出雲市", min_length = 1, max_length = 200)]
     pub name: String,
     /// Reading in kana (half-width, hiragana and full-width are normalised to katakana).
-    #[schema(example = "イズモシ")]
+    #[schema(
+        example = "イズモシ",
+        pattern = "^[ぁ-ゖァ-ヺー・ｦ-ﾟ]+([ 　][ぁ-ゖァ-ヺー・ｦ-ﾟ]+)*$",
+        max_length = 200
+    )]
     pub name_kana: String,
 }
 
@@ -46,8 +56,13 @@ pub struct RegisterMunicipality {
 #[serde(deny_unknown_fields)]
 pub struct MunicipalityNameChange {
     /// Name in kanji.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Reading in kana.
+    #[schema(
+        pattern = "^[ぁ-ゖァ-ヺー・ｦ-ﾟ]+([ 　][ぁ-ゖァ-ヺー・ｦ-ﾟ]+)*$",
+        max_length = 200
+    )]
     pub name_kana: String,
 }
 
@@ -67,15 +82,19 @@ pub struct RenameMunicipality {
 #[serde(deny_unknown_fields)]
 pub struct NewArea {
     /// Stable id chosen by the operator: lowercase ASCII letters, digits and `-`.
-    #[schema(example = "aoba")]
+    #[schema(example = "aoba", pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub area_id: String,
     /// Ward or daily-life area.
     pub kind: AreaKind,
     /// Name in kanji.
-    #[schema(example = "青葉区")]
+    #[schema(example = "青葉区", min_length = 1, max_length = 200)]
     pub name: String,
     /// Reading in kana.
-    #[schema(example = "アオバク")]
+    #[schema(
+        example = "アオバク",
+        pattern = "^[ぁ-ゖァ-ヺー・ｦ-ﾟ]+([ 　][ぁ-ゖァ-ヺー・ｦ-ﾟ]+)*$",
+        max_length = 200
+    )]
     pub name_kana: String,
 }
 
@@ -102,15 +121,21 @@ pub struct RemoveArea {
 #[serde(deny_unknown_fields)]
 pub struct FormGroup {
     /// Stable id: lowercase ASCII letters, digits and `-`.
-    #[schema(example = "minami-okinawa")]
+    #[schema(example = "minami-okinawa", pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub group_id: String,
     /// What holds it together.
     pub kind: GroupKind,
     /// Name in kanji.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Reading in kana.
+    #[schema(
+        pattern = "^[ぁ-ゖァ-ヺー・ｦ-ﾟ]+([ 　][ぁ-ゖァ-ヺー・ｦ-ﾟ]+)*$",
+        max_length = 200
+    )]
     pub name_kana: String,
     /// Codes of registered municipalities (at least one, no repeats).
+    #[schema(value_type = Vec<CodeText>, min_items = 1, max_items = 2000)]
     pub members: Vec<String>,
 }
 
@@ -119,6 +144,7 @@ pub struct FormGroup {
 #[serde(deny_unknown_fields)]
 pub struct NewGroupMember {
     /// The municipality's code.
+    #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub code: String,
 }
 

@@ -49,7 +49,6 @@ fn municipality_problem(e: MunicipalityError) -> Problem {
             Problem::not_found(e.to_string())
         }
         MunicipalityError::AreaExists(_) => Problem::conflict("already-exists", e.to_string()),
-        MunicipalityError::Unchanged => Problem::invalid_field("/name", e.to_string()),
     }
 }
 
@@ -155,9 +154,17 @@ impl Identity {
                 municipality::evolve,
             )
             .await?;
-        let event = municipality::decide(state.as_ref(), command).map_err(municipality_problem)?;
-        self.append(ctx, aggregates::MUNICIPALITY, code.as_str(), version, event)
-            .await
+        match municipality::decide(state.as_ref(), command).map_err(municipality_problem)? {
+            Some(event) => {
+                self.append(ctx, aggregates::MUNICIPALITY, code.as_str(), version, event)
+                    .await
+            }
+            // Nothing to change: answer with where the municipality already is.
+            None => Ok(Position {
+                stream: self.store.stream_name(CONTEXT),
+                sequence: version,
+            }),
+        }
     }
 
     async fn is_registered(&self, code: &str) -> Result<bool, Problem> {

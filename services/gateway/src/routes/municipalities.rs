@@ -25,16 +25,75 @@ pub struct Written {
     pub position: String,
 }
 
+/// A municipality in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CodePath {
+    /// Local government code (6 digits, the last a check digit).
+    #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
+    pub code: String,
+}
+
+/// An area of a municipality in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AreaPath {
+    /// Local government code.
+    #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
+    pub code: String,
+    /// The area's id.
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
+    pub area_id: String,
+}
+
+/// A group in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct GroupPath {
+    /// The group's id.
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
+    pub group_id: String,
+}
+
+/// A member of a group in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct GroupMemberPath {
+    /// The group's id.
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
+    pub group_id: String,
+    /// Local government code.
+    #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
+    pub code: String,
+}
+
+/// Read-your-writes: the position of your last change.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct ReadAfter {
+    /// Wait until the answering projection has applied this position (a `Tsunagu-Position`
+    /// you received), e.g. `TSUNAGU_IDENTITY:42`.
+    #[param(
+        rename = "Tsunagu-Min-Position",
+        pattern = "^[A-Za-z0-9_-]+:[0-9]+$",
+        nullable = false
+    )]
+    pub min_position: Option<String>,
+}
+
 /// Query parameters of the municipality list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MunicipalityListParams {
     /// Only this prefecture (two digits, 01–47).
+    #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])$", nullable = false)]
     pub prefecture: Option<String>,
-    /// Key of the last item of the previous page.
+    /// Key of the last item of the previous page (a code).
+    #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$", nullable = false)]
     pub after: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }
 
@@ -43,9 +102,11 @@ pub struct MunicipalityListParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct GroupListParams {
-    /// Key of the last item of the previous page.
+    /// Key of the last item of the previous page (a group id).
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,63}$", nullable = false)]
     pub after: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }
 
@@ -81,7 +142,7 @@ pub async fn register_municipality(
 
 /// List municipalities in code order, a page at a time.
 #[utoipa::path(get, path = "/municipalities", tag = "municipalities", security(("bearer" = [])),
-    params(MunicipalityListParams, ("Tsunagu-Min-Position" = Option<String>, Header, description = "wait until this position is applied")),
+    params(MunicipalityListParams, ReadAfter),
     responses(
         (status = 200, description = "a page", body = Page<MunicipalityView>),
         (status = 400, description = "bad query", body = Problem, content_type = "application/problem+json"),
@@ -114,8 +175,7 @@ pub async fn list_municipalities(
 
 /// One municipality with its areas and groups.
 #[utoipa::path(get, path = "/municipalities/{code}", tag = "municipalities", security(("bearer" = [])),
-    params(("code" = String, Path, description = "local government code"),
-           ("Tsunagu-Min-Position" = Option<String>, Header, description = "wait until this position is applied")),
+    params(CodePath, ReadAfter),
     responses(
         (status = 200, description = "the municipality", body = MunicipalityView),
         (status = 401, description = "no valid credential", body = Problem, content_type = "application/problem+json"),
@@ -127,7 +187,7 @@ pub async fn get_municipality(
     operator: Operator,
     rid: RequestId,
     min: MinPosition,
-    Path(code): Path<String>,
+    Path(CodePath { code }): Path<CodePath>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, min);
     forward(
@@ -143,7 +203,7 @@ pub async fn get_municipality(
 
 /// Change a municipality's name.
 #[utoipa::path(patch, path = "/municipalities/{code}", tag = "municipalities", security(("bearer" = [])),
-    params(("code" = String, Path, description = "local government code")),
+    params(CodePath),
     request_body = MunicipalityNameChange,
     responses(
         (status = 200, description = "renamed", body = Written),
@@ -155,7 +215,7 @@ pub async fn rename_municipality(
     State(state): State<AppState>,
     operator: Operator,
     rid: RequestId,
-    Path(code): Path<String>,
+    Path(CodePath { code }): Path<CodePath>,
     Body(change): Body<MunicipalityNameChange>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
@@ -172,7 +232,7 @@ pub async fn rename_municipality(
 
 /// Add a ward or daily-life area.
 #[utoipa::path(post, path = "/municipalities/{code}/areas", tag = "municipalities", security(("bearer" = [])),
-    params(("code" = String, Path, description = "local government code")),
+    params(CodePath),
     request_body = NewArea,
     responses(
         (status = 201, description = "added", body = Written),
@@ -184,7 +244,7 @@ pub async fn add_area(
     State(state): State<AppState>,
     operator: Operator,
     rid: RequestId,
-    Path(code): Path<String>,
+    Path(CodePath { code }): Path<CodePath>,
     Body(area): Body<NewArea>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
@@ -201,7 +261,7 @@ pub async fn add_area(
 
 /// Remove an area.
 #[utoipa::path(delete, path = "/municipalities/{code}/areas/{area_id}", tag = "municipalities", security(("bearer" = [])),
-    params(("code" = String, Path, description = "local government code"), ("area_id" = String, Path, description = "area id")),
+    params(AreaPath),
     responses(
         (status = 200, description = "removed", body = Written),
         (status = 401, description = "no valid credential", body = Problem, content_type = "application/problem+json"),
@@ -211,7 +271,7 @@ pub async fn remove_area(
     State(state): State<AppState>,
     operator: Operator,
     rid: RequestId,
-    Path((code, area_id)): Path<(String, String)>,
+    Path(AreaPath { code, area_id }): Path<AreaPath>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
     forward(
@@ -253,7 +313,7 @@ pub async fn form_group(
 
 /// List groups in id order, a page at a time.
 #[utoipa::path(get, path = "/municipality-groups", tag = "municipalities", security(("bearer" = [])),
-    params(GroupListParams, ("Tsunagu-Min-Position" = Option<String>, Header, description = "wait until this position is applied")),
+    params(GroupListParams, ReadAfter),
     responses(
         (status = 200, description = "a page", body = Page<GroupView>),
         (status = 400, description = "bad query", body = Problem, content_type = "application/problem+json"),
@@ -283,8 +343,7 @@ pub async fn list_groups(
 
 /// One group with its members.
 #[utoipa::path(get, path = "/municipality-groups/{group_id}", tag = "municipalities", security(("bearer" = [])),
-    params(("group_id" = String, Path, description = "group id"),
-           ("Tsunagu-Min-Position" = Option<String>, Header, description = "wait until this position is applied")),
+    params(GroupPath, ReadAfter),
     responses(
         (status = 200, description = "the group", body = GroupView),
         (status = 401, description = "no valid credential", body = Problem, content_type = "application/problem+json"),
@@ -295,7 +354,7 @@ pub async fn get_group(
     operator: Operator,
     rid: RequestId,
     min: MinPosition,
-    Path(group_id): Path<String>,
+    Path(GroupPath { group_id }): Path<GroupPath>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, min);
     forward(
@@ -311,7 +370,7 @@ pub async fn get_group(
 
 /// Add a municipality to a group.
 #[utoipa::path(post, path = "/municipality-groups/{group_id}/members", tag = "municipalities", security(("bearer" = [])),
-    params(("group_id" = String, Path, description = "group id")),
+    params(GroupPath),
     request_body = NewGroupMember,
     responses(
         (status = 201, description = "joined", body = Written),
@@ -323,7 +382,7 @@ pub async fn join_group(
     State(state): State<AppState>,
     operator: Operator,
     rid: RequestId,
-    Path(group_id): Path<String>,
+    Path(GroupPath { group_id }): Path<GroupPath>,
     Body(member): Body<NewGroupMember>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
@@ -343,7 +402,7 @@ pub async fn join_group(
 
 /// Take a municipality out of a group.
 #[utoipa::path(delete, path = "/municipality-groups/{group_id}/members/{code}", tag = "municipalities", security(("bearer" = [])),
-    params(("group_id" = String, Path, description = "group id"), ("code" = String, Path, description = "local government code")),
+    params(GroupMemberPath),
     responses(
         (status = 200, description = "left", body = Written),
         (status = 401, description = "no valid credential", body = Problem, content_type = "application/problem+json"),
@@ -352,7 +411,7 @@ pub async fn leave_group(
     State(state): State<AppState>,
     operator: Operator,
     rid: RequestId,
-    Path((group_id, code)): Path<(String, String)>,
+    Path(GroupMemberPath { group_id, code }): Path<GroupMemberPath>,
 ) -> Result<Response, ApiError> {
     let ctx = context(operator.actor, &rid, MinPosition(None));
     forward(

@@ -60,8 +60,6 @@ pub enum MunicipalityError {
     AreaExists(String),
     #[error("no area {0}")]
     NoSuchArea(String),
-    #[error("the name is unchanged")]
-    Unchanged,
 }
 
 /// Checks a code the way every command and query does: the check digit must hold.
@@ -69,11 +67,12 @@ pub fn parse_code(field: &str, code: &str) -> Result<LocalGovernmentCode, Invali
     LocalGovernmentCode::parse(code).map_err(|e| Invalid::new(field, e))
 }
 
-/// Decides what a command does to a municipality (`None` = not registered yet).
+/// Decides what a command does to a municipality (`state` is `None` while it is not
+/// registered). `Ok(None)`: the command asks for what already holds, so nothing happens.
 pub fn decide(
     state: Option<&Municipality>,
     command: MunicipalityCommand,
-) -> Result<IdentityEvent, MunicipalityError> {
+) -> Result<Option<IdentityEvent>, MunicipalityError> {
     use MunicipalityCommand as C;
     match (state, command) {
         (Some(m), C::Register { .. }) => Err(MunicipalityError::AlreadyRegistered(m.code.clone())),
@@ -86,25 +85,25 @@ pub fn decide(
             },
         ) => {
             let code = parse_code("/code", &code)?;
-            Ok(IdentityEvent::MunicipalityRegistered {
+            Ok(Some(IdentityEvent::MunicipalityRegistered {
                 prefecture_code: format!("{:02}", code.prefecture().code()),
                 code: code.as_str().to_owned(),
                 name: normalised_name("/name", &name)?,
                 name_kana: normalised_kana("/name_kana", &name_kana)?,
-            })
+            }))
         }
         (None, _) => Err(MunicipalityError::NotRegistered),
         (Some(m), C::Rename { name, name_kana }) => {
             let name = normalised_name("/name", &name)?;
             let name_kana = normalised_kana("/name_kana", &name_kana)?;
             if name == m.name && name_kana == m.name_kana {
-                return Err(MunicipalityError::Unchanged);
+                return Ok(None);
             }
-            Ok(IdentityEvent::MunicipalityRenamed {
+            Ok(Some(IdentityEvent::MunicipalityRenamed {
                 code: m.code.clone(),
                 name,
                 name_kana,
-            })
+            }))
         }
         (
             Some(m),
@@ -121,22 +120,22 @@ pub fn decide(
             if m.areas.contains_key(&area_id) {
                 return Err(MunicipalityError::AreaExists(area_id));
             }
-            Ok(IdentityEvent::AreaAdded {
+            Ok(Some(IdentityEvent::AreaAdded {
                 code: m.code.clone(),
                 area_id,
                 kind,
                 name,
                 name_kana,
-            })
+            }))
         }
         (Some(m), C::RemoveArea { area_id }) => {
             if !m.areas.contains_key(&area_id) {
                 return Err(MunicipalityError::NoSuchArea(area_id));
             }
-            Ok(IdentityEvent::AreaRemoved {
+            Ok(Some(IdentityEvent::AreaRemoved {
                 code: m.code.clone(),
                 area_id,
-            })
+            }))
         }
     }
 }
@@ -225,7 +224,7 @@ mod tests {
     #[test]
     fn registering_a_municipality_normalises_its_reading_and_finds_its_prefecture() {
         let event = decide(None, register("322032", "ｲｽﾞﾓｼ")).unwrap();
-        assert_eq!(event, registered_izumo());
+        assert_eq!(event, Some(registered_izumo()));
     }
 
     #[test]
@@ -260,7 +259,9 @@ mod tests {
             name: "平田".into(),
             name_kana: "ひらた".into(),
         };
-        let added = decide(given(&[registered_izumo()]).as_ref(), add.clone()).unwrap();
+        let added = decide(given(&[registered_izumo()]).as_ref(), add.clone())
+            .unwrap()
+            .unwrap();
         let state = given(&[registered_izumo(), added.clone()]);
         assert_eq!(state.as_ref().unwrap().areas["hirata"].name_kana, "ヒラタ");
         assert_eq!(
@@ -273,12 +274,25 @@ mod tests {
                 area_id: "hirata".into(),
             },
         )
+        .unwrap()
         .unwrap();
         assert!(
             given(&[registered_izumo(), added, removed])
                 .unwrap()
                 .areas
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn renaming_to_the_current_name_changes_nothing() {
+        let rename = MunicipalityCommand::Rename {
+            name: "出雲市".into(),
+            name_kana: "いずもし".into(),
+        };
+        assert_eq!(
+            decide(given(&[registered_izumo()]).as_ref(), rename),
+            Ok(None)
         );
     }
 

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use deadpool_postgres::Transaction;
 use event_store::{Actor, EventEnvelope, RecordedEvent, Visibility};
 use projection_runner::{ApplyError, Migration, Projection};
-use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 /// The context the tally reads.
@@ -46,16 +46,20 @@ impl Projection for Tally {
         match env.event_type.as_str() {
             "Counted" => {
                 tx.execute(
-                    "INSERT INTO tallies VALUES ($1, 1, $2)
-                     ON CONFLICT (aggregate_id) DO UPDATE SET applied = tallies.applied + 1, last_position = $2",
+                    &tx.prepare_cached("INSERT INTO tallies VALUES ($1, 1, $2)
+                     ON CONFLICT (aggregate_id) DO UPDATE SET applied = tallies.applied + 1, last_position = $2").await?,
                     &[&env.aggregate_id, &position],
                 )
                 .await?;
             }
             "Noted" => {
                 let note = env.payload["note"].as_str().unwrap_or_default();
-                tx.execute("INSERT INTO notes VALUES ($1, $2)", &[&position, &note])
-                    .await?;
+                tx.execute(
+                    &tx.prepare_cached("INSERT INTO notes VALUES ($1, $2)")
+                        .await?,
+                    &[&position, &note],
+                )
+                .await?;
             }
             "Poison" => return Err(ApplyError::Poison("this event can never be applied".into())),
             _ => {}

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
+use deadpool_postgres::Transaction;
 use event_store::{Delivered, JetStreamStore, RecordedEvent};
 use futures::StreamExt;
-use tokio_postgres::Transaction;
 use tracing::{Instrument, info_span};
 use uuid::Uuid;
 
@@ -84,6 +84,8 @@ pub enum RunnerError {
 ///
 /// `apply` is a `match` over the events it cares about with one SQL statement per arm,
 /// run inside the runner's transaction (with the projection's schema on the search path).
+/// Use `tx.prepare_cached(SQL)` for its statements: a replay runs each one thousands of
+/// times, and a cached statement saves a round trip per event.
 /// Events it does not care about fall through as `Ok(())`. It sends nothing and calls
 /// nothing outside that transaction.
 pub trait Projection: Send + Sync + 'static {

@@ -1,9 +1,9 @@
 //! The municipality register: municipalities, their areas, groups and members.
 
+use deadpool_postgres::Transaction;
 use event_store::{EventContract, RecordedEvent};
 use identity_api::events::IdentityEvent;
 use projection_runner::{ApplyError, Migration, Projection};
-use tokio_postgres::Transaction;
 
 /// The projection (schema `register`).
 #[derive(Debug, Default)]
@@ -61,8 +61,8 @@ impl Projection for Register {
             } => {
                 let key = japanese::gojuon_key(&name_kana);
                 tx.execute(
-                    "INSERT INTO municipalities (code, name, name_kana, reading_key, prefecture_code, registered_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    &tx.prepare_cached("INSERT INTO municipalities (code, name, name_kana, reading_key, prefecture_code, registered_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)").await?,
                     &[&code, &name, &name_kana, &key, &prefecture_code, &at],
                 )
                 .await?;
@@ -74,7 +74,7 @@ impl Projection for Register {
             } => {
                 let key = japanese::gojuon_key(&name_kana);
                 tx.execute(
-                    "UPDATE municipalities SET name = $2, name_kana = $3, reading_key = $4, updated_at = $5 WHERE code = $1",
+                    &tx.prepare_cached("UPDATE municipalities SET name = $2, name_kana = $3, reading_key = $4, updated_at = $5 WHERE code = $1").await?,
                     &[&code, &name, &name_kana, &key, &at],
                 )
                 .await?;
@@ -87,17 +87,17 @@ impl Projection for Register {
                 name_kana,
             } => {
                 tx.execute(
-                    "WITH a AS (INSERT INTO areas (municipality_code, area_id, kind, name, name_kana, added_at)
+                    &tx.prepare_cached("WITH a AS (INSERT INTO areas (municipality_code, area_id, kind, name, name_kana, added_at)
                                 VALUES ($1, $2, $3, $4, $5, $6))
-                     UPDATE municipalities SET updated_at = $6 WHERE code = $1",
+                     UPDATE municipalities SET updated_at = $6 WHERE code = $1").await?,
                     &[&code, &area_id, &kind_text(&kind), &name, &name_kana, &at],
                 )
                 .await?;
             }
             E::AreaRemoved { code, area_id } => {
                 tx.execute(
-                    "WITH a AS (DELETE FROM areas WHERE municipality_code = $1 AND area_id = $2)
-                     UPDATE municipalities SET updated_at = $3 WHERE code = $1",
+                    &tx.prepare_cached("WITH a AS (DELETE FROM areas WHERE municipality_code = $1 AND area_id = $2)
+                     UPDATE municipalities SET updated_at = $3 WHERE code = $1").await?,
                     &[&code, &area_id, &at],
                 )
                 .await?;
@@ -110,24 +110,27 @@ impl Projection for Register {
                 members,
             } => {
                 tx.execute(
-                    "WITH g AS (INSERT INTO municipality_groups (group_id, kind, name, name_kana, formed_at)
+                    &tx.prepare_cached("WITH g AS (INSERT INTO municipality_groups (group_id, kind, name, name_kana, formed_at)
                                 VALUES ($1, $2, $3, $4, $5))
                      INSERT INTO group_members (group_id, municipality_code, joined_at)
-                     SELECT $1, m, $5 FROM unnest($6::text[]) AS m",
+                     SELECT $1, m, $5 FROM unnest($6::text[]) AS m").await?,
                     &[&group_id, &kind_text(&kind), &name, &name_kana, &at, &members],
                 )
                 .await?;
             }
             E::MunicipalityJoinedGroup { group_id, code } => {
                 tx.execute(
-                    "INSERT INTO group_members (group_id, municipality_code, joined_at) VALUES ($1, $2, $3)",
+                    &tx.prepare_cached("INSERT INTO group_members (group_id, municipality_code, joined_at) VALUES ($1, $2, $3)").await?,
                     &[&group_id, &code, &at],
                 )
                 .await?;
             }
             E::MunicipalityLeftGroup { group_id, code } => {
                 tx.execute(
-                    "DELETE FROM group_members WHERE group_id = $1 AND municipality_code = $2",
+                    &tx.prepare_cached(
+                        "DELETE FROM group_members WHERE group_id = $1 AND municipality_code = $2",
+                    )
+                    .await?,
                     &[&group_id, &code],
                 )
                 .await?;

@@ -7,5 +7,6 @@
 //! clock), so tests compute codes for any instant.
 
 pub mod password;
+pub mod sealed;
 pub mod token;
 pub mod totp;

@@ -6,7 +6,9 @@ use problem::Problem;
 use serde::Serialize;
 use tracing::instrument;
 
-use crate::{ACTOR, CORRELATION_ID, CallContext, MAX_BODY, MIN_POSITION, REQUEST_ID, Reply};
+use crate::{
+    ACTOR, CALLER, CORRELATION_ID, CallContext, MAX_BODY, MIN_POSITION, REQUEST_ID, Reply,
+};
 
 /// Calls services over the bus.
 #[derive(Clone, Debug)]
@@ -56,6 +58,13 @@ impl BusClient {
         headers.insert(REQUEST_ID, ctx.request_id.as_str());
         if let Some(p) = &ctx.min_position {
             headers.insert(MIN_POSITION, p.to_string().as_str());
+        }
+        if let Some(caller) = ctx
+            .caller
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok())
+        {
+            headers.insert(CALLER, caller.as_str());
         }
         telemetry::inject_into(&mut headers);
         let subject = crate::subject(&self.namespace, service, endpoint);

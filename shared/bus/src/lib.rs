@@ -29,6 +29,8 @@ pub const CORRELATION_ID: &str = "Tsunagu-Correlation-Id";
 pub const REQUEST_ID: &str = "Tsunagu-Request-Id";
 /// Header: a query must not answer before its projection reached this position.
 pub const MIN_POSITION: &str = "Tsunagu-Min-Position";
+/// Header: the verified caller (JSON of [`permissions::Caller`]), set by the gateway.
+pub const CALLER: &str = "Tsunagu-Caller";
 
 /// The largest body the bus carries; NATS' default `max_payload` is 1 MB.
 pub const MAX_BODY: usize = 512 * 1024;
@@ -44,6 +46,8 @@ pub struct CallContext {
     pub request_id: String,
     /// Read-your-writes: wait until the answering projection reached this position.
     pub min_position: Option<Position>,
+    /// The signed-in member, when the request came with an access token.
+    pub caller: Option<permissions::Caller>,
 }
 
 impl CallContext {
@@ -55,7 +59,14 @@ impl CallContext {
             correlation_id: id,
             request_id: id.to_string(),
             min_position: None,
+            caller: None,
         }
+    }
+
+    /// Names the signed-in member the call is made for.
+    pub fn for_caller(mut self, caller: permissions::Caller) -> Self {
+        self.caller = Some(caller);
+        self
     }
 
     /// Asks the query to wait for `position`.

@@ -68,7 +68,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use model::{Action, DataClass, Profession, Relationship, Role, Subject};
+pub use model::{Action, Caller, DataClass, Profession, Relationship, Role, Subject};
 pub use rules::{ProfessionFilter, RULES, Rule, every_action_has_a_rule, rules_for};
 
 /// The answer of [`decide`].

@@ -456,3 +456,21 @@ mod tests {
         }
     }
 }
+
+/// Who is calling, as the gateway learnt it from a verified access token: what the
+/// services need to decide relationships (own site, own organisation, own municipality).
+/// It travels on the internal bus only, where nothing but the gateway sends requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The member (or integrator client).
+    pub member_id: String,
+    /// The session the token belongs to.
+    pub session_id: String,
+    /// Roles and profession.
+    #[serde(flatten)]
+    pub subject: Subject,
+    /// Sites the member works at.
+    pub sites: Vec<String>,
+    /// The member's municipality.
+    pub municipality: Option<String>,
+}

@@ -23,7 +23,7 @@
 mod migrate;
 mod runner;
 
-pub use migrate::{Migration, migrate};
+pub use migrate::{Migration, migrate, migrate_schema};
 pub use runner::{
     ApplyError, BatchOutcome, Projection, ProjectionRunner, RebuildReport, RunnerError, checkpoint,
     dead_letters, rebuild, swap_in, table_digests, wait_for_position,

@@ -12,6 +12,14 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// Which migrations a schema has had.
+const MIGRATIONS_TABLE: &str = r#"
+CREATE TABLE IF NOT EXISTS _migrations (
+    version    text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+"#;
+
 /// The runner's own tables, in every projection schema.
 const RUNNER_TABLES: &str = r#"
 CREATE TABLE IF NOT EXISTS _migrations (
@@ -60,12 +68,31 @@ pub(crate) fn check_schema_name(schema: &str) -> Result<(), RunnerError> {
 }
 
 /// Creates `schema` if needed, the runner's tables in it, and applies the projection's
-/// pending migrations, each in its own transaction. Safe to run concurrently: a
-/// transaction-scoped advisory lock serialises migrators of the same schema.
+/// pending migrations. Safe to run concurrently: a transaction-scoped advisory lock
+/// serialises migrators of the same schema.
 pub async fn migrate(
     pool: &Pool,
     schema: &str,
     stream: &str,
+    migrations: &[Migration],
+) -> Result<(), RunnerError> {
+    apply(pool, schema, Some(stream), migrations).await
+}
+
+/// Creates `schema` if needed and applies its pending migrations: for a service's own
+/// tables that are not a projection (a credential store), with the same bookkeeping.
+pub async fn migrate_schema(
+    pool: &Pool,
+    schema: &str,
+    migrations: &[Migration],
+) -> Result<(), RunnerError> {
+    apply(pool, schema, None, migrations).await
+}
+
+async fn apply(
+    pool: &Pool,
+    schema: &str,
+    projection_of: Option<&str>,
     migrations: &[Migration],
 ) -> Result<(), RunnerError> {
     check_schema_name(schema)?;
@@ -73,16 +100,23 @@ pub async fn migrate(
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&schema])
         .await?;
+    let runner_tables = if projection_of.is_some() {
+        RUNNER_TABLES
+    } else {
+        MIGRATIONS_TABLE
+    };
     tx.batch_execute(&format!(
-        "CREATE SCHEMA IF NOT EXISTS {s}; SET LOCAL search_path TO {s}; {RUNNER_TABLES}",
+        "CREATE SCHEMA IF NOT EXISTS {s}; SET LOCAL search_path TO {s}; {runner_tables}",
         s = quoted(schema)
     ))
     .await?;
-    tx.execute(
-        "INSERT INTO _checkpoint (stream, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-        &[&stream],
-    )
-    .await?;
+    if let Some(stream) = projection_of {
+        tx.execute(
+            "INSERT INTO _checkpoint (stream, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+            &[&stream],
+        )
+        .await?;
+    }
     for m in migrations {
         let done = tx
             .query_opt(

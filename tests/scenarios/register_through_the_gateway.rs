@@ -310,7 +310,7 @@ async fn the_register_rebuilt_from_sequence_zero_equals_the_live_one() -> anyhow
     );
     assert!(stdout.contains("3 events applied"), "{stdout}");
     assert!(!stdout.contains("DIFFERENT"), "{stdout}");
-    assert_eq!(stdout.matches("identical").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches("identical").count(), 8, "{stdout}");
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, problems_everywhere};
 use crate::extract::BodyLimit;
-use crate::routes::{health, municipalities as m};
+use crate::routes::{health, municipalities as m, organisations as o};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -28,6 +28,8 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     components(schemas(Problem, FieldError)),
     tags((name = "municipalities", description = "The register of municipalities, their areas and groups"),
+         (name = "organisations", description = "Organisations (法人): the legal entities that run service sites"),
+         (name = "sites", description = "Service sites (事業所): the region's directory of providers, filtered by municipality served, service type and kind"),
          (name = "health", description = "Liveness and readiness"))
 )]
 struct ApiDoc;
@@ -117,7 +119,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(m::form_group, m::list_groups))
         .routes(routes!(m::get_group))
         .routes(routes!(m::join_group))
-        .routes(routes!(m::leave_group));
+        .routes(routes!(m::leave_group))
+        .routes(routes!(o::register_organisation, o::list_organisations))
+        .routes(routes!(o::get_organisation, o::rename_organisation))
+        .routes(routes!(o::register_site))
+        .routes(routes!(o::list_sites))
+        .routes(routes!(o::get_site, o::replace_site_details, o::close_site));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -200,4 +207,54 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     .layer(axum::middleware::from_fn(problems_everywhere))
     .layer(headers)
     .layer(outer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("$ref", serde_json::Value::String(r)) => out.push(r.clone()),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_directory_routes_are_documented_and_every_schema_they_name_exists() {
+        let (_, doc) = api();
+        let doc = serde_json::to_value(&doc).unwrap();
+        for (path, method) in [
+            ("/api/v1/organisations", "post"),
+            ("/api/v1/organisations", "get"),
+            ("/api/v1/organisations/{organisation_id}", "get"),
+            ("/api/v1/organisations/{organisation_id}", "patch"),
+            ("/api/v1/organisations/{organisation_id}/sites", "post"),
+            ("/api/v1/sites", "get"),
+            ("/api/v1/sites/{site_id}", "get"),
+            ("/api/v1/sites/{site_id}", "put"),
+            ("/api/v1/sites/{site_id}", "delete"),
+        ] {
+            let op = &doc["paths"][path][method];
+            assert!(op.is_object(), "{method} {path} is documented");
+            assert!(op["responses"]["422"].is_object(), "{method} {path}");
+        }
+        let mut named = Vec::new();
+        refs(&doc, &mut named);
+        for r in named {
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{r} is defined"
+            );
+        }
+    }
 }

@@ -8,6 +8,37 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::municipalities::{AreaKind, GroupKind};
+use crate::organisations::{OrganisationKind, SiteKind};
+
+/// A site's directory entry as recorded: every editable detail, normalised. Carried whole
+/// by `SiteRegistered` and `SiteDetailsChanged` (which replaces the previous entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteEntry {
+    /// 事業所番号 (10 ASCII digits), if it has one.
+    pub provider_number: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Reading in katakana.
+    pub name_kana: String,
+    /// What kind of place it is.
+    pub kind: SiteKind,
+    /// Service type codes, sorted, each once.
+    pub service_types: Vec<String>,
+    /// Code of its municipality.
+    pub home_municipality: String,
+    /// Its area in that municipality, if given.
+    pub area_id: Option<String>,
+    /// Codes of the municipalities it serves, sorted, the home one included.
+    pub municipalities_served: Vec<String>,
+    /// Postal address.
+    pub address: String,
+    /// Phone (digits and hyphens as given).
+    pub phone: String,
+    /// FAX, if given.
+    pub fax: Option<String>,
+    /// A phone that answers day and night, if given.
+    pub contact_24h: Option<String>,
+}
 
 /// Everything that happens in the identity context.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +111,51 @@ pub enum IdentityEvent {
         /// The municipality.
         code: String,
     },
+    /// An organisation (法人) was registered.
+    OrganisationRegistered {
+        /// Its id (a UUIDv7, also its subject token).
+        organisation_id: String,
+        /// Name.
+        name: String,
+        /// Reading in katakana.
+        name_kana: String,
+        /// 法人番号 (13 ASCII digits), if it has one.
+        corporate_number: Option<String>,
+        /// What kind of legal entity it is.
+        kind: OrganisationKind,
+        /// Code of its municipality.
+        home_municipality: String,
+    },
+    /// An organisation's name changed.
+    OrganisationRenamed {
+        /// The organisation.
+        organisation_id: String,
+        /// New name.
+        name: String,
+        /// New reading in katakana.
+        name_kana: String,
+    },
+    /// A service site (事業所) of an organisation was registered.
+    SiteRegistered {
+        /// Its id (a UUIDv7, also its subject token).
+        site_id: String,
+        /// The organisation that runs it.
+        organisation_id: String,
+        /// Its details.
+        entry: SiteEntry,
+    },
+    /// A site's details were replaced, all of them.
+    SiteDetailsChanged {
+        /// The site.
+        site_id: String,
+        /// Its new details.
+        entry: SiteEntry,
+    },
+    /// A site closed; it stays readable, and nothing about it changes any more.
+    SiteClosed {
+        /// The site.
+        site_id: String,
+    },
 }
 
 /// Current schema versions.
@@ -91,6 +167,11 @@ const VERSIONS: &[(&str, u32)] = &[
     ("MunicipalityGroupFormed", 1),
     ("MunicipalityJoinedGroup", 1),
     ("MunicipalityLeftGroup", 1),
+    ("OrganisationRegistered", 1),
+    ("OrganisationRenamed", 1),
+    ("SiteRegistered", 1),
+    ("SiteDetailsChanged", 1),
+    ("SiteClosed", 1),
 ];
 
 /// v1 of `MunicipalityRegistered` had no prefecture: it is the code's first two digits.
@@ -120,6 +201,11 @@ impl EventContract for IdentityEvent {
             Self::MunicipalityGroupFormed { .. } => "MunicipalityGroupFormed",
             Self::MunicipalityJoinedGroup { .. } => "MunicipalityJoinedGroup",
             Self::MunicipalityLeftGroup { .. } => "MunicipalityLeftGroup",
+            Self::OrganisationRegistered { .. } => "OrganisationRegistered",
+            Self::OrganisationRenamed { .. } => "OrganisationRenamed",
+            Self::SiteRegistered { .. } => "SiteRegistered",
+            Self::SiteDetailsChanged { .. } => "SiteDetailsChanged",
+            Self::SiteClosed { .. } => "SiteClosed",
         }
     }
 
@@ -160,6 +246,23 @@ mod tests {
         );
     }
 
+    fn entry() -> SiteEntry {
+        SiteEntry {
+            provider_number: Some("3260190012".into()),
+            name: "出雲訪問看護ステーション".into(),
+            name_kana: "イズモホウモンカンゴステーション".into(),
+            kind: SiteKind::HomeVisitNursingStation,
+            service_types: vec!["13".into(), "2A".into()],
+            home_municipality: "322032".into(),
+            area_id: Some("hirata".into()),
+            municipalities_served: vec!["322032".into(), "322059".into()],
+            address: "島根県出雲市今市町70".into(),
+            phone: "0853-21-0000".into(),
+            fax: Some("0853-21-0001".into()),
+            contact_24h: Some("090-1234-5678".into()),
+        }
+    }
+
     #[test]
     fn every_event_round_trips_at_its_current_version() {
         let events = vec![
@@ -182,12 +285,70 @@ mod tests {
                 name_kana: "ア".into(),
                 members: vec!["1".into()],
             },
+            IdentityEvent::OrganisationRegistered {
+                organisation_id: "0190a0c0-0000-7000-8000-000000000001".into(),
+                name: "医療法人出雲会".into(),
+                name_kana: "イリョウホウジンイズモカイ".into(),
+                corporate_number: Some("7000012050002".into()),
+                kind: OrganisationKind::MedicalCorporation,
+                home_municipality: "322032".into(),
+            },
+            IdentityEvent::OrganisationRegistered {
+                organisation_id: "0190a0c0-0000-7000-8000-000000000002".into(),
+                name: "消防本部".into(),
+                name_kana: "ショウボウホンブ".into(),
+                corporate_number: None,
+                kind: OrganisationKind::Municipality,
+                home_municipality: "322032".into(),
+            },
+            IdentityEvent::OrganisationRenamed {
+                organisation_id: "0190a0c0-0000-7000-8000-000000000001".into(),
+                name: "医療法人社団出雲会".into(),
+                name_kana: "イリョウホウジンシャダンイズモカイ".into(),
+            },
+            IdentityEvent::SiteRegistered {
+                site_id: "0190a0c0-0000-7000-8000-000000000003".into(),
+                organisation_id: "0190a0c0-0000-7000-8000-000000000001".into(),
+                entry: entry(),
+            },
+            IdentityEvent::SiteDetailsChanged {
+                site_id: "0190a0c0-0000-7000-8000-000000000003".into(),
+                entry: SiteEntry {
+                    provider_number: None,
+                    area_id: None,
+                    fax: None,
+                    contact_24h: None,
+                    service_types: vec![],
+                    kind: SiteKind::Other,
+                    ..entry()
+                },
+            },
+            IdentityEvent::SiteClosed {
+                site_id: "0190a0c0-0000-7000-8000-000000000003".into(),
+            },
         ];
         for ev in events {
             let t = ev.event_type();
             let v = IdentityEvent::current_version(t).unwrap();
             assert_eq!(IdentityEvent::decode(t, v, ev.to_payload()).unwrap(), ev);
         }
+    }
+
+    #[test]
+    fn a_site_registration_is_stored_with_the_contracts_field_names() {
+        let ev = IdentityEvent::SiteRegistered {
+            site_id: "s".into(),
+            organisation_id: "o".into(),
+            entry: entry(),
+        };
+        let payload = ev.to_payload();
+        assert_eq!(payload["organisation_id"], "o");
+        assert_eq!(payload["entry"]["kind"], "home_visit_nursing_station");
+        assert_eq!(payload["entry"]["contact_24h"], "090-1234-5678");
+        assert_eq!(
+            payload["entry"]["service_types"],
+            serde_json::json!(["13", "2A"])
+        );
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //!
 //! So far it holds the register of municipalities (the tenants of a region), their
 //! areas (wards, daily-life areas) and groupings (wide-area unions, a coordination
-//! centre's coverage).
+//! centre's coverage); the organisations (法人) of the region and their service sites
+//! (事業所); and the service type codes of the long-term care insurance.
 
 pub mod events;
 pub mod municipalities;
+pub mod organisations;
+pub mod service_types;
 
 /// The service's name on the bus (`<namespace>.rpc.identity.<endpoint>`).
 pub const SERVICE: &str = "identity";
@@ -21,6 +24,10 @@ pub mod aggregates {
     pub const MUNICIPALITY: &str = "municipality";
     /// A grouping of municipalities, identified by its slug.
     pub const MUNICIPALITY_GROUP: &str = "municipality_group";
+    /// An organisation (法人), identified by a UUIDv7 the service chose.
+    pub const ORGANISATION: &str = "organisation";
+    /// A service site (事業所), identified by a UUIDv7 the service chose.
+    pub const SITE: &str = "site";
 }
 
 /// Endpoint names on the bus.
@@ -39,6 +46,16 @@ pub mod endpoints {
     pub const JOIN_GROUP: &str = "join_group";
     /// Command: take a municipality out of a group.
     pub const LEAVE_GROUP: &str = "leave_group";
+    /// Command: register an organisation.
+    pub const REGISTER_ORGANISATION: &str = "register_organisation";
+    /// Command: change an organisation's name.
+    pub const RENAME_ORGANISATION: &str = "rename_organisation";
+    /// Command: register a service site of an organisation.
+    pub const REGISTER_SITE: &str = "register_site";
+    /// Command: replace a site's details.
+    pub const CHANGE_SITE_DETAILS: &str = "change_site_details";
+    /// Command: close a site.
+    pub const CLOSE_SITE: &str = "close_site";
     /// Query: one municipality.
     pub const GET_MUNICIPALITY: &str = "get_municipality";
     /// Query: a page of municipalities.
@@ -47,6 +64,14 @@ pub mod endpoints {
     pub const GET_GROUP: &str = "get_group";
     /// Query: a page of groups.
     pub const LIST_GROUPS: &str = "list_groups";
+    /// Query: one organisation with its sites.
+    pub const GET_ORGANISATION: &str = "get_organisation";
+    /// Query: a page of organisations.
+    pub const LIST_ORGANISATIONS: &str = "list_organisations";
+    /// Query: one site.
+    pub const GET_SITE: &str = "get_site";
+    /// Query: a page of sites, filtered.
+    pub const LIST_SITES: &str = "list_sites";
     /// Readiness: answers when the service reaches its database.
     pub const HEALTH: &str = "health";
 }

@@ -107,7 +107,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         ServiceSpec {
             name: identity_api::SERVICE,
             version: env!("CARGO_PKG_VERSION"),
-            description: "identity & consent: the municipality register",
+            description: "identity & consent: the municipality register, organisations and service sites",
             namespace: settings.nats.namespace.clone(),
             concurrency: 64,
         },

@@ -1,6 +1,8 @@
 //! Bus endpoints: commands load their aggregate from the event store, decide, and append
 //! conditionally; queries read the register projection, waiting for the caller's last
-//! write when asked to (read-your-writes).
+//! write when asked to (read-your-writes). Organisations and sites live in `directory`.
+
+mod directory;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,7 +112,8 @@ impl Identity {
             event_id: Uuid::now_v7(),
             event_type: event.event_type().to_owned(),
             schema_version: IdentityEvent::current_version(event.event_type()).unwrap_or(1),
-            // The register is region-wide data: every member of the region may read it.
+            // The register and the directory of organisations and sites are region-wide
+            // data: every member of the region may read them.
             visibility: Visibility::Region,
             municipality: None,
             aggregate_type: aggregate_type.to_owned(),
@@ -168,12 +171,13 @@ impl Identity {
     }
 
     async fn is_registered(&self, code: &str) -> Result<bool, Problem> {
-        if parse_code("/code", code).is_err() {
+        // The normalised code: a code sent with full-width digits names the same subject.
+        let Ok(code) = parse_code("/code", code) else {
             return Ok(false);
-        }
+        };
         let version = self
             .store
-            .aggregate_version(CONTEXT, aggregates::MUNICIPALITY, code)
+            .aggregate_version(CONTEXT, aggregates::MUNICIPALITY, code.as_str())
             .await
             .map_err(store_problem)?;
         Ok(version > 0)
@@ -464,7 +468,7 @@ impl Identity {
             endpoints::HEALTH => Ok(Reply::value(
                 queries::health(&self.pool).await.map_err(db_problem)?,
             )),
-            _ => Err(Problem::not_found("no such endpoint")),
+            _ => self.handle_directory(endpoint, incoming).await,
         }
     }
 }
@@ -493,6 +497,15 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         endpoints::LIST_MUNICIPALITIES,
         endpoints::GET_GROUP,
         endpoints::LIST_GROUPS,
+        endpoints::REGISTER_ORGANISATION,
+        endpoints::RENAME_ORGANISATION,
+        endpoints::REGISTER_SITE,
+        endpoints::CHANGE_SITE_DETAILS,
+        endpoints::CLOSE_SITE,
+        endpoints::GET_ORGANISATION,
+        endpoints::LIST_ORGANISATIONS,
+        endpoints::GET_SITE,
+        endpoints::LIST_SITES,
         endpoints::HEALTH,
     ]
     .into_iter()

@@ -1,7 +1,8 @@
-//! Reads of the register projection.
+//! Reads of the register projection: municipalities, groups, organisations and sites.
 
 use deadpool_postgres::Pool;
 use identity_api::municipalities::*;
+use identity_api::organisations::{OrganisationSummary, OrganisationView, SiteView};
 
 use crate::projections::register::SCHEMA;
 
@@ -131,4 +132,206 @@ pub async fn health(pool: &Pool) -> Result<ServiceHealth, QueryError> {
         checkpoint,
         dead_letters,
     })
+}
+
+const ORGANISATION_SUMMARY: &str = r#"
+SELECT json_build_object(
+    'organisation_id', o.organisation_id, 'name', o.name, 'name_kana', o.name_kana,
+    'corporate_number', o.corporate_number, 'kind', o.kind,
+    'home_municipality', json_build_object('code', m.code, 'name', m.name),
+    'registered_at', o.registered_at, 'updated_at', o.updated_at)
+FROM register.organisations o JOIN register.municipalities m ON m.code = o.home_municipality
+"#;
+
+const ORGANISATION_VIEW: &str = r#"
+SELECT json_build_object(
+    'organisation_id', o.organisation_id, 'name', o.name, 'name_kana', o.name_kana,
+    'corporate_number', o.corporate_number, 'kind', o.kind,
+    'home_municipality', json_build_object('code', m.code, 'name', m.name),
+    'sites', coalesce((SELECT json_agg(json_build_object('site_id', s.site_id, 'provider_number', s.provider_number,
+                                                         'name', s.name, 'name_kana', s.name_kana, 'kind', s.kind,
+                                                         'closed_at', s.closed_at) ORDER BY s.reading_key, s.site_id)
+                       FROM register.sites s WHERE s.organisation_id = o.organisation_id), '[]'::json),
+    'registered_at', o.registered_at, 'updated_at', o.updated_at)
+FROM register.organisations o JOIN register.municipalities m ON m.code = o.home_municipality
+"#;
+
+pub async fn organisation(
+    pool: &Pool,
+    organisation_id: &str,
+) -> Result<Option<OrganisationView>, QueryError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            &format!("{ORGANISATION_VIEW} WHERE o.organisation_id = $1"),
+            &[&organisation_id],
+        )
+        .await?;
+    Ok(row.map(|r| serde_json::from_value(r.get(0))).transpose()?)
+}
+
+/// A page of organisations in reading order; `None` when `after` names no organisation.
+pub async fn organisations(
+    pool: &Pool,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Option<Page<OrganisationSummary>>, QueryError> {
+    let client = pool.get().await?;
+    if let Some(after) = after {
+        let known = client
+            .query_opt(
+                "SELECT 1 FROM register.organisations WHERE organisation_id = $1",
+                &[&after],
+            )
+            .await?;
+        if known.is_none() {
+            return Ok(None);
+        }
+    }
+    let rows = client
+        .query(
+            &format!(
+                "{ORGANISATION_SUMMARY}
+                 WHERE ($1::text IS NULL OR (o.reading_key, o.organisation_id) >
+                        (SELECT k.reading_key, k.organisation_id FROM register.organisations k WHERE k.organisation_id = $1))
+                 ORDER BY o.reading_key, o.organisation_id LIMIT $2"
+            ),
+            &[&after, &(limit + 1)],
+        )
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| serde_json::from_value::<OrganisationSummary>(r.get(0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(page(items, limit, |o| o.organisation_id.clone())))
+}
+
+const SITE_VIEW: &str = r#"
+SELECT json_build_object(
+    'site_id', s.site_id,
+    'organisation', json_build_object('organisation_id', o.organisation_id, 'name', o.name),
+    'provider_number', s.provider_number, 'name', s.name, 'name_kana', s.name_kana, 'kind', s.kind,
+    'service_types', coalesce((SELECT json_agg(json_build_object('code', t.service_type, 'name', '') ORDER BY t.service_type)
+                               FROM register.site_service_types t WHERE t.site_id = s.site_id), '[]'::json),
+    'home_municipality', json_build_object('code', hm.code, 'name', hm.name),
+    'area_id', s.area_id,
+    'municipalities_served', coalesce((SELECT json_agg(json_build_object('code', mm.code, 'name', mm.name) ORDER BY mm.code)
+                                       FROM register.site_municipalities sm JOIN register.municipalities mm ON mm.code = sm.municipality_code
+                                       WHERE sm.site_id = s.site_id), '[]'::json),
+    'address', s.address, 'phone', s.phone, 'fax', s.fax, 'contact_24h', s.contact_24h,
+    'registered_at', s.registered_at, 'updated_at', s.updated_at, 'closed_at', s.closed_at)
+FROM register.sites s
+JOIN register.organisations o ON o.organisation_id = s.organisation_id
+JOIN register.municipalities hm ON hm.code = s.home_municipality
+"#;
+
+fn site_view(value: serde_json::Value) -> Result<SiteView, QueryError> {
+    let mut view: SiteView = serde_json::from_value(value)?;
+    for t in &mut view.service_types {
+        if let Some(known) = identity_api::service_types::find(&t.code) {
+            t.name = known.name_ja.to_owned();
+        }
+    }
+    Ok(view)
+}
+
+pub async fn site(pool: &Pool, site_id: &str) -> Result<Option<SiteView>, QueryError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(&format!("{SITE_VIEW} WHERE s.site_id = $1"), &[&site_id])
+        .await?;
+    row.map(|r| site_view(r.get(0))).transpose()
+}
+
+/// What a site list is filtered by, checked and normalised.
+#[derive(Debug, Default)]
+pub struct SiteFilter {
+    pub municipality: Option<String>,
+    pub service_type: Option<String>,
+    pub kind: Option<String>,
+    pub organisation_id: Option<String>,
+    pub include_closed: bool,
+}
+
+/// A page of sites in reading order, then id; `None` when `after` names no site.
+pub async fn sites(
+    pool: &Pool,
+    filter: &SiteFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Option<Page<SiteView>>, QueryError> {
+    let client = pool.get().await?;
+    if let Some(after) = after {
+        let known = client
+            .query_opt("SELECT 1 FROM register.sites WHERE site_id = $1", &[&after])
+            .await?;
+        if known.is_none() {
+            return Ok(None);
+        }
+    }
+    let rows = client
+        .query(
+            &format!(
+                "{SITE_VIEW}
+                 WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM register.site_municipalities x
+                                                    WHERE x.site_id = s.site_id AND x.municipality_code = $1))
+                   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM register.site_service_types x
+                                                    WHERE x.site_id = s.site_id AND x.service_type = $2))
+                   AND ($3::text IS NULL OR s.kind = $3)
+                   AND ($4::text IS NULL OR s.organisation_id = $4)
+                   AND ($5::bool OR s.closed_at IS NULL)
+                   AND ($6::text IS NULL OR (s.reading_key, s.site_id) >
+                        (SELECT k.reading_key, k.site_id FROM register.sites k WHERE k.site_id = $6))
+                 ORDER BY s.reading_key, s.site_id LIMIT $7"
+            ),
+            &[
+                &filter.municipality,
+                &filter.service_type,
+                &filter.kind,
+                &filter.organisation_id,
+                &filter.include_closed,
+                &after,
+                &(limit + 1),
+            ],
+        )
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| site_view(r.get(0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(page(items, limit, |s| s.site_id.clone())))
+}
+
+/// The open site, other than `except`, that holds a provider number, if any.
+pub async fn site_holding_provider_number(
+    pool: &Pool,
+    provider_number: &str,
+    except: &str,
+) -> Result<Option<String>, QueryError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT site_id FROM register.sites
+             WHERE provider_number = $1 AND closed_at IS NULL AND site_id <> $2
+             ORDER BY site_id LIMIT 1",
+            &[&provider_number, &except],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// The organisation that holds a corporate number, if any.
+pub async fn organisation_holding_corporate_number(
+    pool: &Pool,
+    corporate_number: &str,
+) -> Result<Option<String>, QueryError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT organisation_id FROM register.organisations
+             WHERE corporate_number = $1 ORDER BY organisation_id LIMIT 1",
+            &[&corporate_number],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
 }

@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod municipalities;
+pub mod organisations;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};

@@ -3,6 +3,9 @@
 
 pub mod group;
 pub mod municipality;
+pub mod numbers;
+pub mod organisation;
+pub mod site;
 mod validate;
 
 pub use validate::{Invalid, normalised_kana, normalised_name, slug};

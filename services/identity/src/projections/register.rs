@@ -1,4 +1,5 @@
-//! The municipality register: municipalities, their areas, groups and members.
+//! The register: municipalities, their areas, groups and members; organisations and their
+//! service sites with the service types they hold and the municipalities they serve.
 
 use deadpool_postgres::Transaction;
 use event_store::{EventContract, RecordedEvent};
@@ -12,12 +13,18 @@ pub struct Register;
 /// Its schema name.
 pub const SCHEMA: &str = "register";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_register",
-    sql: include_str!("../../migrations/0001_register.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_register",
+        sql: include_str!("../../migrations/0001_register.sql"),
+    },
+    Migration {
+        version: "0002_organisations_sites",
+        sql: include_str!("../../migrations/0002_organisations_sites.sql"),
+    },
+];
 
-fn kind_text<T: serde::Serialize>(kind: &T) -> String {
+pub(crate) fn kind_text<T: serde::Serialize>(kind: &T) -> String {
     match serde_json::to_value(kind) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
@@ -43,6 +50,10 @@ impl Projection for Register {
             "areas",
             "municipality_groups",
             "group_members",
+            "organisations",
+            "sites",
+            "site_service_types",
+            "site_municipalities",
         ]
     }
 
@@ -132,6 +143,83 @@ impl Projection for Register {
                     )
                     .await?,
                     &[&group_id, &code],
+                )
+                .await?;
+            }
+            E::OrganisationRegistered {
+                organisation_id,
+                name,
+                name_kana,
+                corporate_number,
+                kind,
+                home_municipality,
+            } => {
+                let key = japanese::gojuon_key(&name_kana);
+                tx.execute(
+                    &tx.prepare_cached("INSERT INTO organisations (organisation_id, name, name_kana, reading_key, corporate_number, kind, home_municipality, registered_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)").await?,
+                    &[&organisation_id, &name, &name_kana, &key, &corporate_number, &kind_text(&kind), &home_municipality, &at],
+                )
+                .await?;
+            }
+            E::OrganisationRenamed {
+                organisation_id,
+                name,
+                name_kana,
+            } => {
+                let key = japanese::gojuon_key(&name_kana);
+                tx.execute(
+                    &tx.prepare_cached("UPDATE organisations SET name = $2, name_kana = $3, reading_key = $4, updated_at = $5 WHERE organisation_id = $1").await?,
+                    &[&organisation_id, &name, &name_kana, &key, &at],
+                )
+                .await?;
+            }
+            E::SiteRegistered {
+                site_id,
+                organisation_id,
+                entry: e,
+            } => {
+                let key = japanese::gojuon_key(&e.name_kana);
+                tx.execute(
+                    &tx.prepare_cached("WITH s AS (INSERT INTO sites (site_id, organisation_id, provider_number, name, name_kana, reading_key, kind, home_municipality, area_id, address, phone, fax, contact_24h, registered_at, updated_at)
+                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)),
+                          t AS (INSERT INTO site_service_types (site_id, service_type) SELECT $1, t FROM unnest($15::text[]) AS t)
+                     INSERT INTO site_municipalities (site_id, municipality_code) SELECT $1, m FROM unnest($16::text[]) AS m").await?,
+                    &[
+                        &site_id, &organisation_id, &e.provider_number, &e.name, &e.name_kana, &key,
+                        &kind_text(&e.kind), &e.home_municipality, &e.area_id, &e.address, &e.phone,
+                        &e.fax, &e.contact_24h, &at, &e.service_types, &e.municipalities_served,
+                    ],
+                )
+                .await?;
+            }
+            E::SiteDetailsChanged { site_id, entry: e } => {
+                let key = japanese::gojuon_key(&e.name_kana);
+                // Rows that stay are left alone and only the difference is deleted or
+                // inserted: one statement must not delete and insert the same key.
+                tx.execute(
+                    &tx.prepare_cached("WITH s AS (UPDATE sites SET provider_number = $2, name = $3, name_kana = $4, reading_key = $5, kind = $6,
+                                       home_municipality = $7, area_id = $8, address = $9, phone = $10, fax = $11, contact_24h = $12, updated_at = $13
+                                WHERE site_id = $1),
+                          dt AS (DELETE FROM site_service_types WHERE site_id = $1 AND NOT (service_type = ANY($14::text[]))),
+                          it AS (INSERT INTO site_service_types (site_id, service_type) SELECT $1, t FROM unnest($14::text[]) AS t ON CONFLICT DO NOTHING),
+                          dm AS (DELETE FROM site_municipalities WHERE site_id = $1 AND NOT (municipality_code = ANY($15::text[])))
+                     INSERT INTO site_municipalities (site_id, municipality_code) SELECT $1, m FROM unnest($15::text[]) AS m ON CONFLICT DO NOTHING").await?,
+                    &[
+                        &site_id, &e.provider_number, &e.name, &e.name_kana, &key, &kind_text(&e.kind),
+                        &e.home_municipality, &e.area_id, &e.address, &e.phone, &e.fax, &e.contact_24h,
+                        &at, &e.service_types, &e.municipalities_served,
+                    ],
+                )
+                .await?;
+            }
+            E::SiteClosed { site_id } => {
+                tx.execute(
+                    &tx.prepare_cached(
+                        "UPDATE sites SET closed_at = $2, updated_at = $2 WHERE site_id = $1",
+                    )
+                    .await?,
+                    &[&site_id, &at],
                 )
                 .await?;
             }

@@ -310,7 +310,12 @@ async fn the_register_rebuilt_from_sequence_zero_equals_the_live_one() -> anyhow
     );
     assert!(stdout.contains("3 events applied"), "{stdout}");
     assert!(!stdout.contains("DIFFERENT"), "{stdout}");
-    assert_eq!(stdout.matches("identical").count(), 8, "{stdout}");
+    let tables: Vec<&str> = stdout.lines().filter(|l| l.contains(" rows")).collect();
+    assert!(
+        tables.len() >= 4,
+        "every table of the register is compared: {stdout}"
+    );
+    assert!(tables.iter().all(|l| l.ends_with("identical")), "{stdout}");
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, problems_everywhere};
 use crate::extract::BodyLimit;
-use crate::routes::{health, municipalities as m, organisations as o};
+use crate::routes::{health, members, municipalities as m, organisations as o};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -30,6 +30,7 @@ use crate::state::AppState;
     tags((name = "municipalities", description = "The register of municipalities, their areas and groups"),
          (name = "organisations", description = "Organisations (法人): the legal entities that run service sites"),
          (name = "sites", description = "Service sites (事業所): the region's directory of providers, filtered by municipality served, service type and kind"),
+         (name = "members", description = "Joining, signing in with two factors, sessions and leaving"),
          (name = "health", description = "Liveness and readiness"))
 )]
 struct ApiDoc;
@@ -101,6 +102,11 @@ impl Modify for CommonProblems {
                     add("422", "a field, parameter or header has an invalid value");
                 }
                 if op.request_body.is_some() {
+                    add(
+                        "400",
+                        "unreadable request: malformed JSON, a bad header or query parameter",
+                    );
+                    add("422", "a field, parameter or header has an invalid value");
                     add("413", "the body is larger than the limit");
                     add("415", "the body is not application/json");
                 }
@@ -124,10 +130,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(o::get_organisation, o::rename_organisation))
         .routes(routes!(o::register_site))
         .routes(routes!(o::list_sites))
-        .routes(routes!(o::get_site, o::replace_site_details, o::close_site));
+        .routes(routes!(o::get_site, o::replace_site_details, o::close_site))
+        .routes(routes!(members::invite))
+        .routes(routes!(members::activate))
+        .routes(routes!(members::confirm_second_factor))
+        .routes(routes!(members::sign_in))
+        .routes(routes!(members::refresh))
+        .routes(routes!(members::sign_out))
+        .routes(routes!(members::me))
+        .routes(routes!(members::get_member))
+        .routes(routes!(members::deactivate));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(members::jwks))
         .nest("/api/v1", v1)
         .split_for_parts();
     // After the routes are in: the modifier must see every operation.

@@ -45,3 +45,93 @@ impl FromRequestParts<AppState> for Operator {
         }
     }
 }
+
+/// Who calls a route open to members: the operator with the bootstrap credential, or a
+/// member with a verified, unrevoked access token.
+#[derive(Debug, Clone)]
+pub enum Signed {
+    /// The operator (bootstrap credential).
+    Operator(Operator),
+    /// A signed-in member.
+    Member(permissions::Caller),
+}
+
+impl Signed {
+    /// The bus context of this caller's request.
+    pub fn context(&self, request_id: &crate::extract::RequestId) -> bus::CallContext {
+        match self {
+            Signed::Operator(op) => {
+                crate::routes::context(op.actor, request_id, crate::extract::MinPosition(None))
+            }
+            Signed::Member(caller) => crate::routes::context(
+                &format!("member:{}", caller.member_id),
+                request_id,
+                crate::extract::MinPosition(None),
+            )
+            .for_caller(caller.clone()),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(token) = bearer(parts) else {
+            return Err(Problem::unauthenticated("send Authorization: Bearer <token>").into());
+        };
+        let expected = state.bootstrap_token.as_bytes();
+        if token.len() == expected.len() && bool::from(token.as_bytes().ct_eq(expected)) {
+            return Ok(Signed::Operator(Operator {
+                actor: "operator:bootstrap",
+            }));
+        }
+        let now = state.clock.now().timestamp();
+        let claims = state
+            .keys
+            .verify(token, now)
+            .await
+            .map_err(|e| ApiError(Problem::unauthenticated(e.to_string())))?;
+        if state.revocations.is_revoked(&claims) {
+            return Err(Problem::unauthenticated("the session has ended").into());
+        }
+        let caller = crate::sessions::caller_of(&claims).ok_or_else(|| {
+            ApiError(Problem::unauthenticated(
+                "the token names roles this gateway does not know",
+            ))
+        })?;
+        Ok(Signed::Member(caller))
+    }
+}
+
+/// A signed-in member (not the bootstrap operator).
+#[derive(Debug, Clone)]
+pub struct Member(pub permissions::Caller);
+
+impl FromRequestParts<AppState> for Member {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Signed::from_request_parts(parts, state).await? {
+            Signed::Member(caller) => Ok(Member(caller)),
+            Signed::Operator(_) => {
+                Err(Problem::forbidden("this route is for signed-in members").into())
+            }
+        }
+    }
+}

@@ -8,5 +8,6 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod sessions;
 pub mod settings;
 pub mod state;

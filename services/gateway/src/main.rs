@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bus::BusClient;
+use gateway::sessions::{Revocations, TokenKeys, follow_revocations};
 use gateway::{app, settings::Settings, state::AppState};
 
 #[tokio::main]
@@ -26,15 +27,31 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
+    let clock = clock::from_env()?;
     let client = settings.nats.connect("tsunagu-gateway").await?;
+    let bus = BusClient::new(
+        client.clone(),
+        settings.nats.namespace.clone(),
+        settings.bus_timeout,
+    );
+    let revocations = Arc::new(Revocations::default());
+    let store = settings.nats.store(client)?;
+    tokio::spawn(follow_revocations(
+        store,
+        revocations.clone(),
+        clock.clone(),
+    ));
     let state = AppState {
-        bus: BusClient::new(
-            client,
-            settings.nats.namespace.clone(),
-            settings.bus_timeout,
-        ),
+        keys: Arc::new(TokenKeys::new(
+            bus.clone(),
+            settings.token_issuer.clone(),
+            settings.token_audience.clone(),
+        )),
+        bus,
         bootstrap_token: Arc::from(settings.bootstrap_token.as_str()),
         body_limit: settings.body_limit,
+        revocations,
+        clock,
     };
     let listener = tokio::net::TcpListener::bind(settings.http_addr).await?;
     tracing::info!(addr = %settings.http_addr, "gateway listening");

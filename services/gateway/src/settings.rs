@@ -18,6 +18,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// `TSUNAGU_BUS_TIMEOUT_MS` (default 8 s): one call to a service.
     pub bus_timeout: Duration,
+    /// `TSUNAGU_TOKEN_ISSUER` (default `http://127.0.0.1:8080`): the `iss` tokens must carry.
+    pub token_issuer: String,
+    /// `TSUNAGU_TOKEN_AUDIENCE` (default `tsunagu-api`): the `aud` tokens must carry.
+    pub token_audience: String,
 }
 
 impl std::fmt::Debug for Settings {
@@ -59,6 +63,10 @@ impl Settings {
             body_limit: number("TSUNAGU_BODY_LIMIT", 64 * 1024)? as usize,
             request_timeout: Duration::from_millis(number("TSUNAGU_REQUEST_TIMEOUT_MS", 10_000)?),
             bus_timeout: Duration::from_millis(number("TSUNAGU_BUS_TIMEOUT_MS", 8_000)?),
+            token_issuer: std::env::var("TSUNAGU_TOKEN_ISSUER")
+                .unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned()),
+            token_audience: std::env::var("TSUNAGU_TOKEN_AUDIENCE")
+                .unwrap_or_else(|_| "tsunagu-api".to_owned()),
         })
     }
 }

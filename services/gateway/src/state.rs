@@ -8,4 +8,10 @@ pub struct AppState {
     pub bus: BusClient,
     pub bootstrap_token: Arc<str>,
     pub body_limit: usize,
+    /// Verifies members' access tokens.
+    pub keys: Arc<crate::sessions::TokenKeys>,
+    /// Sessions and members refused until their tokens expire.
+    pub revocations: Arc<crate::sessions::Revocations>,
+    /// The gateway's clock (token times).
+    pub clock: clock::SharedClock,
 }

@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::municipalities::{AreaKind, GroupKind};
 use crate::organisations::{OrganisationKind, SiteKind};
+use chrono::{DateTime, Utc};
+use permissions::{Profession, Role};
 
 /// A site's directory entry as recorded: every editable detail, normalised. Carried whole
 /// by `SiteRegistered` and `SiteDetailsChanged` (which replaces the previous entry).
@@ -156,6 +158,92 @@ pub enum IdentityEvent {
         /// The site.
         site_id: String,
     },
+    /// Someone was invited to join: the account waits for activation.
+    MemberInvited {
+        /// The member.
+        member_id: String,
+        /// Name in kanji.
+        name: String,
+        /// Reading in katakana.
+        name_kana: String,
+        /// Profession.
+        profession: Profession,
+        /// Roles.
+        roles: Vec<Role>,
+        /// Sites they work at.
+        sites: Vec<String>,
+        /// Their municipality.
+        municipality: String,
+        /// Until when the invitation can be activated.
+        expires_at: DateTime<Utc>,
+    },
+    /// The member chose a username and password (the facts, never the secrets).
+    MemberActivated {
+        /// The member.
+        member_id: String,
+    },
+    /// The member confirmed a second factor; the account can sign in.
+    SecondFactorEnrolled {
+        /// The member.
+        member_id: String,
+    },
+    /// A member left; every session ended.
+    MemberDeactivated {
+        /// The member.
+        member_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A sign-in succeeded.
+    MemberSignedIn {
+        /// The member.
+        member_id: String,
+        /// The new session.
+        session_id: String,
+        /// How they authenticated (RFC 8176 names).
+        amr: Vec<String>,
+    },
+    /// A sign-in failed.
+    SignInFailed {
+        /// The member, when the username named one.
+        member_id: Option<String>,
+        /// What failed.
+        reason: SignInFailure,
+    },
+    /// Too many failures: the account is locked for a while.
+    MemberLockedOut {
+        /// The member.
+        member_id: String,
+        /// Until when.
+        until: DateTime<Utc>,
+    },
+    /// A session ended before its time (sign-out, refresh token reuse).
+    SessionRevoked {
+        /// The member.
+        member_id: String,
+        /// The session.
+        session_id: String,
+        /// Why: `signed_out`, `refresh_token_reused`.
+        reason: String,
+    },
+}
+
+/// Why a sign-in failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInFailure {
+    /// No account has this username.
+    UnknownAccount,
+    /// The password is wrong.
+    WrongPassword,
+    /// The second-factor code is wrong.
+    WrongCode,
+    /// The code was already used.
+    ReplayedCode,
+    /// The account is locked out.
+    LockedOut,
+    /// The account is not active (not enrolled, or left).
+    NotActive,
 }
 
 /// Current schema versions.
@@ -172,6 +260,14 @@ const VERSIONS: &[(&str, u32)] = &[
     ("SiteRegistered", 1),
     ("SiteDetailsChanged", 1),
     ("SiteClosed", 1),
+    ("MemberInvited", 1),
+    ("MemberActivated", 1),
+    ("SecondFactorEnrolled", 1),
+    ("MemberDeactivated", 1),
+    ("MemberSignedIn", 1),
+    ("SignInFailed", 1),
+    ("MemberLockedOut", 1),
+    ("SessionRevoked", 1),
 ];
 
 /// v1 of `MunicipalityRegistered` had no prefecture: it is the code's first two digits.
@@ -206,6 +302,14 @@ impl EventContract for IdentityEvent {
             Self::SiteRegistered { .. } => "SiteRegistered",
             Self::SiteDetailsChanged { .. } => "SiteDetailsChanged",
             Self::SiteClosed { .. } => "SiteClosed",
+            Self::MemberInvited { .. } => "MemberInvited",
+            Self::MemberActivated { .. } => "MemberActivated",
+            Self::SecondFactorEnrolled { .. } => "SecondFactorEnrolled",
+            Self::MemberDeactivated { .. } => "MemberDeactivated",
+            Self::MemberSignedIn { .. } => "MemberSignedIn",
+            Self::SignInFailed { .. } => "SignInFailed",
+            Self::MemberLockedOut { .. } => "MemberLockedOut",
+            Self::SessionRevoked { .. } => "SessionRevoked",
         }
     }
 

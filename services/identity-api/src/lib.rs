@@ -8,6 +8,7 @@
 //! (事業所); and the service type codes of the long-term care insurance.
 
 pub mod events;
+pub mod members;
 pub mod municipalities;
 pub mod organisations;
 pub mod service_types;

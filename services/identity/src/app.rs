@@ -15,6 +15,7 @@ use projection_runner::ProjectionRunner;
 use crate::handlers::{Identity, endpoints};
 use crate::projections::register::Register;
 use crate::settings::Settings;
+use crate::signin::store::CredentialStore;
 
 pub fn pool(database_url: &str) -> anyhow::Result<Pool> {
     projection_runner::connect_pool(database_url, 16)
@@ -27,7 +28,10 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let store = settings.nats.store(client)?;
     store.ensure_stream(identity_api::CONTEXT).await?;
     let pool = pool(&settings.database_url)?;
-    ProjectionRunner::new(Arc::new(Register), pool, store)
+    ProjectionRunner::new(Arc::new(Register), pool.clone(), store)
+        .migrate()
+        .await?;
+    CredentialStore::new(pool, settings.credential_key.clone())
         .migrate()
         .await?;
     tracing::info!("migrations applied");
@@ -96,11 +100,18 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         async move { runner.run(stop).await }
     });
 
+    let credentials = CredentialStore::new(pool.clone(), settings.credential_key.clone());
+    credentials
+        .migrate()
+        .await
+        .context("migrating the credential store")?;
     let identity = Arc::new(Identity {
         store,
         pool: pool.clone(),
         clock,
         read_wait: settings.read_wait,
+        credentials,
+        tokens: settings.tokens.clone(),
     });
     let service = bus::serve(
         client.clone(),

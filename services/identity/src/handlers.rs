@@ -15,8 +15,12 @@ use event_store::{
     Position, Visibility,
 };
 use identity_api::events::IdentityEvent;
+use identity_api::members::endpoints as members;
 use identity_api::municipalities::*;
 use identity_api::{CONTEXT, aggregates, endpoints};
+
+use crate::signin::TokenSettings;
+use crate::signin::store::CredentialStore;
 use problem::Problem;
 use uuid::Uuid;
 
@@ -33,6 +37,17 @@ pub struct Identity {
     pub clock: SharedClock,
     /// How long a query waits for its projection to reach the caller's position.
     pub read_wait: Duration,
+    /// Secrets and sessions: never in a stream.
+    pub credentials: CredentialStore,
+    /// Issuer, audience and lifetime of access tokens.
+    pub tokens: TokenSettings,
+}
+
+/// Who may see an event: its envelope's visibility and municipality.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub visibility: Visibility,
+    pub municipality: Option<String>,
 }
 
 impl From<Invalid> for Problem {
@@ -75,7 +90,7 @@ fn db_problem<E: std::error::Error>(e: E) -> Problem {
 
 impl Identity {
     /// Loads an aggregate by folding its events.
-    async fn load<S>(
+    pub(crate) async fn load<S>(
         &self,
         aggregate_type: &str,
         id: &str,
@@ -99,8 +114,10 @@ impl Identity {
         Ok((state, version))
     }
 
-    /// Appends the decided event if the aggregate is still at `version`.
-    async fn append(
+    /// Appends the decided event if the aggregate is still at `version`, as region-wide
+    /// data: the register and the directory of organisations and sites are visible to
+    /// every member of the region.
+    pub(crate) async fn append(
         &self,
         ctx: &CallContext,
         aggregate_type: &str,
@@ -108,14 +125,37 @@ impl Identity {
         version: u64,
         event: IdentityEvent,
     ) -> Result<Position, Problem> {
+        let scope = Scope {
+            visibility: Visibility::Region,
+            municipality: None,
+        };
+        self.append_as(
+            ctx,
+            aggregate_type,
+            id,
+            ExpectedVersion::from_loaded(version),
+            event,
+            scope,
+        )
+        .await
+    }
+
+    /// Appends one event with its visibility and municipality (see ARCHITECTURE.md).
+    pub(crate) async fn append_as(
+        &self,
+        ctx: &CallContext,
+        aggregate_type: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        event: IdentityEvent,
+        scope: Scope,
+    ) -> Result<Position, Problem> {
         let envelope = EventEnvelope {
             event_id: Uuid::now_v7(),
             event_type: event.event_type().to_owned(),
             schema_version: IdentityEvent::current_version(event.event_type()).unwrap_or(1),
-            // The register and the directory of organisations and sites are region-wide
-            // data: every member of the region may read them.
-            visibility: Visibility::Region,
-            municipality: None,
+            visibility: scope.visibility,
+            municipality: scope.municipality,
             aggregate_type: aggregate_type.to_owned(),
             aggregate_id: id.to_owned(),
             occurred_at: self.clock.now(),
@@ -125,11 +165,7 @@ impl Identity {
             traceparent: telemetry::current_traceparent(),
             payload: event.to_payload(),
         };
-        match self
-            .store
-            .append(CONTEXT, ExpectedVersion::from_loaded(version), envelope)
-            .await
-        {
+        match self.store.append(CONTEXT, expected, envelope).await {
             Ok(appended) => Ok(appended.position),
             Err(AppendError::Conflict { .. }) => Err(Problem::conflict(
                 "concurrent-change",
@@ -170,7 +206,7 @@ impl Identity {
         }
     }
 
-    async fn is_registered(&self, code: &str) -> Result<bool, Problem> {
+    pub(crate) async fn is_registered(&self, code: &str) -> Result<bool, Problem> {
         // The normalised code: a code sent with full-width digits names the same subject.
         let Ok(code) = parse_code("/code", code) else {
             return Ok(false);
@@ -468,6 +504,17 @@ impl Identity {
             endpoints::HEALTH => Ok(Reply::value(
                 queries::health(&self.pool).await.map_err(db_problem)?,
             )),
+            members::INVITE_MEMBER => self.invite_member(ctx, incoming.json()?).await,
+            members::ACTIVATE_ACCOUNT => self.activate_account(ctx, incoming.json()?).await,
+            members::CONFIRM_SECOND_FACTOR => {
+                self.confirm_second_factor(ctx, incoming.json()?).await
+            }
+            members::SIGN_IN => self.sign_in(ctx, incoming.json()?).await,
+            members::REFRESH_SESSION => self.refresh_session(ctx, incoming.json()?).await,
+            members::SIGN_OUT => self.sign_out(ctx).await,
+            members::DEACTIVATE_MEMBER => self.deactivate_member(ctx, incoming.json()?).await,
+            members::GET_MEMBER => self.get_member(ctx, incoming.json()?).await,
+            members::JWKS => self.jwks().await,
             _ => self.handle_directory(endpoint, incoming).await,
         }
     }
@@ -507,6 +554,15 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         endpoints::GET_SITE,
         endpoints::LIST_SITES,
         endpoints::HEALTH,
+        members::INVITE_MEMBER,
+        members::ACTIVATE_ACCOUNT,
+        members::CONFIRM_SECOND_FACTOR,
+        members::SIGN_IN,
+        members::REFRESH_SESSION,
+        members::SIGN_OUT,
+        members::DEACTIVATE_MEMBER,
+        members::GET_MEMBER,
+        members::JWKS,
     ]
     .into_iter()
     .map(|name| {

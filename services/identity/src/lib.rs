@@ -10,3 +10,4 @@ pub mod handlers;
 pub mod projections;
 pub mod queries;
 pub mod settings;
+pub mod signin;

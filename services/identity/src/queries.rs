@@ -335,3 +335,21 @@ pub async fn organisation_holding_corporate_number(
         .await?;
     Ok(row.map(|r| r.get(0)))
 }
+
+/// One member as the register knows them.
+pub async fn member(
+    pool: &Pool,
+    member_id: &str,
+) -> Result<Option<identity_api::members::MemberView>, QueryError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT json_build_object('member_id', member_id, 'name', name, 'name_kana', name_kana,
+                    'profession', profession, 'roles', roles, 'sites', sites,
+                    'municipality', municipality, 'status', status)
+             FROM register.members WHERE member_id = $1",
+            &[&member_id],
+        )
+        .await?;
+    Ok(row.map(|r| serde_json::from_value(r.get(0))).transpose()?)
+}

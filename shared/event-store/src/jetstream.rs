@@ -225,6 +225,36 @@ impl JetStreamStore {
         filters: Vec<String>,
         from: u64,
     ) -> Result<Subscription, StoreError> {
+        let policy = consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: from.max(1),
+        };
+        self.subscribe_with(context, filters, policy).await
+    }
+
+    /// Like [`subscribe`](Self::subscribe), from the first event stored at or after
+    /// `since` (for readers that only care about recent facts, such as revocations).
+    pub async fn subscribe_since(
+        &self,
+        context: &str,
+        filters: Vec<String>,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Subscription, StoreError> {
+        let start_time = time::OffsetDateTime::from_unix_timestamp(since.timestamp())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        self.subscribe_with(
+            context,
+            filters,
+            consumer::DeliverPolicy::ByStartTime { start_time },
+        )
+        .await
+    }
+
+    async fn subscribe_with(
+        &self,
+        context: &str,
+        filters: Vec<String>,
+        deliver_policy: consumer::DeliverPolicy,
+    ) -> Result<Subscription, StoreError> {
         let stream = self
             .js
             .get_stream(self.stream_name(context))
@@ -238,9 +268,7 @@ impl JetStreamStore {
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
                 filter_subjects: filters,
-                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                    start_sequence: from.max(1),
-                },
+                deliver_policy,
                 ..Default::default()
             })
             .await

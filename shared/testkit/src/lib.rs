@@ -338,11 +338,19 @@ pub struct Platform {
     pub db: TestDb,
     /// Logs and scratch files.
     pub dir: tempfile::TempDir,
+    /// The key sealing the identity service's secrets.
+    pub credential_key: String,
 }
 
 impl Platform {
     /// Starts everything and waits until the gateway is ready.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts everything with extra environment for every service (e.g.
+    /// `TSUNAGU_CLOCK_START`, so their clocks and the test's agree).
+    pub async fn start_with(extra: &[(&str, &str)]) -> anyhow::Result<Self> {
         let nats = Nats::start().await?;
         let db = TestDb::create().await?;
         let dir = tempfile::Builder::new()
@@ -355,13 +363,24 @@ impl Platform {
             rand::rng().random::<u128>()
         );
         let http_port = free_port();
-        let common = vec![
+        let mut common = vec![
             ("TSUNAGU_NATS_URL".to_owned(), nats.url.clone()),
             ("TSUNAGU_NAMESPACE".to_owned(), namespace.clone()),
             ("TSUNAGU_LOG_FORMAT".to_owned(), "json".to_owned()),
+            (
+                "TSUNAGU_TOKEN_ISSUER".to_owned(),
+                format!("http://127.0.0.1:{http_port}"),
+            ),
         ];
+        common.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let credential_key = format!(
+            "{:032x}{:032x}",
+            rand::rng().random::<u128>(),
+            rand::rng().random::<u128>()
+        );
         let mut identity_env = common.clone();
         identity_env.push(("TSUNAGU_DATABASE_URL".to_owned(), db.url.clone()));
+        identity_env.push(("TSUNAGU_CREDENTIAL_KEY".to_owned(), credential_key.clone()));
         identity_env.push((
             "TSUNAGU_HEALTH_ADDR".to_owned(),
             format!("127.0.0.1:{}", free_port()),
@@ -394,6 +413,7 @@ impl Platform {
             nats,
             db,
             dir,
+            credential_key,
         };
         platform.wait_ready(Duration::from_secs(30)).await?;
         Ok(platform)
@@ -436,6 +456,10 @@ impl Platform {
             ("TSUNAGU_NATS_URL".to_owned(), self.nats.url.clone()),
             ("TSUNAGU_NAMESPACE".to_owned(), self.namespace.clone()),
             ("TSUNAGU_DATABASE_URL".to_owned(), self.db.url.clone()),
+            (
+                "TSUNAGU_CREDENTIAL_KEY".to_owned(),
+                self.credential_key.clone(),
+            ),
         ]
     }
 }

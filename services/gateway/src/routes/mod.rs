@@ -2,6 +2,7 @@
 //! service over the bus. No domain logic lives here.
 
 pub mod health;
+pub mod members;
 pub mod municipalities;
 pub mod organisations;
 

@@ -2,6 +2,7 @@
 //! state from events. No I/O, no clock: time and looked-up facts come in the command.
 
 pub mod group;
+pub mod member;
 pub mod municipality;
 pub mod numbers;
 pub mod organisation;

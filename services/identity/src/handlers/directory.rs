@@ -88,7 +88,7 @@ impl Identity {
 
     /// Waits until the register has applied every event stored so far, so a uniqueness
     /// check against it sees all earlier commands.
-    async fn settled(&self) -> Result<(), Problem> {
+    pub(crate) async fn settled(&self) -> Result<(), Problem> {
         let last = self
             .store
             .last_sequence(CONTEXT)

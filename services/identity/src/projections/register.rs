@@ -22,6 +22,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0002_organisations_sites",
         sql: include_str!("../../migrations/0002_organisations_sites.sql"),
     },
+    Migration {
+        version: "0003_members",
+        sql: include_str!("../../migrations/0003_members.sql"),
+    },
 ];
 
 pub(crate) fn kind_text<T: serde::Serialize>(kind: &T) -> String {
@@ -54,6 +58,7 @@ impl Projection for Register {
             "sites",
             "site_service_types",
             "site_municipalities",
+            "members",
         ]
     }
 
@@ -223,7 +228,58 @@ impl Projection for Register {
                 )
                 .await?;
             }
+            E::MemberInvited {
+                member_id,
+                name,
+                name_kana,
+                profession,
+                roles,
+                sites,
+                municipality,
+                ..
+            } => {
+                let key = japanese::gojuon_key(&name_kana);
+                let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                tx.execute(
+                    &tx.prepare_cached(
+                        "INSERT INTO members (member_id, name, name_kana, reading_key, profession, roles, sites, municipality, status, invited_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'invited', $9, $9)",
+                    )
+                    .await?,
+                    &[&member_id, &name, &name_kana, &key, &profession.as_str(), &roles, &sites, &municipality, &at],
+                )
+                .await?;
+            }
+            E::MemberActivated { member_id } => {
+                set_status(tx, &member_id, "activating", at).await?
+            }
+            E::SecondFactorEnrolled { member_id } => {
+                set_status(tx, &member_id, "active", at).await?
+            }
+            E::MemberDeactivated { member_id, .. } => {
+                set_status(tx, &member_id, "deactivated", at).await?
+            }
+            // Sign-in facts are for the audit log, not the register.
+            E::MemberSignedIn { .. }
+            | E::SignInFailed { .. }
+            | E::MemberLockedOut { .. }
+            | E::SessionRevoked { .. } => {}
         }
         Ok(())
     }
+}
+
+async fn set_status(
+    tx: &Transaction<'_>,
+    member_id: &str,
+    status: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApplyError> {
+    tx.execute(
+        &tx.prepare_cached("UPDATE members SET status = $2, updated_at = $3 WHERE member_id = $1")
+            .await?,
+        &[&member_id, &status, &at],
+    )
+    .await?;
+    Ok(())
 }

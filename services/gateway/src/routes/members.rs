@@ -1,0 +1,270 @@
+//! Joining, signing in and leaving: invitations, activation with a second factor,
+//! sessions with rotating refresh tokens, the caller's own record, deactivation, and the
+//! keys that verify access tokens.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use identity_api::SERVICE;
+use identity_api::members::endpoints as ep;
+use identity_api::members::*;
+use problem::Problem;
+use serde::Deserialize;
+use tokens::Jwks;
+use utoipa::IntoParams;
+
+use super::{context, forward};
+use crate::auth::{Member, Signed};
+use crate::error::ApiError;
+use crate::extract::{Body, MinPosition, RequestId};
+use crate::state::AppState;
+
+/// A member in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// The member's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub member_id: String,
+}
+
+fn anonymous(rid: &RequestId) -> bus::CallContext {
+    context("anonymous", rid, MinPosition(None))
+}
+
+/// Invite a member: the answer holds the one-time activation token to hand over.
+#[utoipa::path(post, path = "/invitations", tag = "members", security(("bearer" = [])),
+    request_body = InviteMember,
+    responses((status = 201, description = "invited", body = Invitation),
+              (status = 403, description = "you may not invite to these sites or roles", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "a concurrent change", body = Problem, content_type = "application/problem+json")))]
+pub async fn invite(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Body(body): Body<InviteMember>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::INVITE_MEMBER,
+        &signed.context(&rid),
+        &body,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// Activate an account with its token: choose a username and password; the answer holds
+/// the second-factor secret to enrol.
+#[utoipa::path(post, path = "/activation", tag = "members",
+    request_body = ActivateAccount,
+    responses((status = 200, description = "activated; enrol the second factor next", body = SecondFactorEnrolment),
+              (status = 409, description = "username taken, or not waiting for activation", body = Problem, content_type = "application/problem+json")))]
+pub async fn activate(
+    State(state): State<AppState>,
+    rid: RequestId,
+    Body(body): Body<ActivateAccount>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::ACTIVATE_ACCOUNT,
+        &anonymous(&rid),
+        &body,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Confirm the second factor with a first code; the account can then sign in.
+#[utoipa::path(post, path = "/activation/second-factor", tag = "members",
+    request_body = ConfirmSecondFactor,
+    responses((status = 200, description = "enrolled", body = serde_json::Value)))]
+pub async fn confirm_second_factor(
+    State(state): State<AppState>,
+    rid: RequestId,
+    Body(body): Body<ConfirmSecondFactor>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::CONFIRM_SECOND_FACTOR,
+        &anonymous(&rid),
+        &body,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Sign in with username, password and the current code of the second factor.
+#[utoipa::path(post, path = "/sessions", tag = "members",
+    request_body = SignIn,
+    responses((status = 201, description = "signed in", body = TokenPair),
+              (status = 401, description = "the username, password or code is wrong", body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "locked out after repeated failures", body = Problem, content_type = "application/problem+json")))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    rid: RequestId,
+    Body(body): Body<SignIn>,
+) -> Result<Response, ApiError> {
+    let mut response = forward(
+        &state,
+        SERVICE,
+        ep::SIGN_IN,
+        &anonymous(&rid),
+        &body,
+        StatusCode::CREATED,
+    )
+    .await;
+    if let Err(ApiError(p)) = &response
+        && p.status == 429
+    {
+        let seconds = p
+            .detail
+            .as_deref()
+            .and_then(|d| d.split_whitespace().find_map(|w| w.parse::<u64>().ok()))
+            .unwrap_or(60);
+        let mut r = crate::error::problem_response(p.clone());
+        if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response = Ok(r);
+    }
+    response
+}
+
+/// Exchange the latest refresh token for a new pair. Using an old one ends the session.
+#[utoipa::path(post, path = "/sessions/refresh", tag = "members",
+    request_body = RefreshSession,
+    responses((status = 200, description = "a new pair", body = TokenPair),
+              (status = 401, description = "invalid, or reused (the session has ended)", body = Problem, content_type = "application/problem+json")))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    rid: RequestId,
+    Body(body): Body<RefreshSession>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::REFRESH_SESSION,
+        &anonymous(&rid),
+        &body,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Sign out: the session ends, its tokens stop working within seconds.
+#[utoipa::path(delete, path = "/sessions/current", tag = "members", security(("bearer" = [])),
+    responses((status = 200, description = "signed out", body = serde_json::Value)))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Member(caller): Member,
+    rid: RequestId,
+) -> Result<Response, ApiError> {
+    let ctx = Signed::Member(caller).context(&rid);
+    forward(
+        &state,
+        SERVICE,
+        ep::SIGN_OUT,
+        &ctx,
+        &serde_json::json!({}),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The signed-in member's own record.
+#[utoipa::path(get, path = "/me", tag = "members", security(("bearer" = [])),
+    responses((status = 200, description = "you", body = MemberView)))]
+pub async fn me(
+    State(state): State<AppState>,
+    Member(caller): Member,
+    rid: RequestId,
+) -> Result<Response, ApiError> {
+    let ctx = Signed::Member(caller).context(&rid);
+    forward(
+        &state,
+        SERVICE,
+        ep::GET_MEMBER,
+        &ctx,
+        &GetMember { member_id: None },
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// One member, for those who manage them.
+#[utoipa::path(get, path = "/members/{member_id}", tag = "members", security(("bearer" = [])),
+    params(MemberPath),
+    responses((status = 200, description = "the member", body = MemberView)))]
+pub async fn get_member(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Path(MemberPath { member_id }): Path<MemberPath>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::GET_MEMBER,
+        &signed.context(&rid),
+        &GetMember {
+            member_id: Some(member_id),
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Deactivate a member who left: every session ends at once.
+#[utoipa::path(post, path = "/members/{member_id}/deactivation", tag = "members", security(("bearer" = [])),
+    params(MemberPath),
+    request_body = Deactivation,
+    responses((status = 200, description = "deactivated", body = serde_json::Value),
+              (status = 403, description = "not yours to manage", body = Problem, content_type = "application/problem+json")))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Path(MemberPath { member_id }): Path<MemberPath>,
+    Body(body): Body<Deactivation>,
+) -> Result<Response, ApiError> {
+    let command = DeactivateMember {
+        member_id,
+        reason: body.reason,
+    };
+    forward(
+        &state,
+        SERVICE,
+        ep::DEACTIVATE_MEMBER,
+        &signed.context(&rid),
+        &command,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The public keys that verify access tokens (JWKS). Keys rotate; an old key stays here
+/// until its last token has expired.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "members",
+    responses((status = 200, description = "the keys", body = serde_json::Value)))]
+pub async fn jwks(State(state): State<AppState>) -> Result<Json<Jwks>, ApiError> {
+    match state
+        .bus
+        .call(
+            SERVICE,
+            ep::JWKS,
+            &bus::CallContext::new("gateway"),
+            &serde_json::json!({}),
+        )
+        .await
+    {
+        bus::Reply::Ok { value, .. } => serde_json::from_value(value)
+            .map(Json)
+            .map_err(|_| ApiError(Problem::internal())),
+        bus::Reply::Problem(p) => Err(ApiError(p)),
+    }
+}

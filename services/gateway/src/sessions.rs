@@ -1,0 +1,193 @@
+//! Signed-in members: access tokens verified against the identity service's JWKS, and a
+//! view of revocations learnt from identity's events (the gateway reads no database).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bus::{BusClient, CallContext, Reply};
+use clock::SharedClock;
+use event_store::JetStreamStore;
+use futures::StreamExt;
+use identity_api::events::IdentityEvent;
+use permissions::{Caller, Profession, Role, Subject};
+use tokens::{AccessClaims, Jwks, TokenError, Verifier};
+
+/// Verifies access tokens; refreshes the keys from the identity service when a token
+/// names a key it does not know yet (rotation), at most once a second.
+pub struct TokenKeys {
+    bus: BusClient,
+    issuer: String,
+    audience: String,
+    verifier: RwLock<(Verifier, Instant)>,
+}
+
+impl TokenKeys {
+    pub fn new(bus: BusClient, issuer: String, audience: String) -> Self {
+        let empty = Verifier::new(&Jwks::default(), issuer.clone(), audience.clone());
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(60))
+            .unwrap_or_else(Instant::now);
+        Self {
+            bus,
+            issuer,
+            audience,
+            verifier: RwLock::new((empty, long_ago)),
+        }
+    }
+
+    async fn refresh(&self) {
+        {
+            let guard = self.verifier.read().unwrap_or_else(|e| e.into_inner());
+            if guard.1.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+        }
+        let reply = self
+            .bus
+            .call(
+                identity_api::SERVICE,
+                identity_api::members::endpoints::JWKS,
+                &CallContext::new("gateway"),
+                &serde_json::json!({}),
+            )
+            .await;
+        let mut guard = self.verifier.write().unwrap_or_else(|e| e.into_inner());
+        guard.1 = Instant::now();
+        if let Reply::Ok { value, .. } = reply
+            && let Ok(jwks) = serde_json::from_value::<Jwks>(value)
+        {
+            guard.0 = Verifier::new(&jwks, self.issuer.clone(), self.audience.clone());
+        }
+    }
+
+    /// Verifies a token at `now` (Unix seconds).
+    pub async fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
+        let first = self
+            .verifier
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .verify(token, now);
+        match first {
+            Err(TokenError::UnknownKey) => {
+                self.refresh().await;
+                self.verifier
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+                    .verify(token, now)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Sessions and members whose tokens must no longer pass, until those tokens expire.
+#[derive(Default)]
+pub struct Revocations {
+    sessions: RwLock<HashMap<String, i64>>,
+    members: RwLock<HashMap<String, i64>>,
+}
+
+impl Revocations {
+    pub fn is_revoked(&self, claims: &AccessClaims) -> bool {
+        let read = |m: &RwLock<HashMap<String, i64>>, k: &str| {
+            m.read().unwrap_or_else(|e| e.into_inner()).contains_key(k)
+        };
+        read(&self.sessions, &claims.sid) || read(&self.members, &claims.sub)
+    }
+
+    fn revoke_session(&self, session_id: String, at: i64) {
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(session_id, at);
+    }
+
+    fn revoke_member(&self, member_id: String, at: i64) {
+        self.members
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(member_id, at);
+    }
+
+    /// Forgets revocations older than any token that could still be alive.
+    fn forget_before(&self, cutoff: i64) {
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, at| *at >= cutoff);
+        self.members
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, at| *at >= cutoff);
+    }
+}
+
+/// Follows identity's member events and keeps [`Revocations`] current. Starts an hour
+/// back: no access token lives longer, so nothing older can matter.
+pub async fn follow_revocations(
+    store: JetStreamStore,
+    revocations: Arc<Revocations>,
+    clock: SharedClock,
+) {
+    let window = chrono::Duration::hours(1);
+    loop {
+        let since = clock.now() - window;
+        let filters = vec![
+            store.aggregate_type_filter(identity_api::CONTEXT, identity_api::members::MEMBER),
+            store.aggregate_type_filter(identity_api::CONTEXT, "member_session"),
+        ];
+        match store
+            .subscribe_since(identity_api::CONTEXT, filters, since)
+            .await
+        {
+            Ok(mut sub) => {
+                while let Some(delivered) = sub.next().await {
+                    let Ok(delivered) = delivered else { break };
+                    let Ok(env) = delivered.envelope else {
+                        continue;
+                    };
+                    let at = env.occurred_at.timestamp();
+                    use event_store::EventContract as _;
+                    match IdentityEvent::decode(&env.event_type, env.schema_version, env.payload) {
+                        Ok(IdentityEvent::MemberDeactivated { member_id, .. }) => {
+                            revocations.revoke_member(member_id, at)
+                        }
+                        Ok(IdentityEvent::SessionRevoked { session_id, .. }) => {
+                            revocations.revoke_session(session_id, at)
+                        }
+                        _ => {}
+                    }
+                    revocations.forget_before((clock.now() - window).timestamp());
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot follow revocations yet; retrying"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The caller as the services see it, from verified claims. Unknown role or profession
+/// names refuse the token: a token the gateway cannot read fully grants nothing.
+pub fn caller_of(claims: &AccessClaims) -> Option<Caller> {
+    fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+    let roles: Option<Vec<Role>> = claims.roles.iter().map(|r| parse(r)).collect();
+    let profession: Option<Profession> = match &claims.profession {
+        Some(p) => Some(parse(p)?),
+        None => None,
+    };
+    Some(Caller {
+        member_id: claims.sub.clone(),
+        session_id: claims.sid.clone(),
+        subject: Subject {
+            roles: roles?,
+            profession,
+        },
+        sites: claims.sites.clone(),
+        municipality: claims.municipality.clone(),
+    })
+}

@@ -1,0 +1,206 @@
+//! Members, joining and signing in: commands, answers and views.
+//!
+//! Secrets never appear in events: the activation token, the password, the second-factor
+//! secret and the refresh token are answered once to the person who needs them and kept
+//! (hashed or sealed) only in the identity service's credential store.
+
+use chrono::{DateTime, Utc};
+use permissions::{Profession, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Endpoint names on the bus.
+pub mod endpoints {
+    /// Command: invite a member (returns the one-time activation token).
+    pub const INVITE_MEMBER: &str = "invite_member";
+    /// Command: activate an account with its token: choose username and password.
+    pub const ACTIVATE_ACCOUNT: &str = "activate_account";
+    /// Command: confirm the second factor with a first code.
+    pub const CONFIRM_SECOND_FACTOR: &str = "confirm_second_factor";
+    /// Command: sign in with password and code; returns tokens.
+    pub const SIGN_IN: &str = "sign_in";
+    /// Command: exchange a refresh token for a new pair (rotation).
+    pub const REFRESH_SESSION: &str = "refresh_session";
+    /// Command: end the caller's session.
+    pub const SIGN_OUT: &str = "sign_out";
+    /// Command: deactivate a member who left; every session ends at once.
+    pub const DEACTIVATE_MEMBER: &str = "deactivate_member";
+    /// Query: one member.
+    pub const GET_MEMBER: &str = "get_member";
+    /// Query: the public keys that verify access tokens.
+    pub const JWKS: &str = "jwks";
+}
+
+/// The aggregate type of a member.
+pub const MEMBER: &str = "member";
+
+/// Invite someone. Body of `POST /api/v1/invitations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteMember {
+    /// Name in kanji.
+    #[schema(min_length = 1, max_length = 200, example = "看護 花子")]
+    pub name: String,
+    /// Reading in kana.
+    #[schema(max_length = 200, example = "カンゴ ハナコ")]
+    pub name_kana: String,
+    /// Profession.
+    #[schema(value_type = String, example = "nurse")]
+    pub profession: Profession,
+    /// Roles (at least one).
+    #[schema(value_type = Vec<String>, example = json!(["professional"]))]
+    pub roles: Vec<Role>,
+    /// Site ids the member works at (at least one, except for the operator, secretariat
+    /// and auditors).
+    pub sites: Vec<String>,
+    /// The member's municipality (6-digit code).
+    #[schema(example = "322032")]
+    pub municipality: String,
+}
+
+/// The answer to an invitation: hand the token to the person (mail comes later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    /// The new member's id.
+    pub member_id: String,
+    /// One-time activation token, shown once.
+    pub activation_token: String,
+    /// Until when it works.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Activate an account. Body of `POST /api/v1/activation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateAccount {
+    /// The token from the invitation.
+    pub activation_token: String,
+    /// The name to sign in with: 3–64 lowercase ASCII letters, digits, `.`, `_`, `-`.
+    #[schema(pattern = "^[a-z0-9._-]{3,64}$", example = "hanako.kango")]
+    pub username: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 256)]
+    pub password: String,
+}
+
+/// The answer to an activation: enrol the second factor, then confirm it with a code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SecondFactorEnrolment {
+    /// The member.
+    pub member_id: String,
+    /// Token for confirming the second factor (one-time).
+    pub enrolment_token: String,
+    /// The TOTP secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://` URI to show as a QR code.
+    pub otpauth_uri: String,
+}
+
+/// Confirm the second factor. Body of `POST /api/v1/activation/second-factor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSecondFactor {
+    /// The token from the activation.
+    pub enrolment_token: String,
+    /// The current 6-digit code.
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub code: String,
+}
+
+/// Sign in. Body of `POST /api/v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// The current 6-digit code of the second factor.
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub code: String,
+}
+
+/// Refresh. Body of `POST /api/v1/sessions/refresh`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshSession {
+    /// The latest refresh token of the session (each works once).
+    pub refresh_token: String,
+}
+
+/// Tokens for a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenPair {
+    /// A short-lived access token (JWT, EdDSA).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// A refresh token, valid once; using an old one ends the session.
+    pub refresh_token: String,
+    /// The session.
+    pub session_id: String,
+}
+
+/// Deactivate a member. Body of `POST /api/v1/members/{member_id}/deactivation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deactivation {
+    /// Why (kept with the event; no personal data, please).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Deactivate: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeactivateMember {
+    /// The member.
+    pub member_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Query one member; `None` = the caller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetMember {
+    /// The member, or the caller when absent.
+    pub member_id: Option<String>,
+}
+
+/// Where a member's account stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// Invited, not yet activated.
+    Invited,
+    /// Password set, second factor not yet confirmed.
+    Activating,
+    /// Can sign in.
+    Active,
+    /// Left; cannot sign in.
+    Deactivated,
+}
+
+/// A member as read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemberView {
+    /// Id.
+    pub member_id: String,
+    /// Name in kanji.
+    pub name: String,
+    /// Reading in katakana.
+    pub name_kana: String,
+    /// Profession.
+    #[schema(value_type = String)]
+    pub profession: Profession,
+    /// Roles.
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<Role>,
+    /// Sites.
+    pub sites: Vec<String>,
+    /// Municipality.
+    pub municipality: String,
+    /// Account status.
+    pub status: MemberStatus,
+}

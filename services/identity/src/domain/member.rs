@@ -1,0 +1,279 @@
+//! A member of the platform: invited, activated, enrolled, and one day deactivated.
+//! Sign-in facts live on a separate aggregate (`member_session`) so that loading a
+//! member never replays every sign-in.
+
+use chrono::{DateTime, Utc};
+use identity_api::events::IdentityEvent;
+use identity_api::members::MemberStatus;
+use permissions::{Profession, Role};
+
+use super::{Invalid, normalised_kana, normalised_name};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub member_id: String,
+    pub profession: Profession,
+    pub roles: Vec<Role>,
+    pub sites: Vec<String>,
+    pub municipality: String,
+    pub status: MemberStatus,
+}
+
+/// What is asked of a member. Facts looked up elsewhere (do the sites exist, is the
+/// municipality registered) come in the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberCommand {
+    Invite {
+        member_id: String,
+        name: String,
+        name_kana: String,
+        profession: Profession,
+        roles: Vec<Role>,
+        sites: Vec<String>,
+        unknown_sites: Vec<String>,
+        municipality: String,
+        municipality_registered: bool,
+        expires_at: DateTime<Utc>,
+    },
+    Activate,
+    ConfirmSecondFactor,
+    Deactivate {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MemberError {
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("the member already exists")]
+    AlreadyInvited,
+    #[error("no such member")]
+    NotFound,
+    #[error("the account is not waiting for this step")]
+    WrongStep,
+    #[error("the member has left")]
+    Deactivated,
+}
+
+/// Roles that work without a site: they act for the region or a municipality.
+fn needs_no_site(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Operator | Role::MunicipalSecretariat | Role::Auditor | Role::Integrator
+    )
+}
+
+pub fn decide(
+    state: Option<&Member>,
+    command: MemberCommand,
+) -> Result<IdentityEvent, MemberError> {
+    use MemberCommand as C;
+    match (state, command) {
+        (Some(_), C::Invite { .. }) => Err(MemberError::AlreadyInvited),
+        (
+            None,
+            C::Invite {
+                member_id,
+                name,
+                name_kana,
+                profession,
+                mut roles,
+                sites,
+                unknown_sites,
+                municipality,
+                municipality_registered,
+                expires_at,
+            },
+        ) => {
+            let name = normalised_name("/name", &name)?;
+            let name_kana = normalised_kana("/name_kana", &name_kana)?;
+            if roles.is_empty() {
+                return Err(Invalid::new("/roles", "a member holds at least one role").into());
+            }
+            roles.sort();
+            roles.dedup();
+            if roles.contains(&Role::Integrator) {
+                return Err(Invalid::new(
+                    "/roles",
+                    "integrators are machine clients, not invited members",
+                )
+                .into());
+            }
+            if sites.is_empty() && !roles.iter().all(|r| needs_no_site(*r)) {
+                return Err(Invalid::new(
+                    "/sites",
+                    "a member with this role works at one site or more",
+                )
+                .into());
+            }
+            if let Some(i) = sites.iter().position(|s| unknown_sites.contains(s)) {
+                return Err(Invalid::new(format!("/sites/{i}"), "no open site has this id").into());
+            }
+            if !municipality_registered {
+                return Err(Invalid::new(
+                    "/municipality",
+                    "no municipality is registered under this code",
+                )
+                .into());
+            }
+            let mut sites = sites;
+            sites.sort();
+            sites.dedup();
+            Ok(IdentityEvent::MemberInvited {
+                member_id,
+                name,
+                name_kana,
+                profession,
+                roles,
+                sites,
+                municipality,
+                expires_at,
+            })
+        }
+        (None, _) => Err(MemberError::NotFound),
+        (Some(m), _) if m.status == MemberStatus::Deactivated => Err(MemberError::Deactivated),
+        (Some(m), C::Activate) if m.status == MemberStatus::Invited => {
+            Ok(IdentityEvent::MemberActivated {
+                member_id: m.member_id.clone(),
+            })
+        }
+        (Some(m), C::ConfirmSecondFactor) if m.status == MemberStatus::Activating => {
+            Ok(IdentityEvent::SecondFactorEnrolled {
+                member_id: m.member_id.clone(),
+            })
+        }
+        (Some(m), C::Deactivate { reason }) => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > 500 {
+                return Err(Invalid::new("/reason", "give a reason of 1 to 500 characters").into());
+            }
+            Ok(IdentityEvent::MemberDeactivated {
+                member_id: m.member_id.clone(),
+                reason: reason.to_owned(),
+            })
+        }
+        (Some(_), _) => Err(MemberError::WrongStep),
+    }
+}
+
+pub fn evolve(state: Option<Member>, event: &IdentityEvent) -> Option<Member> {
+    use IdentityEvent as E;
+    match (state, event) {
+        (
+            None,
+            E::MemberInvited {
+                member_id,
+                profession,
+                roles,
+                sites,
+                municipality,
+                ..
+            },
+        ) => Some(Member {
+            member_id: member_id.clone(),
+            profession: *profession,
+            roles: roles.clone(),
+            sites: sites.clone(),
+            municipality: municipality.clone(),
+            status: MemberStatus::Invited,
+        }),
+        (Some(mut m), E::MemberActivated { .. }) => {
+            m.status = MemberStatus::Activating;
+            Some(m)
+        }
+        (Some(mut m), E::SecondFactorEnrolled { .. }) => {
+            m.status = MemberStatus::Active;
+            Some(m)
+        }
+        (Some(mut m), E::MemberDeactivated { .. }) => {
+            m.status = MemberStatus::Deactivated;
+            Some(m)
+        }
+        (state, _) => state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite(roles: Vec<Role>, sites: Vec<&str>, unknown: Vec<&str>) -> MemberCommand {
+        MemberCommand::Invite {
+            member_id: "m1".into(),
+            name: "看護 花子".into(),
+            name_kana: "かんご はなこ".into(),
+            profession: Profession::Nurse,
+            roles,
+            sites: sites.into_iter().map(String::from).collect(),
+            unknown_sites: unknown.into_iter().map(String::from).collect(),
+            municipality: "322032".into(),
+            municipality_registered: true,
+            expires_at: DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    fn given(events: &[IdentityEvent]) -> Option<Member> {
+        events.iter().fold(None, evolve)
+    }
+
+    #[test]
+    fn an_invited_nurse_activates_enrols_and_becomes_active() {
+        let invited = decide(None, invite(vec![Role::Professional], vec!["s1"], vec![])).unwrap();
+        let m = given(std::slice::from_ref(&invited));
+        assert_eq!(m.as_ref().unwrap().status, MemberStatus::Invited);
+        let activated = decide(m.as_ref(), MemberCommand::Activate).unwrap();
+        let m = given(&[invited.clone(), activated.clone()]);
+        assert_eq!(
+            decide(m.as_ref(), MemberCommand::Activate),
+            Err(MemberError::WrongStep)
+        );
+        let enrolled = decide(m.as_ref(), MemberCommand::ConfirmSecondFactor).unwrap();
+        assert_eq!(
+            given(&[invited, activated, enrolled]).unwrap().status,
+            MemberStatus::Active
+        );
+    }
+
+    #[test]
+    fn a_professional_needs_a_known_site() {
+        let err = decide(None, invite(vec![Role::Professional], vec![], vec![])).unwrap_err();
+        assert!(
+            matches!(err, MemberError::Invalid(Invalid { ref field, .. }) if field == "/sites")
+        );
+        let err = decide(
+            None,
+            invite(vec![Role::Professional], vec!["s1", "s2"], vec!["s2"]),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, MemberError::Invalid(Invalid { ref field, .. }) if field == "/sites/1")
+        );
+        assert!(
+            decide(
+                None,
+                invite(vec![Role::MunicipalSecretariat], vec![], vec![])
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_member_who_left_can_do_nothing_more() {
+        let invited = decide(None, invite(vec![Role::Professional], vec!["s1"], vec![])).unwrap();
+        let left = decide(
+            given(std::slice::from_ref(&invited)).as_ref(),
+            MemberCommand::Deactivate {
+                reason: "moved away".into(),
+            },
+        )
+        .unwrap();
+        let m = given(&[invited, left]);
+        assert_eq!(
+            decide(m.as_ref(), MemberCommand::Activate),
+            Err(MemberError::Deactivated)
+        );
+    }
+}

@@ -1,0 +1,725 @@
+//! Joining, signing in and leaving: invitations, activation, second-factor enrolment,
+//! sign-in with password and code, refresh-token rotation with reuse detection,
+//! sign-out and deactivation. Secrets go to the credential store; facts go to the stream.
+
+pub mod store;
+
+use bus::{CallContext, Reply};
+use chrono::Duration;
+use credentials::password::{PasswordError, hash_password, verify_password};
+use credentials::totp::{TotpError, TotpSecret};
+use event_store::{ExpectedVersion, Visibility};
+use identity_api::events::{IdentityEvent, SignInFailure};
+use identity_api::members::*;
+use permissions::{Action, Caller, Relationship, Subject};
+use problem::Problem;
+use tokens::{ACCESS, AccessClaims};
+use uuid::Uuid;
+
+use crate::domain::Invalid;
+use crate::domain::member::{self, Member, MemberCommand, MemberError};
+use crate::handlers::{Identity, Scope};
+use store::RefreshOutcome;
+
+/// Aggregate of a member's sign-in facts (successes, failures, lock-outs, revocations).
+pub const MEMBER_SESSION: &str = "member_session";
+/// Aggregate for failures naming no known account.
+const UNKNOWN_ACCOUNT: &str = "unknown";
+
+/// How long an invitation's activation token works.
+pub const INVITATION_DAYS: i64 = 14;
+/// How long an enrolment may take.
+pub const ENROLMENT_MINUTES: i64 = 30;
+
+/// Token settings: issuer, audience, lifetime.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+}
+
+fn member_problem(e: MemberError) -> Problem {
+    match e {
+        MemberError::Invalid(i) => i.into(),
+        MemberError::AlreadyInvited => Problem::conflict("already-exists", e.to_string()),
+        MemberError::NotFound => Problem::not_found(e.to_string()),
+        MemberError::WrongStep | MemberError::Deactivated => {
+            Problem::conflict("wrong-step", e.to_string())
+        }
+    }
+}
+
+fn store_failed(e: store::StoreError) -> Problem {
+    tracing::error!(error = %e, "credential store failure");
+    Problem::unavailable("the credential store is unavailable; try again")
+}
+
+/// The one answer to every failed sign-in, whatever failed: it tells an attacker nothing.
+fn sign_in_refused() -> Problem {
+    Problem::unauthenticated("the username, password or code is wrong")
+}
+
+fn subject(caller: &Caller) -> &Subject {
+    &caller.subject
+}
+
+impl Identity {
+    async fn load_member(&self, member_id: &str) -> Result<(Option<Member>, u64), Problem> {
+        self.load(MEMBER, member_id, member::evolve).await
+    }
+
+    fn member_scope(municipality: &str) -> Scope {
+        Scope {
+            visibility: Visibility::Municipality,
+            municipality: Some(municipality.to_owned()),
+        }
+    }
+
+    /// Records a sign-in fact on the member's session aggregate.
+    async fn record(
+        &self,
+        ctx: &CallContext,
+        member_id: Option<&str>,
+        municipality: Option<&str>,
+        event: IdentityEvent,
+    ) {
+        let scope = Scope {
+            visibility: if municipality.is_some() {
+                Visibility::Municipality
+            } else {
+                Visibility::Region
+            },
+            municipality: municipality.map(str::to_owned),
+        };
+        let id = member_id.unwrap_or(UNKNOWN_ACCOUNT);
+        if let Err(p) = self
+            .append_as(ctx, MEMBER_SESSION, id, ExpectedVersion::Any, event, scope)
+            .await
+        {
+            tracing::error!(problem = %p, "could not record a sign-in fact");
+        }
+    }
+
+    /// May the caller manage members of `municipality` working at `sites`?
+    async fn may_manage_members(
+        &self,
+        ctx: &CallContext,
+        municipality: &str,
+        sites: &[String],
+    ) -> Result<(), Problem> {
+        if ctx.actor == "operator:bootstrap" {
+            return Ok(());
+        }
+        let Some(caller) = &ctx.caller else {
+            return Err(Problem::unauthenticated("sign in first"));
+        };
+        let s = subject(caller);
+        let own_municipality = caller.municipality.as_deref() == Some(municipality);
+        let mut relationships = Vec::new();
+        if own_municipality {
+            relationships.push(Relationship::OwnMunicipality);
+        }
+        if permissions::decide(s, Action::ManageMembersOfMunicipality, &relationships).is_allowed()
+        {
+            return Ok(());
+        }
+        // A site admin manages the staff of the sites of their own organisation(s).
+        if !sites.is_empty() {
+            let own = self.organisations_of(&caller.sites).await?;
+            let theirs = self.organisations_of(sites).await?;
+            if !own.is_empty() && theirs.len() == 1 && theirs.iter().all(|o| own.contains(o)) {
+                relationships.push(Relationship::OwnOrganisation);
+            }
+        }
+        if permissions::decide(s, Action::ManageOwnStaff, &relationships).is_allowed() {
+            return Ok(());
+        }
+        Err(Problem::forbidden("you may not manage these members"))
+    }
+
+    async fn organisations_of(&self, sites: &[String]) -> Result<Vec<String>, Problem> {
+        // Sites registered a moment ago must count: read the directory once it has caught up.
+        self.settled().await?;
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        let rows = client
+            .query(
+                "SELECT DISTINCT organisation_id FROM register.sites WHERE site_id = ANY($1) AND closed_at IS NULL",
+                &[&sites],
+            )
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn open_sites(&self, sites: &[String]) -> Result<Vec<String>, Problem> {
+        self.settled().await?;
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        let rows = client
+            .query(
+                "SELECT site_id FROM register.sites WHERE site_id = ANY($1) AND closed_at IS NULL",
+                &[&sites],
+            )
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub(crate) async fn invite_member(
+        &self,
+        ctx: &CallContext,
+        c: InviteMember,
+    ) -> Result<Reply, Problem> {
+        let code = crate::domain::municipality::parse_code("/municipality", &c.municipality)?;
+        self.may_manage_members(ctx, code.as_str(), &c.sites)
+            .await?;
+        if let Some(caller) = &ctx.caller {
+            // Nobody hands out a role above their own.
+            let grantable = |r: &permissions::Role| {
+                use permissions::Role as R;
+                if caller.subject.has_role(R::Operator) {
+                    return true;
+                }
+                if caller.subject.has_role(R::MunicipalSecretariat) {
+                    return !matches!(r, R::Operator | R::Auditor | R::Integrator);
+                }
+                matches!(
+                    r,
+                    R::Professional | R::SiteAdmin | R::CommunitySupportCentreStaff
+                )
+            };
+            if let Some(i) = c.roles.iter().position(|r| !grantable(r)) {
+                return Err(Problem::forbidden("you may not grant this role")
+                    .with_field(format!("/roles/{i}"), "above your own"));
+            }
+        }
+        let open = self.open_sites(&c.sites).await?;
+        let unknown_sites = c
+            .sites
+            .iter()
+            .filter(|s| !open.contains(s))
+            .cloned()
+            .collect();
+        let municipality_registered = self.is_registered(code.as_str()).await?;
+        let now = self.clock.now();
+        let expires_at = now + Duration::days(INVITATION_DAYS);
+        let member_id = Uuid::now_v7();
+        let event = member::decide(
+            None,
+            MemberCommand::Invite {
+                member_id: member_id.to_string(),
+                name: c.name,
+                name_kana: c.name_kana,
+                profession: c.profession,
+                roles: c.roles,
+                sites: c.sites,
+                unknown_sites,
+                municipality: code.as_str().to_owned(),
+                municipality_registered,
+                expires_at,
+            },
+        )
+        .map_err(member_problem)?;
+        let token = self
+            .credentials
+            .create_activation(member_id, expires_at)
+            .await
+            .map_err(store_failed)?;
+        let position = self
+            .append_as(
+                ctx,
+                MEMBER,
+                &member_id.to_string(),
+                ExpectedVersion::NoStream,
+                event,
+                Self::member_scope(code.as_str()),
+            )
+            .await?;
+        Ok(Reply::written(
+            Invitation {
+                member_id: member_id.to_string(),
+                activation_token: token,
+                expires_at,
+            },
+            position,
+        ))
+    }
+
+    pub(crate) async fn activate_account(
+        &self,
+        ctx: &CallContext,
+        c: ActivateAccount,
+    ) -> Result<Reply, Problem> {
+        let username = c.username.trim().to_owned();
+        let ok = (3..=64).contains(&username.len())
+            && username
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !ok {
+            return Err(Invalid::new(
+                "/username",
+                "3 to 64 lowercase letters, digits, '.', '_' or '-'",
+            )
+            .into());
+        }
+        let hash = hash_password(&c.password).map_err(|e| match e {
+            PasswordError::Hashing => Problem::internal(),
+            other => Invalid::new("/password", other).into(),
+        })?;
+        let now = self.clock.now();
+        let member_id = match self
+            .credentials
+            .activate(&c.activation_token, &username, &hash, now)
+            .await
+            .map_err(store_failed)?
+        {
+            None => {
+                return Err(Problem::invalid_field(
+                    "/activation_token",
+                    "unknown, used or expired",
+                ));
+            }
+            Some(Err(store::UsernameTaken)) => {
+                return Err(
+                    Problem::conflict("username-taken", "choose another username")
+                        .with_field("/username", "taken"),
+                );
+            }
+            Some(Ok(id)) => id,
+        };
+        let (state, version) = self.load_member(&member_id.to_string()).await?;
+        let event =
+            member::decide(state.as_ref(), MemberCommand::Activate).map_err(member_problem)?;
+        let municipality = state.map(|m| m.municipality).unwrap_or_default();
+        let position = self
+            .append_as(
+                ctx,
+                MEMBER,
+                &member_id.to_string(),
+                ExpectedVersion::from_loaded(version),
+                event,
+                Self::member_scope(&municipality),
+            )
+            .await?;
+        let secret = TotpSecret::generate();
+        let enrolment_token = self
+            .credentials
+            .start_enrolment(
+                member_id,
+                &secret,
+                now + Duration::minutes(ENROLMENT_MINUTES),
+            )
+            .await
+            .map_err(store_failed)?;
+        Ok(Reply::written(
+            SecondFactorEnrolment {
+                member_id: member_id.to_string(),
+                enrolment_token,
+                secret: secret.to_base32(),
+                otpauth_uri: secret.otpauth_uri("tsunagu", &username),
+            },
+            position,
+        ))
+    }
+
+    pub(crate) async fn confirm_second_factor(
+        &self,
+        ctx: &CallContext,
+        c: ConfirmSecondFactor,
+    ) -> Result<Reply, Problem> {
+        let now = self.clock.now();
+        let Some((member_id, secret)) = self
+            .credentials
+            .enrolment(&c.enrolment_token, now)
+            .await
+            .map_err(store_failed)?
+        else {
+            return Err(Problem::invalid_field(
+                "/enrolment_token",
+                "unknown, used or expired",
+            ));
+        };
+        let step = secret.verify(&c.code, now.timestamp(), None).map_err(|_| {
+            Problem::invalid_field(
+                "/code",
+                "the code is wrong; check the authenticator's clock",
+            )
+        })?;
+        let (state, version) = self.load_member(&member_id.to_string()).await?;
+        let event = member::decide(state.as_ref(), MemberCommand::ConfirmSecondFactor)
+            .map_err(member_problem)?;
+        if !self
+            .credentials
+            .finish_enrolment(&c.enrolment_token, step, now)
+            .await
+            .map_err(store_failed)?
+        {
+            return Err(Problem::invalid_field(
+                "/enrolment_token",
+                "unknown, used or expired",
+            ));
+        }
+        let municipality = state.map(|m| m.municipality).unwrap_or_default();
+        let position = self
+            .append_as(
+                ctx,
+                MEMBER,
+                &member_id.to_string(),
+                ExpectedVersion::from_loaded(version),
+                event,
+                Self::member_scope(&municipality),
+            )
+            .await?;
+        Ok(Reply::written(
+            serde_json::json!({ "member_id": member_id.to_string() }),
+            position,
+        ))
+    }
+
+    fn access_token(
+        &self,
+        member: &Member,
+        session_id: Uuid,
+        key: &tokens::SigningKey,
+    ) -> Result<TokenPair, Problem> {
+        let now = self.clock.now().timestamp();
+        let claims = AccessClaims {
+            iss: self.tokens.issuer.clone(),
+            aud: self.tokens.audience.clone(),
+            sub: member.member_id.clone(),
+            exp: now + self.tokens.access_ttl.num_seconds(),
+            nbf: now,
+            iat: now,
+            jti: Uuid::now_v7().to_string(),
+            sid: session_id.to_string(),
+            typ: ACCESS.to_owned(),
+            roles: member.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            profession: Some(member.profession.as_str().to_owned()),
+            sites: member.sites.clone(),
+            municipality: Some(member.municipality.clone()),
+            amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        };
+        let access_token = key.sign(&claims).map_err(|_| Problem::internal())?;
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: self.tokens.access_ttl.num_seconds(),
+            refresh_token: String::new(),
+            session_id: session_id.to_string(),
+        })
+    }
+
+    pub(crate) async fn sign_in(&self, ctx: &CallContext, c: SignIn) -> Result<Reply, Problem> {
+        let now = self.clock.now();
+        let username = c.username.trim().to_ascii_lowercase();
+        let Some((member_id, hash)) = self
+            .credentials
+            .account(&username)
+            .await
+            .map_err(store_failed)?
+        else {
+            // Hash anyway, so an unknown name takes as long as a wrong password.
+            let _ = hash_password("timing-equaliser-0000");
+            self.record(
+                ctx,
+                None,
+                None,
+                IdentityEvent::SignInFailed {
+                    member_id: None,
+                    reason: SignInFailure::UnknownAccount,
+                },
+            )
+            .await;
+            return Err(sign_in_refused());
+        };
+        let id = member_id.to_string();
+        let (state, _) = self.load_member(&id).await?;
+        let Some(member) = state else {
+            return Err(sign_in_refused());
+        };
+        let municipality = member.municipality.clone();
+        let fail = |reason: SignInFailure| IdentityEvent::SignInFailed {
+            member_id: Some(id.clone()),
+            reason,
+        };
+        if let Some(until) = self
+            .credentials
+            .locked_until(member_id, now)
+            .await
+            .map_err(store_failed)?
+        {
+            self.record(
+                ctx,
+                Some(&id),
+                Some(&municipality),
+                fail(SignInFailure::LockedOut),
+            )
+            .await;
+            let wait = (until - now).num_seconds().max(1);
+            return Err(Problem::new(429, "locked-out", "Too many failed sign-ins")
+                .with_detail(format!("try again in {wait} seconds")));
+        }
+        let password_ok = verify_password(&c.password, &hash);
+        let code_ok = if password_ok {
+            match self
+                .credentials
+                .second_factor(member_id)
+                .await
+                .map_err(store_failed)?
+            {
+                None => Err(SignInFailure::NotActive),
+                Some((secret, last)) => match secret.verify(&c.code, now.timestamp(), last) {
+                    Ok(step)
+                        if self
+                            .credentials
+                            .use_step(member_id, step)
+                            .await
+                            .map_err(store_failed)? =>
+                    {
+                        Ok(())
+                    }
+                    Ok(_) | Err(TotpError::Replayed) => Err(SignInFailure::ReplayedCode),
+                    Err(_) => Err(SignInFailure::WrongCode),
+                },
+            }
+        } else {
+            Err(SignInFailure::WrongPassword)
+        };
+        let refusal = match (code_ok, member.status) {
+            (Err(reason), _) => Some(reason),
+            (Ok(()), MemberStatus::Active) => None,
+            (Ok(()), _) => Some(SignInFailure::NotActive),
+        };
+        if let Some(reason) = refusal {
+            self.record(ctx, Some(&id), Some(&municipality), fail(reason))
+                .await;
+            if let Some(until) = self
+                .credentials
+                .record_failure(member_id, now)
+                .await
+                .map_err(store_failed)?
+            {
+                self.record(
+                    ctx,
+                    Some(&id),
+                    Some(&municipality),
+                    IdentityEvent::MemberLockedOut {
+                        member_id: id.clone(),
+                        until,
+                    },
+                )
+                .await;
+            }
+            return Err(sign_in_refused());
+        }
+        self.credentials
+            .clear_failures(member_id)
+            .await
+            .map_err(store_failed)?;
+        let (session_id, refresh) = self
+            .credentials
+            .open_session(member_id, now)
+            .await
+            .map_err(store_failed)?;
+        let key = self
+            .credentials
+            .signing_key(now)
+            .await
+            .map_err(store_failed)?;
+        let mut pair = self.access_token(&member, session_id, &key)?;
+        pair.refresh_token = refresh;
+        self.record(
+            ctx,
+            Some(&id),
+            Some(&municipality),
+            IdentityEvent::MemberSignedIn {
+                member_id: id.clone(),
+                session_id: session_id.to_string(),
+                amr: vec!["pwd".into(), "otp".into()],
+            },
+        )
+        .await;
+        Ok(Reply::value(pair))
+    }
+
+    pub(crate) async fn refresh_session(
+        &self,
+        ctx: &CallContext,
+        c: RefreshSession,
+    ) -> Result<Reply, Problem> {
+        let now = self.clock.now();
+        match self
+            .credentials
+            .refresh(&c.refresh_token, now)
+            .await
+            .map_err(store_failed)?
+        {
+            RefreshOutcome::Invalid => {
+                Err(Problem::unauthenticated("the refresh token is not valid"))
+            }
+            RefreshOutcome::Reused {
+                session_id,
+                member_id,
+            } => {
+                let id = member_id.to_string();
+                let (state, _) = self.load_member(&id).await?;
+                let municipality = state.map(|m| m.municipality);
+                self.record(
+                    ctx,
+                    Some(&id),
+                    municipality.as_deref(),
+                    IdentityEvent::SessionRevoked {
+                        member_id: id.clone(),
+                        session_id: session_id.to_string(),
+                        reason: "refresh_token_reused".into(),
+                    },
+                )
+                .await;
+                Err(Problem::unauthenticated(
+                    "the refresh token was already used: the session has ended",
+                ))
+            }
+            RefreshOutcome::Rotated {
+                session_id,
+                member_id,
+                refresh_token,
+            } => {
+                let (state, _) = self.load_member(&member_id.to_string()).await?;
+                let member = state
+                    .filter(|m| m.status == MemberStatus::Active)
+                    .ok_or_else(|| Problem::unauthenticated("the account is not active"))?;
+                let key = self
+                    .credentials
+                    .signing_key(now)
+                    .await
+                    .map_err(store_failed)?;
+                let mut pair = self.access_token(&member, session_id, &key)?;
+                pair.refresh_token = refresh_token;
+                Ok(Reply::value(pair))
+            }
+        }
+    }
+
+    pub(crate) async fn sign_out(&self, ctx: &CallContext) -> Result<Reply, Problem> {
+        let Some(caller) = &ctx.caller else {
+            return Err(Problem::unauthenticated("sign in first"));
+        };
+        let session_id = Uuid::parse_str(&caller.session_id)
+            .map_err(|_| Problem::unauthenticated("no session"))?;
+        if self
+            .credentials
+            .revoke_session(session_id, "signed_out", self.clock.now())
+            .await
+            .map_err(store_failed)?
+        {
+            self.record(
+                ctx,
+                Some(&caller.member_id),
+                caller.municipality.as_deref(),
+                IdentityEvent::SessionRevoked {
+                    member_id: caller.member_id.clone(),
+                    session_id: caller.session_id.clone(),
+                    reason: "signed_out".into(),
+                },
+            )
+            .await;
+        }
+        Ok(Reply::value(
+            serde_json::json!({ "session_id": caller.session_id }),
+        ))
+    }
+
+    pub(crate) async fn deactivate_member(
+        &self,
+        ctx: &CallContext,
+        c: DeactivateMember,
+    ) -> Result<Reply, Problem> {
+        let member_id =
+            Uuid::parse_str(&c.member_id).map_err(|_| Problem::not_found("no such member"))?;
+        let (state, version) = self.load_member(&c.member_id).await?;
+        let Some(member) = state else {
+            return Err(Problem::not_found("no such member"));
+        };
+        self.may_manage_members(ctx, &member.municipality, &member.sites)
+            .await?;
+        let event = member::decide(
+            Some(&member),
+            MemberCommand::Deactivate { reason: c.reason },
+        )
+        .map_err(member_problem)?;
+        // Sessions end first: from here on, refresh fails whatever happens next.
+        self.credentials
+            .revoke_all(member_id, "member_deactivated", self.clock.now())
+            .await
+            .map_err(store_failed)?;
+        let position = self
+            .append_as(
+                ctx,
+                MEMBER,
+                &c.member_id,
+                ExpectedVersion::from_loaded(version),
+                event,
+                Self::member_scope(&member.municipality),
+            )
+            .await?;
+        Ok(Reply::written(
+            serde_json::json!({ "member_id": c.member_id }),
+            position,
+        ))
+    }
+
+    pub(crate) async fn get_member(
+        &self,
+        ctx: &CallContext,
+        q: GetMember,
+    ) -> Result<Reply, Problem> {
+        let member_id = match (q.member_id, &ctx.caller) {
+            (Some(id), _) => id,
+            (None, Some(caller)) => caller.member_id.clone(),
+            (None, None) => return Err(Problem::unauthenticated("sign in first")),
+        };
+        if Uuid::parse_str(&member_id).is_err() {
+            return Err(Problem::not_found("no such member"));
+        }
+        let own = ctx
+            .caller
+            .as_ref()
+            .is_some_and(|c| c.member_id == member_id);
+        let view = crate::queries::member(&self.pool, &member_id)
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        let Some(view) = view else {
+            return Err(Problem::not_found("no such member"));
+        };
+        if !own {
+            self.may_manage_members(ctx, &view.municipality, &view.sites)
+                .await
+                .map_err(|_| Problem::not_found("no such member"))?;
+        }
+        Ok(Reply::value(view))
+    }
+
+    pub(crate) async fn jwks(&self) -> Result<Reply, Problem> {
+        let now = self.clock.now();
+        // Make sure a key exists before anyone asks to verify with it.
+        self.credentials
+            .signing_key(now)
+            .await
+            .map_err(store_failed)?;
+        let keep = self.tokens.access_ttl * 2;
+        Ok(Reply::value(
+            self.credentials
+                .jwks(now, keep)
+                .await
+                .map_err(store_failed)?,
+        ))
+    }
+}

@@ -1,0 +1,299 @@
+//! Joining and signing in end to end, with the real binaries: invite → activate → enrol a
+//! second factor → sign in → call the API; refusals of wrong and replayed codes; lock-out;
+//! refresh-token reuse ending the session; deactivation ending live sessions; site admins
+//! confined to their own organisation. Codes are computed from the clock injected into
+//! the services (`TSUNAGU_CLOCK_START`).
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use credentials::totp::{STEP, TotpSecret};
+use reqwest::{Method, RequestBuilder};
+use serde_json::{Value, json};
+use testkit::{Platform, json};
+
+const START: &str = "2026-10-01T09:00:00+09:00";
+const IZUMO: &str = "322032";
+const PASSWORD: &str = "tsunagu-demo-password";
+
+/// The services' clock, as the test sees it. The services started after `started`, so
+/// their clocks lag ours by their start-up time, never lead it.
+struct Clock {
+    start: DateTime<Utc>,
+    started: Instant,
+}
+
+impl Clock {
+    fn now(&self) -> i64 {
+        self.start.timestamp() + self.started.elapsed().as_secs() as i64
+    }
+
+    /// A code the services accept now and that no earlier code of ours used: the step
+    /// before ours, for enrolment, then ours for sign-in (the services allow one step of
+    /// drift either way, and their clock lags ours by less than a step).
+    fn code(&self, secret: &TotpSecret, steps_back: i64) -> String {
+        secret.code_at(self.now() - steps_back * STEP)
+    }
+}
+
+async fn start() -> anyhow::Result<(Platform, Clock)> {
+    let clock = Clock {
+        start: DateTime::parse_from_rfc3339(START)?.with_timezone(&Utc),
+        started: Instant::now(),
+    };
+    let p = Platform::start_with(&[("TSUNAGU_CLOCK_START", START)]).await?;
+    Ok((p, clock))
+}
+
+async fn send(request: RequestBuilder) -> anyhow::Result<(u16, Value)> {
+    let (status, _, body) = json(request.send().await?).await?;
+    Ok((status, body))
+}
+
+/// A municipality, an organisation and a site of it; answers the site id.
+async fn site(p: &Platform, organisation_name: &str, site_name: &str) -> anyhow::Result<String> {
+    let _ = send(
+        p.operator(Method::POST, "/api/v1/municipalities")
+            .json(&json!({
+                "code": IZUMO, "name": "出雲市", "name_kana": "イズモシ"
+            })),
+    )
+    .await?;
+    let (status, org) = send(p.operator(Method::POST, "/api/v1/organisations").json(&json!({
+        "name": organisation_name, "name_kana": "ホウジン", "kind": "medical_corporation", "home_municipality": IZUMO
+    })))
+    .await?;
+    anyhow::ensure!(status == 201, "organisation: {org}");
+    let org = org["organisation_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, site) = send(p.operator(Method::POST, &format!("/api/v1/organisations/{org}/sites")).json(&json!({
+        "name": site_name, "name_kana": "ジギョウショ", "kind": "home_visit_nursing_station",
+        "service_types": ["13"], "home_municipality": IZUMO, "address": "島根県出雲市1", "phone": "0853-00-0000"
+    })))
+    .await?;
+    anyhow::ensure!(status == 201, "site: {site}");
+    Ok(site["site_id"].as_str().unwrap_or_default().to_owned())
+}
+
+struct Account {
+    member_id: String,
+    username: String,
+    secret: TotpSecret,
+}
+
+/// Invites (as `inviter`, or the operator), activates and enrols a member.
+async fn join(
+    p: &Platform,
+    clock: &Clock,
+    inviter: Option<&str>,
+    username: &str,
+    roles: &[&str],
+    sites: &[&str],
+) -> anyhow::Result<Account> {
+    let body = json!({
+        "name": "看護 花子", "name_kana": "カンゴ ハナコ", "profession": "nurse",
+        "roles": roles, "sites": sites, "municipality": IZUMO
+    });
+    let request = match inviter {
+        Some(token) => p.http.post(p.url("/api/v1/invitations")).bearer_auth(token),
+        None => p.operator(Method::POST, "/api/v1/invitations"),
+    };
+    let (status, invitation) = send(request.json(&body)).await?;
+    anyhow::ensure!(status == 201, "invitation: {invitation}");
+    let (status, enrolment) = send(p.http.post(p.url("/api/v1/activation")).json(&json!({
+        "activation_token": invitation["activation_token"], "username": username, "password": PASSWORD
+    })))
+    .await?;
+    anyhow::ensure!(status == 200, "activation: {enrolment}");
+    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap_or_default())?;
+    let (status, confirmed) = send(p.http.post(p.url("/api/v1/activation/second-factor")).json(
+        &json!({
+            "enrolment_token": enrolment["enrolment_token"], "code": clock.code(&secret, 1)
+        }),
+    ))
+    .await?;
+    anyhow::ensure!(status == 200, "second factor: {confirmed}");
+    Ok(Account {
+        member_id: enrolment["member_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        username: username.to_owned(),
+        secret,
+    })
+}
+
+async fn sign_in(
+    p: &Platform,
+    who: &Account,
+    password: &str,
+    code: &str,
+) -> anyhow::Result<(u16, Value)> {
+    send(
+        p.http
+            .post(p.url("/api/v1/sessions"))
+            .json(&json!({ "username": who.username, "password": password, "code": code })),
+    )
+    .await
+}
+
+/// Polls `/me` until it answers `want` (revocations reach the gateway as events).
+async fn me_until(p: &Platform, token: &str, want: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = send(p.http.get(p.url("/api/v1/me")).bearer_auth(token)).await?;
+        if status == want {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "/me still answers {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_invited_nurse_activates_enrols_signs_in_and_calls_the_api() -> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let site = site(&p, "医療法人 一", "出雲ステーション").await?;
+    let nurse = join(&p, &clock, None, "hanako", &["professional"], &[&site]).await?;
+
+    let code = clock.code(&nurse.secret, 0);
+    let (status, tokens) = sign_in(&p, &nurse, PASSWORD, &code).await?;
+    assert_eq!(status, 201, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap_or_default();
+    let (status, me) = send(p.http.get(p.url("/api/v1/me")).bearer_auth(access)).await?;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["member_id"], nurse.member_id.as_str());
+    assert_eq!(me["status"], "active");
+    assert_eq!(me["sites"], json!([site]));
+
+    // The same code again is a replay.
+    let (status, _) = sign_in(&p, &nurse, PASSWORD, &code).await?;
+    assert_eq!(status, 401, "a replayed code is refused");
+
+    // The token verifies against the published keys.
+    let (status, jwks) = send(p.http.get(p.url("/.well-known/jwks.json"))).await?;
+    assert_eq!(status, 200);
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_code_and_repeated_failures_lock_the_account() -> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let site = site(&p, "医療法人 二", "二ステーション").await?;
+    let nurse = join(&p, &clock, None, "jiro", &["professional"], &[&site]).await?;
+    let right = clock.code(&nurse.secret, 0);
+    let wrong = format!(
+        "{:06}",
+        (right.parse::<u32>().unwrap_or(0) + 500_000) % 1_000_000
+    );
+    let (status, body) = sign_in(&p, &nurse, PASSWORD, &wrong).await?;
+    assert_eq!(status, 401, "a wrong code is refused: {body}");
+    assert_eq!(
+        body["type"],
+        "https://tsunagu.example/problems/unauthenticated"
+    );
+    for _ in 0..4 {
+        let (status, _) = sign_in(&p, &nurse, "not-the-password", &right).await?;
+        assert_eq!(status, 401);
+    }
+    // Five failures: now even the right password and code are refused for a while.
+    let response = p
+        .http
+        .post(p.url("/api/v1/sessions"))
+        .json(&json!({ "username": nurse.username, "password": PASSWORD, "code": right }))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_ends_the_session() -> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let site = site(&p, "医療法人 三", "三ステーション").await?;
+    let nurse = join(&p, &clock, None, "saburo", &["professional"], &[&site]).await?;
+    let (_, first) = sign_in(&p, &nurse, PASSWORD, &clock.code(&nurse.secret, 0)).await?;
+    let refresh = |token: &Value| {
+        p.http
+            .post(p.url("/api/v1/sessions/refresh"))
+            .json(&json!({ "refresh_token": token }))
+    };
+    let (status, second) = send(refresh(&first["refresh_token"])).await?;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(
+        second["refresh_token"], first["refresh_token"],
+        "refresh tokens rotate"
+    );
+    // Someone replays the old one: the whole session ends.
+    let (status, _) = send(refresh(&first["refresh_token"])).await?;
+    assert_eq!(status, 401);
+    let (status, _) = send(refresh(&second["refresh_token"])).await?;
+    assert_eq!(
+        status, 401,
+        "the newest refresh token died with its session"
+    );
+    me_until(&p, second["access_token"].as_str().unwrap_or_default(), 401).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_member_who_leaves_is_locked_out_at_once() -> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let site = site(&p, "医療法人 四", "四ステーション").await?;
+    let nurse = join(&p, &clock, None, "shiro", &["professional"], &[&site]).await?;
+    let (_, tokens) = sign_in(&p, &nurse, PASSWORD, &clock.code(&nurse.secret, 0)).await?;
+    let access = tokens["access_token"].as_str().unwrap_or_default();
+    me_until(&p, access, 200).await?;
+    let (status, body) = send(
+        p.operator(
+            Method::POST,
+            &format!("/api/v1/members/{}/deactivation", nurse.member_id),
+        )
+        .json(&json!({ "reason": "moved to another region" })),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    me_until(&p, access, 401).await?;
+    let (status, _) = send(
+        p.http
+            .post(p.url("/api/v1/sessions/refresh"))
+            .json(&json!({ "refresh_token": tokens["refresh_token"] })),
+    )
+    .await?;
+    assert_eq!(status, 401, "and the session cannot be refreshed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_site_admin_manages_only_their_own_organisations_staff() -> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let own = site(&p, "医療法人 五", "五ステーション").await?;
+    let other = site(&p, "社会福祉法人 六", "六ステーション").await?;
+    let admin = join(&p, &clock, None, "admin.go", &["site_admin"], &[&own]).await?;
+    let (_, tokens) = sign_in(&p, &admin, PASSWORD, &clock.code(&admin.secret, 0)).await?;
+    let token = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let invite =
+        |site: &str, roles: Value| {
+            p.http.post(p.url("/api/v1/invitations")).bearer_auth(&token).json(&json!({
+            "name": "介護 三郎", "name_kana": "カイゴ サブロウ", "profession": "care_worker",
+            "roles": roles, "sites": [site], "municipality": IZUMO
+        }))
+        };
+    let (status, body) = send(invite(&other, json!(["professional"]))).await?;
+    assert_eq!(status, 403, "another organisation's site: {body}");
+    let (status, body) = send(invite(&own, json!(["auditor"]))).await?;
+    assert_eq!(status, 403, "a role above the admin's own: {body}");
+    let (status, body) = send(invite(&own, json!(["professional"]))).await?;
+    assert_eq!(status, 201, "their own site: {body}");
+    Ok(())
+}

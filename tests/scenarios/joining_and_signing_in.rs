@@ -297,3 +297,48 @@ async fn a_site_admin_manages_only_their_own_organisations_staff() -> anyhow::Re
     assert_eq!(status, 201, "their own site: {body}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_rotated_key_signs_new_tokens_while_old_ones_keep_working() -> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let site = site(&p, "医療法人 七", "七ステーション").await?;
+    let first = join(&p, &clock, None, "nana", &["professional"], &[&site]).await?;
+    let second = join(&p, &clock, None, "hachi", &["professional"], &[&site]).await?;
+    let (_, before) = sign_in(&p, &first, PASSWORD, &clock.code(&first.secret, 0)).await?;
+    let (status, rotated) = send(p.operator(Method::POST, "/api/v1/signing-keys/rotation")).await?;
+    assert_eq!(status, 201, "{rotated}");
+    let (_, after) = sign_in(&p, &second, PASSWORD, &clock.code(&second.secret, 0)).await?;
+    let kid = |token: &Value| -> anyhow::Result<String> {
+        let header = token
+            .as_str()
+            .unwrap_or_default()
+            .split('.')
+            .next()
+            .unwrap_or_default();
+        let header: Value =
+            serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(header.as_bytes())?)?;
+        Ok(header["kid"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        kid(&after["access_token"])?,
+        rotated["kid"].as_str().unwrap_or_default()
+    );
+    assert_ne!(kid(&before["access_token"])?, kid(&after["access_token"])?);
+    me_until(&p, before["access_token"].as_str().unwrap_or_default(), 200).await?;
+    me_until(&p, after["access_token"].as_str().unwrap_or_default(), 200).await?;
+    let (_, jwks) = send(p.http.get(p.url("/.well-known/jwks.json"))).await?;
+    assert_eq!(
+        jwks["keys"].as_array().map(Vec::len),
+        Some(2),
+        "both keys are published: {jwks}"
+    );
+    // Only the operator rotates.
+    let (status, _) = send(
+        p.http
+            .post(p.url("/api/v1/signing-keys/rotation"))
+            .bearer_auth(after["access_token"].as_str().unwrap_or_default()),
+    )
+    .await?;
+    assert_eq!(status, 403);
+    Ok(())
+}

@@ -139,7 +139,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::sign_out))
         .routes(routes!(members::me))
         .routes(routes!(members::get_member))
-        .routes(routes!(members::deactivate));
+        .routes(routes!(members::deactivate))
+        .routes(routes!(members::rotate_signing_key));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -226,6 +226,12 @@ pub enum IdentityEvent {
         /// Why: `signed_out`, `refresh_token_reused`.
         reason: String,
     },
+    /// A new key signs access tokens from now on; the previous one stays published until
+    /// its last token has expired.
+    SigningKeyRotated {
+        /// The new key's id.
+        kid: String,
+    },
 }
 
 /// Why a sign-in failed.
@@ -268,6 +274,7 @@ const VERSIONS: &[(&str, u32)] = &[
     ("SignInFailed", 1),
     ("MemberLockedOut", 1),
     ("SessionRevoked", 1),
+    ("SigningKeyRotated", 1),
 ];
 
 /// v1 of `MunicipalityRegistered` had no prefecture: it is the code's first two digits.
@@ -310,6 +317,7 @@ impl EventContract for IdentityEvent {
             Self::SignInFailed { .. } => "SignInFailed",
             Self::MemberLockedOut { .. } => "MemberLockedOut",
             Self::SessionRevoked { .. } => "SessionRevoked",
+            Self::SigningKeyRotated { .. } => "SigningKeyRotated",
         }
     }
 

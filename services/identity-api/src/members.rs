@@ -29,6 +29,8 @@ pub mod endpoints {
     pub const GET_MEMBER: &str = "get_member";
     /// Query: the public keys that verify access tokens.
     pub const JWKS: &str = "jwks";
+    /// Command: make a new signing key current (the old one verifies until its tokens expire).
+    pub const ROTATE_SIGNING_KEY: &str = "rotate_signing_key";
 }
 
 /// The aggregate type of a member.
@@ -203,4 +205,11 @@ pub struct MemberView {
     pub municipality: String,
     /// Account status.
     pub status: MemberStatus,
+}
+
+/// The answer to a key rotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KeyRotated {
+    /// The new current key's id.
+    pub kid: String,
 }

@@ -515,6 +515,7 @@ impl Identity {
             members::DEACTIVATE_MEMBER => self.deactivate_member(ctx, incoming.json()?).await,
             members::GET_MEMBER => self.get_member(ctx, incoming.json()?).await,
             members::JWKS => self.jwks().await,
+            members::ROTATE_SIGNING_KEY => self.rotate_signing_key(ctx).await,
             _ => self.handle_directory(endpoint, incoming).await,
         }
     }
@@ -563,6 +564,7 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         members::DEACTIVATE_MEMBER,
         members::GET_MEMBER,
         members::JWKS,
+        members::ROTATE_SIGNING_KEY,
     ]
     .into_iter()
     .map(|name| {

@@ -32,6 +32,7 @@
 //! | **region** | | |
 //! | `read_register` | people, integrators | — |
 //! | `manage_register` | operator | — |
+//! | `rotate_signing_keys` | operator | — |
 //! | `read_member_directory`, `read_resources`, `read_region_boards`, `post_to_region_board` | people | — |
 //! | `update_provider_entry` | operator / secretariat / site admin | — / own municipality / own organisation |
 //! | `update_availability` | site admin / care | own organisation / own site |

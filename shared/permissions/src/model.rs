@@ -211,6 +211,8 @@ closed_list! {
         ReadRegister = "read_register",
         /// Register municipalities and change their entries.
         ManageRegister = "manage_register",
+        /// Rotate the keys that sign access tokens.
+        RotateSigningKeys = "rotate_signing_keys",
         /// Read the member directory (who works where, in which profession).
         ReadMemberDirectory = "read_member_directory",
         /// Read resource information: the provider list, vacancies and acceptance status, the
@@ -299,6 +301,7 @@ impl Action {
         match self {
             Self::ReadRegister
             | Self::ManageRegister
+            | Self::RotateSigningKeys
             | Self::ReadMemberDirectory
             | Self::ReadResources
             | Self::UpdateProviderEntry

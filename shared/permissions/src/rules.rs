@@ -156,6 +156,7 @@ pub const RULES: &[Rule] = &[
     // ── region ──────────────────────────────────────────────────────────────────────────────
     row(ReadRegister,                  PEOPLE_AND_INTEGRATORS,  Any,           NO_TIE),
     row(ManageRegister,                OPERATOR,                Any,           NO_TIE),
+    row(RotateSigningKeys,             OPERATOR,                Any,           NO_TIE),
     row(ReadMemberDirectory,           PEOPLE,                  Any,           NO_TIE),
     row(ReadResources,                 PEOPLE,                  Any,           NO_TIE),
     row(UpdateProviderEntry,           OPERATOR,                Any,           NO_TIE),

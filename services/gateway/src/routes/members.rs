@@ -268,3 +268,24 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Json<Jwks>, ApiError>
         bus::Reply::Problem(p) => Err(ApiError(p)),
     }
 }
+
+/// Rotate the signing key: new tokens are signed with a new key; the old key stays in the
+/// JWKS until its last token has expired, so nobody is signed out.
+#[utoipa::path(post, path = "/signing-keys/rotation", tag = "members", security(("bearer" = [])),
+    responses((status = 201, description = "rotated", body = KeyRotated),
+              (status = 403, description = "only the operator", body = Problem, content_type = "application/problem+json")))]
+pub async fn rotate_signing_key(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::ROTATE_SIGNING_KEY,
+        &signed.context(&rid),
+        &serde_json::json!({}),
+        StatusCode::CREATED,
+    )
+    .await
+}

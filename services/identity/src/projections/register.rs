@@ -263,7 +263,8 @@ impl Projection for Register {
             E::MemberSignedIn { .. }
             | E::SignInFailed { .. }
             | E::MemberLockedOut { .. }
-            | E::SessionRevoked { .. } => {}
+            | E::SessionRevoked { .. }
+            | E::SigningKeyRotated { .. } => {}
         }
         Ok(())
     }

@@ -707,6 +707,38 @@ impl Identity {
         Ok(Reply::value(view))
     }
 
+    pub(crate) async fn rotate_signing_key(&self, ctx: &CallContext) -> Result<Reply, Problem> {
+        let allowed = ctx.actor == "operator:bootstrap"
+            || ctx.caller.as_ref().is_some_and(|c| {
+                permissions::decide(subject(c), Action::RotateSigningKeys, &[]).is_allowed()
+            });
+        if !allowed {
+            return Err(Problem::forbidden("only the operator rotates signing keys"));
+        }
+        let key = self
+            .credentials
+            .rotate_key(self.clock.now())
+            .await
+            .map_err(store_failed)?;
+        let kid = key.kid().to_owned();
+        let scope = Scope {
+            visibility: Visibility::Region,
+            municipality: None,
+        };
+        let event = IdentityEvent::SigningKeyRotated { kid: kid.clone() };
+        let position = self
+            .append_as(
+                ctx,
+                "signing_keys",
+                "region",
+                ExpectedVersion::Any,
+                event,
+                scope,
+            )
+            .await?;
+        Ok(Reply::written(KeyRotated { kid }, position))
+    }
+
     pub(crate) async fn jwks(&self) -> Result<Reply, Problem> {
         let now = self.clock.now();
         // Make sure a key exists before anyone asks to verify with it.

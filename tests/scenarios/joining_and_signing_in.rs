@@ -342,3 +342,66 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_keep_working() -> anyhow:
     assert_eq!(status, 403);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_secretariat_resets_a_members_password_and_second_factor() -> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let site = site(&p, "医療法人 九", "九ステーション").await?;
+    let nurse = join(&p, &clock, None, "kyu", &["professional"], &[&site]).await?;
+    let colleague = join(
+        &p,
+        &clock,
+        None,
+        "kyu.colleague",
+        &["professional"],
+        &[&site],
+    )
+    .await?;
+    let (_, tokens) = sign_in(&p, &nurse, PASSWORD, &clock.code(&nurse.secret, 0)).await?;
+    let (_, other) = sign_in(&p, &colleague, PASSWORD, &clock.code(&colleague.secret, 0)).await?;
+    let path = format!("/api/v1/members/{}/credential-reset", nurse.member_id);
+    let reason = json!({ "reason": "lost phone" });
+
+    // A professional may not reset a colleague's credentials.
+    let (status, _) = send(
+        p.http
+            .post(p.url(&path))
+            .bearer_auth(other["access_token"].as_str().unwrap_or_default())
+            .json(&reason),
+    )
+    .await?;
+    assert_eq!(status, 403);
+
+    let (status, reset) = send(p.operator(Method::POST, &path).json(&reason)).await?;
+    assert_eq!(status, 201, "{reset}");
+    // The old session ends, and the old password no longer signs in.
+    me_until(&p, tokens["access_token"].as_str().unwrap_or_default(), 401).await?;
+    let (status, _) = sign_in(&p, &nurse, PASSWORD, &clock.code(&nurse.secret, 0)).await?;
+    assert_eq!(status, 401);
+
+    // The member chooses a new password and enrols a new second factor.
+    let new_password = "a-brand-new-password";
+    let (status, enrolment) = send(p.http.post(p.url("/api/v1/activation")).json(&json!({
+        "activation_token": reset["activation_token"], "username": nurse.username, "password": new_password
+    })))
+    .await?;
+    assert_eq!(status, 200, "{enrolment}");
+    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap_or_default())?;
+    assert_ne!(secret, nurse.secret, "a new second-factor secret");
+    let (status, body) = send(p.http.post(p.url("/api/v1/activation/second-factor")).json(
+        &json!({
+            "enrolment_token": enrolment["enrolment_token"], "code": clock.code(&secret, 1)
+        }),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let renewed = Account {
+        member_id: nurse.member_id.clone(),
+        username: nurse.username.clone(),
+        secret,
+    };
+    let (status, body) =
+        sign_in(&p, &renewed, new_password, &clock.code(&renewed.secret, 0)).await?;
+    assert_eq!(status, 201, "{body}");
+    Ok(())
+}

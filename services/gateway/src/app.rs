@@ -140,7 +140,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::me))
         .routes(routes!(members::get_member))
         .routes(routes!(members::deactivate))
-        .routes(routes!(members::rotate_signing_key));
+        .routes(routes!(members::rotate_signing_key))
+        .routes(routes!(members::reset_credentials));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

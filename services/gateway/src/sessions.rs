@@ -91,11 +91,21 @@ pub struct Revocations {
 }
 
 impl Revocations {
+    /// A token is refused when its session was revoked, or when it was issued before its
+    /// member's credentials were reset or the member left.
     pub fn is_revoked(&self, claims: &AccessClaims) -> bool {
-        let read = |m: &RwLock<HashMap<String, i64>>, k: &str| {
-            m.read().unwrap_or_else(|e| e.into_inner()).contains_key(k)
-        };
-        read(&self.sessions, &claims.sid) || read(&self.members, &claims.sub)
+        let session = self
+            .sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&claims.sid);
+        let member = self
+            .members
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&claims.sub)
+            .is_some_and(|at| claims.iat <= *at);
+        session || member
     }
 
     fn revoke_session(&self, session_id: String, at: i64) {
@@ -152,7 +162,8 @@ pub async fn follow_revocations(
                     let at = env.occurred_at.timestamp();
                     use event_store::EventContract as _;
                     match IdentityEvent::decode(&env.event_type, env.schema_version, env.payload) {
-                        Ok(IdentityEvent::MemberDeactivated { member_id, .. }) => {
+                        Ok(IdentityEvent::MemberDeactivated { member_id, .. })
+                        | Ok(IdentityEvent::CredentialsReset { member_id, .. }) => {
                             revocations.revoke_member(member_id, at)
                         }
                         Ok(IdentityEvent::SessionRevoked { session_id, .. }) => {

@@ -187,6 +187,14 @@ pub enum IdentityEvent {
         /// The member.
         member_id: String,
     },
+    /// The member's password and second factor were reset (by the secretariat or the
+    /// operator); every session ended and the member sets them again with a new token.
+    CredentialsReset {
+        /// The member.
+        member_id: String,
+        /// Why (as given by whoever reset).
+        reason: String,
+    },
     /// A member left; every session ended.
     MemberDeactivated {
         /// The member.
@@ -270,6 +278,7 @@ const VERSIONS: &[(&str, u32)] = &[
     ("MemberActivated", 1),
     ("SecondFactorEnrolled", 1),
     ("MemberDeactivated", 1),
+    ("CredentialsReset", 1),
     ("MemberSignedIn", 1),
     ("SignInFailed", 1),
     ("MemberLockedOut", 1),
@@ -313,6 +322,7 @@ impl EventContract for IdentityEvent {
             Self::MemberActivated { .. } => "MemberActivated",
             Self::SecondFactorEnrolled { .. } => "SecondFactorEnrolled",
             Self::MemberDeactivated { .. } => "MemberDeactivated",
+            Self::CredentialsReset { .. } => "CredentialsReset",
             Self::MemberSignedIn { .. } => "MemberSignedIn",
             Self::SignInFailed { .. } => "SignInFailed",
             Self::MemberLockedOut { .. } => "MemberLockedOut",

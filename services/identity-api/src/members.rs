@@ -29,6 +29,8 @@ pub mod endpoints {
     pub const GET_MEMBER: &str = "get_member";
     /// Query: the public keys that verify access tokens.
     pub const JWKS: &str = "jwks";
+    /// Command: reset a member's password and second factor (returns a one-time token).
+    pub const RESET_CREDENTIALS: &str = "reset_credentials";
     /// Command: make a new signing key current (the old one verifies until its tokens expire).
     pub const ROTATE_SIGNING_KEY: &str = "rotate_signing_key";
 }
@@ -212,4 +214,25 @@ pub struct MemberView {
 pub struct KeyRotated {
     /// The new current key's id.
     pub kid: String,
+}
+
+/// Reset a member's credentials: the bus command (body of
+/// `POST /api/v1/members/{member_id}/credential-reset` is a [`Deactivation`]-shaped reason).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResetCredentials {
+    /// The member.
+    pub member_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The answer to a reset: hand the token to the member, who activates again with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialReset {
+    /// The member.
+    pub member_id: String,
+    /// One-time token for `POST /api/v1/activation`.
+    pub activation_token: String,
+    /// Until when it works.
+    pub expires_at: DateTime<Utc>,
 }

@@ -516,6 +516,7 @@ impl Identity {
             members::GET_MEMBER => self.get_member(ctx, incoming.json()?).await,
             members::JWKS => self.jwks().await,
             members::ROTATE_SIGNING_KEY => self.rotate_signing_key(ctx).await,
+            members::RESET_CREDENTIALS => self.reset_credentials(ctx, incoming.json()?).await,
             _ => self.handle_directory(endpoint, incoming).await,
         }
     }
@@ -565,6 +566,7 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         members::GET_MEMBER,
         members::JWKS,
         members::ROTATE_SIGNING_KEY,
+        members::RESET_CREDENTIALS,
     ]
     .into_iter()
     .map(|name| {

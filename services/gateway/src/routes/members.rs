@@ -289,3 +289,32 @@ pub async fn rotate_signing_key(
     )
     .await
 }
+
+/// Reset a member's password and second factor: their sessions end, and the answer holds
+/// a one-time token with which they choose a new password and enrol again.
+#[utoipa::path(post, path = "/members/{member_id}/credential-reset", tag = "members", security(("bearer" = [])),
+    params(MemberPath),
+    request_body = Deactivation,
+    responses((status = 201, description = "reset", body = CredentialReset),
+              (status = 403, description = "only the secretariat of the member's municipality", body = Problem, content_type = "application/problem+json")))]
+pub async fn reset_credentials(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Path(MemberPath { member_id }): Path<MemberPath>,
+    Body(body): Body<Deactivation>,
+) -> Result<Response, ApiError> {
+    let command = ResetCredentials {
+        member_id,
+        reason: body.reason,
+    };
+    forward(
+        &state,
+        SERVICE,
+        ep::RESET_CREDENTIALS,
+        &signed.context(&rid),
+        &command,
+        StatusCode::CREATED,
+    )
+    .await
+}

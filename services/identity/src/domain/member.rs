@@ -40,6 +40,9 @@ pub enum MemberCommand {
     Deactivate {
         reason: String,
     },
+    ResetCredentials {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,6 +156,16 @@ pub fn decide(
                 reason: reason.to_owned(),
             })
         }
+        (Some(m), C::ResetCredentials { reason }) => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > 500 {
+                return Err(Invalid::new("/reason", "give a reason of 1 to 500 characters").into());
+            }
+            Ok(IdentityEvent::CredentialsReset {
+                member_id: m.member_id.clone(),
+                reason: reason.to_owned(),
+            })
+        }
         (Some(_), _) => Err(MemberError::WrongStep),
     }
 }
@@ -184,6 +197,10 @@ pub fn evolve(state: Option<Member>, event: &IdentityEvent) -> Option<Member> {
         }
         (Some(mut m), E::SecondFactorEnrolled { .. }) => {
             m.status = MemberStatus::Active;
+            Some(m)
+        }
+        (Some(mut m), E::CredentialsReset { .. }) => {
+            m.status = MemberStatus::Invited;
             Some(m)
         }
         (Some(mut m), E::MemberDeactivated { .. }) => {

@@ -256,6 +256,9 @@ impl Projection for Register {
             E::SecondFactorEnrolled { member_id } => {
                 set_status(tx, &member_id, "active", at).await?
             }
+            E::CredentialsReset { member_id, .. } => {
+                set_status(tx, &member_id, "invited", at).await?
+            }
             E::MemberDeactivated { member_id, .. } => {
                 set_status(tx, &member_id, "deactivated", at).await?
             }

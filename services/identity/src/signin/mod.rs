@@ -676,6 +676,66 @@ impl Identity {
         ))
     }
 
+    pub(crate) async fn reset_credentials(
+        &self,
+        ctx: &CallContext,
+        c: ResetCredentials,
+    ) -> Result<Reply, Problem> {
+        let member_id =
+            Uuid::parse_str(&c.member_id).map_err(|_| Problem::not_found("no such member"))?;
+        let (state, version) = self.load_member(&c.member_id).await?;
+        let Some(member) = state else {
+            return Err(Problem::not_found("no such member"));
+        };
+        let allowed = ctx.actor == "operator:bootstrap"
+            || ctx.caller.as_ref().is_some_and(|caller| {
+                let own = caller.municipality.as_deref() == Some(member.municipality.as_str());
+                let ties: &[Relationship] = if own {
+                    &[Relationship::OwnMunicipality]
+                } else {
+                    &[]
+                };
+                permissions::decide(subject(caller), Action::ResetCredentials, ties).is_allowed()
+            });
+        if !allowed {
+            return Err(Problem::forbidden(
+                "only the secretariat of the member's municipality resets credentials",
+            ));
+        }
+        let event = member::decide(
+            Some(&member),
+            MemberCommand::ResetCredentials {
+                reason: c.reason.clone(),
+            },
+        )
+        .map_err(member_problem)?;
+        let now = self.clock.now();
+        let expires_at = now + Duration::days(3);
+        let token = self
+            .credentials
+            .reset(member_id, "credentials_reset", expires_at, now)
+            .await
+            .map_err(store_failed)?;
+        let position = self
+            .append_as(
+                ctx,
+                MEMBER,
+                &c.member_id,
+                ExpectedVersion::from_loaded(version),
+                event,
+                Self::member_scope(&member.municipality),
+            )
+            .await?;
+        Ok(Reply::written(
+            CredentialReset {
+                member_id: c.member_id,
+                activation_token: token,
+                expires_at,
+            },
+            position,
+        ))
+    }
+
     pub(crate) async fn get_member(
         &self,
         ctx: &CallContext,

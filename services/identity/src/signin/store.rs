@@ -104,19 +104,67 @@ impl CredentialStore {
             .await?;
         let Some(row) = row else { return Ok(None) };
         let member_id: Uuid = row.get(0);
-        let inserted = tx
-            .execute(
-                "INSERT INTO credentials.accounts (member_id, username, password_phc, updated_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&member_id, &username, &password.as_str(), &now],
+        let holder = tx
+            .query_opt(
+                "SELECT member_id FROM credentials.accounts WHERE username = $1",
+                &[&username],
             )
             .await?;
-        if inserted == 0 {
+        if holder.is_some_and(|h| h.get::<_, Uuid>(0) != member_id) {
             // Roll back so the token stays usable with another username.
             return Ok(Some(Err(UsernameTaken)));
         }
+        // After a credential reset the account exists: it gets the new name and password.
+        tx.execute(
+            "INSERT INTO credentials.accounts (member_id, username, password_phc, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (member_id) DO UPDATE SET username = $2, password_phc = $3, updated_at = $4",
+            &[&member_id, &username, &password.as_str(), &now],
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(Ok(member_id)))
+    }
+
+    /// Resets a member's credentials: the second factor and every session end, and a new
+    /// one-time token lets the member choose a password and enrol again.
+    pub async fn reset(
+        &self,
+        member_id: Uuid,
+        reason: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let token = new_token();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM credentials.second_factors WHERE member_id = $1",
+            &[&member_id],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM credentials.lockouts WHERE member_id = $1",
+            &[&member_id],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE credentials.sessions SET revoked_at = $2, revoked_reason = $3 WHERE member_id = $1 AND revoked_at IS NULL",
+            &[&member_id, &now, &reason],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE credentials.activation_tokens SET used_at = $2 WHERE member_id = $1 AND used_at IS NULL",
+            &[&member_id, &now],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO credentials.activation_tokens (token_hash, member_id, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash(&token), &member_id, &expires_at],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
     }
 
     /// Starts enrolling a second factor: keeps the sealed secret under a one-time token.

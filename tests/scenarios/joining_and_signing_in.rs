@@ -405,3 +405,25 @@ async fn the_secretariat_resets_a_members_password_and_second_factor() -> anyhow
     assert_eq!(status, 201, "{body}");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_address_that_keeps_failing_to_sign_in_is_slowed_down() -> anyhow::Result<()> {
+    let (p, _clock) = start().await?;
+    // Twenty failures from this address, each for a different name, so no account locks.
+    for i in 0..20 {
+        let (status, _) = send(p.http.post(p.url("/api/v1/sessions")).json(&json!({
+            "username": format!("guess{i}"), "password": "wrong-password-1", "code": "000000"
+        })))
+        .await?;
+        assert_eq!(status, 401);
+    }
+    let response = p
+        .http
+        .post(p.url("/api/v1/sessions"))
+        .json(&json!({ "username": "guess20", "password": "wrong-password-1", "code": "000000" }))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    Ok(())
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bus::BusClient;
-use gateway::sessions::{Revocations, TokenKeys, follow_revocations};
+use gateway::sessions::{FailedSignIns, Revocations, TokenKeys, follow_revocations};
 use gateway::{app, settings::Settings, state::AppState};
 
 #[tokio::main]
@@ -52,13 +52,21 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         body_limit: settings.body_limit,
         revocations,
         clock,
+        failed_sign_ins: Arc::new(FailedSignIns::new(
+            settings.sign_in_failures_per_address,
+            std::time::Duration::from_secs(300),
+        )),
     };
     let listener = tokio::net::TcpListener::bind(settings.http_addr).await?;
     tracing::info!(addr = %settings.http_addr, "gateway listening");
-    axum::serve(listener, app::router(state, settings.request_timeout))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let app = app::router(state, settings.request_timeout);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

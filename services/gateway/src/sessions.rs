@@ -202,3 +202,46 @@ pub fn caller_of(claims: &AccessClaims) -> Option<Caller> {
         municipality: claims.municipality.clone(),
     })
 }
+
+/// Failed sign-ins per client address: after `limit` failures within `window`, further
+/// attempts from that address are refused before they reach the identity service (a
+/// password-guessing brake on top of the per-account lock-out).
+pub struct FailedSignIns {
+    limit: u32,
+    window: Duration,
+    seen: std::sync::Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+}
+
+impl FailedSignIns {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            seen: Default::default(),
+        }
+    }
+
+    /// Seconds to wait, when the address has failed too often.
+    pub fn retry_after(&self, addr: std::net::IpAddr) -> Option<u64> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let (since, count) = seen.get(&addr)?;
+        let elapsed = since.elapsed();
+        (*count >= self.limit && elapsed < self.window)
+            .then(|| (self.window - elapsed).as_secs().max(1))
+    }
+
+    /// Counts one failure of the address.
+    pub fn failed(&self, addr: std::net::IpAddr) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 100_000 {
+            // Bounded memory: forget addresses whose window has passed.
+            let window = self.window;
+            seen.retain(|_, (since, _)| since.elapsed() < window);
+        }
+        let entry = seen.entry(addr).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= self.window {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
+}

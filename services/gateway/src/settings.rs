@@ -22,6 +22,9 @@ pub struct Settings {
     pub token_issuer: String,
     /// `TSUNAGU_TOKEN_AUDIENCE` (default `tsunagu-api`): the `aud` tokens must carry.
     pub token_audience: String,
+    /// `TSUNAGU_SIGN_IN_FAILURES_PER_ADDRESS` (default 20): failed sign-ins one address
+    /// may make in five minutes.
+    pub sign_in_failures_per_address: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -65,6 +68,8 @@ impl Settings {
             bus_timeout: Duration::from_millis(number("TSUNAGU_BUS_TIMEOUT_MS", 8_000)?),
             token_issuer: std::env::var("TSUNAGU_TOKEN_ISSUER")
                 .unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned()),
+            sign_in_failures_per_address: number("TSUNAGU_SIGN_IN_FAILURES_PER_ADDRESS", 20)?
+                as u32,
             token_audience: std::env::var("TSUNAGU_TOKEN_AUDIENCE")
                 .unwrap_or_else(|_| "tsunagu-api".to_owned()),
         })

@@ -14,4 +14,6 @@ pub struct AppState {
     pub revocations: Arc<crate::sessions::Revocations>,
     /// The gateway's clock (token times).
     pub clock: clock::SharedClock,
+    /// Failed sign-ins per client address.
+    pub failed_sign_ins: Arc<crate::sessions::FailedSignIns>,
 }

@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 use super::{context, forward};
 use crate::auth::{Member, Signed};
 use crate::error::ApiError;
-use crate::extract::{Body, MinPosition, RequestId};
+use crate::extract::{Body, ClientAddr, MinPosition, RequestId};
 use crate::state::AppState;
 
 /// A member in the path.
@@ -107,9 +107,19 @@ pub async fn confirm_second_factor(
 pub async fn sign_in(
     State(state): State<AppState>,
     rid: RequestId,
+    ClientAddr(addr): ClientAddr,
     Body(body): Body<SignIn>,
 ) -> Result<Response, ApiError> {
-    let mut response = forward(
+    if let Some(seconds) = addr.and_then(|a| state.failed_sign_ins.retry_after(a)) {
+        let p = Problem::new(
+            429,
+            "too-many-failures",
+            "Too many failed sign-ins from this address",
+        )
+        .with_detail(format!("try again in {seconds} seconds"));
+        return Ok(with_retry_after(p, seconds));
+    }
+    let response = forward(
         &state,
         SERVICE,
         ep::SIGN_IN,
@@ -118,21 +128,33 @@ pub async fn sign_in(
         StatusCode::CREATED,
     )
     .await;
-    if let Err(ApiError(p)) = &response
-        && p.status == 429
-    {
-        let seconds = p
-            .detail
-            .as_deref()
-            .and_then(|d| d.split_whitespace().find_map(|w| w.parse::<u64>().ok()))
-            .unwrap_or(60);
-        let mut r = crate::error::problem_response(p.clone());
-        if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
-            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    match response {
+        Err(ApiError(p)) if p.status == 429 => {
+            let seconds = p
+                .detail
+                .as_deref()
+                .and_then(|d| d.split_whitespace().find_map(|w| w.parse::<u64>().ok()))
+                .unwrap_or(60);
+            Ok(with_retry_after(p, seconds))
         }
-        response = Ok(r);
+        Err(ApiError(p)) => {
+            if p.status == 401
+                && let Some(a) = addr
+            {
+                state.failed_sign_ins.failed(a);
+            }
+            Err(ApiError(p))
+        }
+        ok => ok,
     }
-    response
+}
+
+fn with_retry_after(p: Problem, seconds: u64) -> Response {
+    let mut r = crate::error::problem_response(p);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    r
 }
 
 /// Exchange the latest refresh token for a new pair. Using an old one ends the session.

@@ -427,3 +427,105 @@ async fn an_address_that_keeps_failing_to_sign_in_is_slowed_down() -> anyhow::Re
     assert!(response.headers().contains_key("retry-after"));
     Ok(())
 }
+
+#[tokio::test]
+async fn someone_who_joins_through_the_centres_link_signs_in_only_once_verified()
+-> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let centre_site = site(
+        &p,
+        "一般社団法人 出雲医師会",
+        "在宅医療・介護連携支援センター",
+    )
+    .await?;
+    let centre = join(
+        &p,
+        &clock,
+        None,
+        "centre.staff",
+        &["coordination_centre_staff"],
+        &[&centre_site],
+    )
+    .await?;
+    let (_, centre_tokens) = sign_in(&p, &centre, PASSWORD, &clock.code(&centre.secret, 0)).await?;
+    let centre_token = centre_tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let (status, link) = send(
+        p.http
+            .post(p.url("/api/v1/join-links"))
+            .bearer_auth(&centre_token)
+            .json(&json!({
+                "municipality": IZUMO, "valid_days": 30
+            })),
+    )
+    .await?;
+    assert_eq!(status, 200, "{link}");
+    let (status, enrolment) = send(
+        p.http
+            .post(p.url("/api/v1/self-registration"))
+            .json(&json!({
+                "link_token": link["link_token"], "name": "介護 四郎", "name_kana": "カイゴ シロウ",
+                "profession": "care_worker", "username": "shiro.kaigo", "password": PASSWORD
+            })),
+    )
+    .await?;
+    assert_eq!(status, 200, "{enrolment}");
+    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap_or_default())?;
+    let (status, body) = send(p.http.post(p.url("/api/v1/activation/second-factor")).json(
+        &json!({
+            "enrolment_token": enrolment["enrolment_token"], "code": clock.code(&secret, 1)
+        }),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let joiner = Account {
+        member_id: enrolment["member_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        username: "shiro.kaigo".into(),
+        secret,
+    };
+
+    // Not verified yet: no sign-in.
+    let (status, _) = sign_in(&p, &joiner, PASSWORD, &clock.code(&joiner.secret, 0)).await?;
+    assert_eq!(status, 401);
+
+    let (status, body) = send(
+        p.http
+            .post(p.url(&format!(
+                "/api/v1/members/{}/verification",
+                joiner.member_id
+            )))
+            .bearer_auth(&centre_token),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    // The refused attempt did not use up its code.
+    let (status, tokens) = sign_in(&p, &joiner, PASSWORD, &clock.code(&joiner.secret, 0)).await?;
+    assert_eq!(status, 201, "{tokens}");
+    let (status, me) = send(
+        p.http
+            .get(p.url("/api/v1/me"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap_or_default()),
+    )
+    .await?;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        me["roles"],
+        json!(["broadcast_recipient"]),
+        "broadcasts only"
+    );
+    assert_eq!(me["status"], "active");
+
+    // A broadcast recipient cannot invite anyone.
+    let (status, _) = send(p.http.post(p.url("/api/v1/invitations")).bearer_auth(tokens["access_token"].as_str().unwrap_or_default()).json(&json!({
+        "name": "誰か", "name_kana": "ダレカ", "profession": "nurse", "roles": ["professional"], "sites": [centre_site], "municipality": IZUMO
+    })))
+    .await?;
+    assert_eq!(status, 403);
+    Ok(())
+}

@@ -141,7 +141,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::get_member))
         .routes(routes!(members::deactivate))
         .routes(routes!(members::rotate_signing_key))
-        .routes(routes!(members::reset_credentials));
+        .routes(routes!(members::reset_credentials))
+        .routes(routes!(members::create_join_link))
+        .routes(routes!(members::self_register))
+        .routes(routes!(members::verify_member));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

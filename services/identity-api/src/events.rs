@@ -177,6 +177,25 @@ pub enum IdentityEvent {
         /// Until when the invitation can be activated.
         expires_at: DateTime<Utc>,
     },
+    /// Someone joined through a coordination centre's invitation link (Izumo's model): a
+    /// broadcast-only membership that the centre verifies before it opens.
+    MemberSelfRegistered {
+        /// The member.
+        member_id: String,
+        /// Name in kanji.
+        name: String,
+        /// Reading in katakana.
+        name_kana: String,
+        /// Profession.
+        profession: Profession,
+        /// The municipality of the link.
+        municipality: String,
+    },
+    /// The coordination centre verified a self-registered member.
+    MemberVerified {
+        /// The member.
+        member_id: String,
+    },
     /// The member chose a username and password (the facts, never the secrets).
     MemberActivated {
         /// The member.
@@ -276,6 +295,8 @@ const VERSIONS: &[(&str, u32)] = &[
     ("SiteClosed", 1),
     ("MemberInvited", 1),
     ("MemberActivated", 1),
+    ("MemberSelfRegistered", 1),
+    ("MemberVerified", 1),
     ("SecondFactorEnrolled", 1),
     ("MemberDeactivated", 1),
     ("CredentialsReset", 1),
@@ -320,6 +341,8 @@ impl EventContract for IdentityEvent {
             Self::SiteClosed { .. } => "SiteClosed",
             Self::MemberInvited { .. } => "MemberInvited",
             Self::MemberActivated { .. } => "MemberActivated",
+            Self::MemberSelfRegistered { .. } => "MemberSelfRegistered",
+            Self::MemberVerified { .. } => "MemberVerified",
             Self::SecondFactorEnrolled { .. } => "SecondFactorEnrolled",
             Self::MemberDeactivated { .. } => "MemberDeactivated",
             Self::CredentialsReset { .. } => "CredentialsReset",

@@ -29,6 +29,12 @@ pub mod endpoints {
     pub const GET_MEMBER: &str = "get_member";
     /// Query: the public keys that verify access tokens.
     pub const JWKS: &str = "jwks";
+    /// Command: make an invitation link for self-registration (coordination centre).
+    pub const CREATE_JOIN_LINK: &str = "create_join_link";
+    /// Command: join through a link (broadcast-only until the centre verifies).
+    pub const SELF_REGISTER: &str = "self_register";
+    /// Command: the centre verifies a self-registered member.
+    pub const VERIFY_MEMBER: &str = "verify_member";
     /// Command: reset a member's password and second factor (returns a one-time token).
     pub const RESET_CREDENTIALS: &str = "reset_credentials";
     /// Command: make a new signing key current (the old one verifies until its tokens expire).
@@ -180,6 +186,8 @@ pub enum MemberStatus {
     Invited,
     /// Password set, second factor not yet confirmed.
     Activating,
+    /// Joined through a link and enrolled; waits for the coordination centre.
+    AwaitingVerification,
     /// Can sign in.
     Active,
     /// Left; cannot sign in.
@@ -235,4 +243,55 @@ pub struct CredentialReset {
     pub activation_token: String,
     /// Until when it works.
     pub expires_at: DateTime<Utc>,
+}
+
+/// Make a link for self-registration. Body of `POST /api/v1/join-links`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJoinLink {
+    /// The municipality whose centre verifies those who join (6-digit code).
+    #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
+    pub municipality: String,
+    /// Days the link works (1–90).
+    #[schema(minimum = 1, maximum = 90)]
+    pub valid_days: u32,
+}
+
+/// A link for self-registration: share it as a URL or QR code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JoinLink {
+    /// The token in the link.
+    pub link_token: String,
+    /// Until when it works.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Join through a link. Body of `POST /api/v1/self-registration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfRegister {
+    /// The token from the link.
+    pub link_token: String,
+    /// Name in kanji.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Reading in kana.
+    #[schema(max_length = 200)]
+    pub name_kana: String,
+    /// Profession.
+    #[schema(value_type = String, example = "care_worker")]
+    pub profession: Profession,
+    /// The name to sign in with.
+    #[schema(pattern = "^[a-z0-9._-]{3,64}$")]
+    pub username: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 256)]
+    pub password: String,
+}
+
+/// Verify a self-registered member: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyMember {
+    /// The member.
+    pub member_id: String,
 }

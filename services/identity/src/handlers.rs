@@ -517,6 +517,9 @@ impl Identity {
             members::JWKS => self.jwks().await,
             members::ROTATE_SIGNING_KEY => self.rotate_signing_key(ctx).await,
             members::RESET_CREDENTIALS => self.reset_credentials(ctx, incoming.json()?).await,
+            members::CREATE_JOIN_LINK => self.create_join_link(ctx, incoming.json()?).await,
+            members::SELF_REGISTER => self.self_register(ctx, incoming.json()?).await,
+            members::VERIFY_MEMBER => self.verify_member(ctx, incoming.json()?).await,
             _ => self.handle_directory(endpoint, incoming).await,
         }
     }
@@ -567,6 +570,9 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         members::JWKS,
         members::ROTATE_SIGNING_KEY,
         members::RESET_CREDENTIALS,
+        members::CREATE_JOIN_LINK,
+        members::SELF_REGISTER,
+        members::VERIFY_MEMBER,
     ]
     .into_iter()
     .map(|name| {

@@ -44,6 +44,7 @@
 //! | `read_boards` | operator / members | — / own municipality |
 //! | `post_to_board`, `open_consultation` | members | own municipality |
 //! | `send_broadcast` | operator / coordination centre | — / own municipality |
+//! | `receive_broadcasts` | every person but auditors, and broadcast recipients | — |
 //! | `read_indicators` | operator / secretariat, coordination centre | — / own municipality |
 //! | `subscribe_events` | integrators | own municipality |
 //! | **patient** (never fire or police) | | |
@@ -262,6 +263,25 @@ pub fn authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_broadcast_recipient_receives_broadcasts_and_manages_their_own_account_only() {
+        let recipient = Subject::new(vec![Role::BroadcastRecipient], Some(Profession::CareWorker));
+        let every_tie = [
+            Relationship::OnPatientTeam,
+            Relationship::RegisteringSite,
+            Relationship::BreakGlass,
+            Relationship::OwnSite,
+            Relationship::OwnOrganisation,
+            Relationship::OwnMunicipality,
+            Relationship::Self_,
+        ];
+        for action in Action::ALL {
+            let allowed = decide(&recipient, *action, &every_tie).is_allowed();
+            let expected = matches!(action, Action::ReceiveBroadcasts | Action::ManageOwnAccount);
+            assert_eq!(allowed, expected, "{action:?}");
+        }
+    }
     use Action::*;
     use Relationship as Tie;
 

@@ -71,6 +71,9 @@ closed_list! {
         /// A machine client (OAuth2 client credentials) of a vendor system or another
         /// platform; has no profession.
         Integrator = "integrator",
+        /// Joined through the coordination centre's invitation link (Izumo's model) and
+        /// verified by the centre: receives broadcasts, and nothing else.
+        BroadcastRecipient = "broadcast_recipient",
     }
 }
 
@@ -249,6 +252,8 @@ closed_list! {
         PostToBoard = "post_to_board",
         /// Send a broadcast to every profession at once.
         SendBroadcast = "send_broadcast",
+        /// Receive the coordination centre's broadcasts.
+        ReceiveBroadcasts = "receive_broadcasts",
         /// Check and relay posts submitted by professional associations.
         ReviewAssociationPosts = "review_association_posts",
         /// Ask the coordination centre a 1:1 consultation.
@@ -319,6 +324,7 @@ impl Action {
             | Self::ReadBoards
             | Self::PostToBoard
             | Self::SendBroadcast
+            | Self::ReceiveBroadcasts
             | Self::ReviewAssociationPosts
             | Self::OpenConsultation
             | Self::AnswerConsultation

@@ -105,6 +105,17 @@ const EVERY_PERSON: &[Role] = &[
     Role::SiteAdmin,
     Role::Professional,
     Role::Auditor,
+    Role::BroadcastRecipient,
+];
+/// Everyone a broadcast reaches: every person but the auditors, who read audit data only.
+const BROADCAST_AUDIENCE: &[Role] = &[
+    Role::Operator,
+    Role::MunicipalSecretariat,
+    Role::CoordinationCentreStaff,
+    Role::CommunitySupportCentreStaff,
+    Role::SiteAdmin,
+    Role::Professional,
+    Role::BroadcastRecipient,
 ];
 const PEOPLE_AND_INTEGRATORS: &[Role] = &[
     Role::Operator,
@@ -183,6 +194,7 @@ pub const RULES: &[Rule] = &[
     row(PostToBoard,                   MEMBERS,                 Any,           OWN_MUNICIPALITY),
     row(SendBroadcast,                 OPERATOR,                Any,           NO_TIE),
     row(SendBroadcast,                 CENTRE,                  Any,           OWN_MUNICIPALITY),
+    row(ReceiveBroadcasts,             BROADCAST_AUDIENCE,      Any,           NO_TIE),
     row(ReviewAssociationPosts,        CENTRE,                  Any,           OWN_MUNICIPALITY),
     row(OpenConsultation,              MEMBERS,                 Any,           OWN_MUNICIPALITY),
     row(AnswerConsultation,            CENTRE,                  Any,           OWN_MUNICIPALITY),

@@ -340,3 +340,70 @@ pub async fn reset_credentials(
     )
     .await
 }
+
+/// Make an invitation link (URL or QR code) through which people join for broadcasts;
+/// the coordination centre verifies each before the membership opens.
+#[utoipa::path(post, path = "/join-links", tag = "members", security(("bearer" = [])),
+    request_body = CreateJoinLink,
+    responses((status = 200, description = "the link", body = JoinLink),
+              (status = 403, description = "only the coordination centre of that municipality", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_join_link(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Body(body): Body<CreateJoinLink>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::CREATE_JOIN_LINK,
+        &signed.context(&rid),
+        &body,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Join through a coordination centre's link: choose a username and password; the answer
+/// holds the second-factor secret to enrol. Sign-in opens once the centre verifies.
+#[utoipa::path(post, path = "/self-registration", tag = "members",
+    request_body = SelfRegister,
+    responses((status = 200, description = "registered; enrol the second factor next", body = SecondFactorEnrolment),
+              (status = 409, description = "username taken", body = Problem, content_type = "application/problem+json")))]
+pub async fn self_register(
+    State(state): State<AppState>,
+    rid: RequestId,
+    Body(body): Body<SelfRegister>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::SELF_REGISTER,
+        &anonymous(&rid),
+        &body,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The coordination centre verifies someone who joined through its link.
+#[utoipa::path(post, path = "/members/{member_id}/verification", tag = "members", security(("bearer" = [])),
+    params(MemberPath),
+    responses((status = 200, description = "verified", body = serde_json::Value),
+              (status = 403, description = "only the coordination centre of the member's municipality", body = Problem, content_type = "application/problem+json")))]
+pub async fn verify_member(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Path(MemberPath { member_id }): Path<MemberPath>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::VERIFY_MEMBER,
+        &signed.context(&rid),
+        &VerifyMember { member_id },
+        StatusCode::OK,
+    )
+    .await
+}

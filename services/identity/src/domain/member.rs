@@ -17,6 +17,9 @@ pub struct Member {
     pub sites: Vec<String>,
     pub municipality: String,
     pub status: MemberStatus,
+    /// Invited members are verified by whoever invited them; those who joined through a
+    /// link wait for the coordination centre.
+    pub verified: bool,
 }
 
 /// What is asked of a member. Facts looked up elsewhere (do the sites exist, is the
@@ -35,8 +38,16 @@ pub enum MemberCommand {
         municipality_registered: bool,
         expires_at: DateTime<Utc>,
     },
+    SelfRegister {
+        member_id: String,
+        name: String,
+        name_kana: String,
+        profession: Profession,
+        municipality: String,
+    },
     Activate,
     ConfirmSecondFactor,
+    Verify,
     Deactivate {
         reason: String,
     },
@@ -134,7 +145,27 @@ pub fn decide(
                 expires_at,
             })
         }
+        (
+            None,
+            C::SelfRegister {
+                member_id,
+                name,
+                name_kana,
+                profession,
+                municipality,
+            },
+        ) => Ok(IdentityEvent::MemberSelfRegistered {
+            member_id,
+            name: normalised_name("/name", &name)?,
+            name_kana: normalised_kana("/name_kana", &name_kana)?,
+            profession,
+            municipality,
+        }),
+        (Some(_), C::SelfRegister { .. }) => Err(MemberError::AlreadyInvited),
         (None, _) => Err(MemberError::NotFound),
+        (Some(m), C::Verify) if !m.verified => Ok(IdentityEvent::MemberVerified {
+            member_id: m.member_id.clone(),
+        }),
         (Some(m), _) if m.status == MemberStatus::Deactivated => Err(MemberError::Deactivated),
         (Some(m), C::Activate) if m.status == MemberStatus::Invited => {
             Ok(IdentityEvent::MemberActivated {
@@ -190,13 +221,42 @@ pub fn evolve(state: Option<Member>, event: &IdentityEvent) -> Option<Member> {
             sites: sites.clone(),
             municipality: municipality.clone(),
             status: MemberStatus::Invited,
+            verified: true,
         }),
+        (
+            None,
+            E::MemberSelfRegistered {
+                member_id,
+                profession,
+                municipality,
+                ..
+            },
+        ) => Some(Member {
+            member_id: member_id.clone(),
+            profession: *profession,
+            roles: vec![Role::BroadcastRecipient],
+            sites: Vec::new(),
+            municipality: municipality.clone(),
+            status: MemberStatus::Activating,
+            verified: false,
+        }),
+        (Some(mut m), E::MemberVerified { .. }) => {
+            m.verified = true;
+            if m.status == MemberStatus::AwaitingVerification {
+                m.status = MemberStatus::Active;
+            }
+            Some(m)
+        }
         (Some(mut m), E::MemberActivated { .. }) => {
             m.status = MemberStatus::Activating;
             Some(m)
         }
         (Some(mut m), E::SecondFactorEnrolled { .. }) => {
-            m.status = MemberStatus::Active;
+            m.status = if m.verified {
+                MemberStatus::Active
+            } else {
+                MemberStatus::AwaitingVerification
+            };
             Some(m)
         }
         (Some(mut m), E::CredentialsReset { .. }) => {
@@ -274,6 +334,36 @@ mod tests {
                 invite(vec![Role::MunicipalSecretariat], vec![], vec![])
             )
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_member_who_joined_through_a_link_is_active_only_once_verified() {
+        let joined = decide(
+            None,
+            MemberCommand::SelfRegister {
+                member_id: "m2".into(),
+                name: "介護 次郎".into(),
+                name_kana: "カイゴ ジロウ".into(),
+                profession: Profession::CareWorker,
+                municipality: "322032".into(),
+            },
+        )
+        .unwrap();
+        let m = given(std::slice::from_ref(&joined));
+        assert_eq!(m.as_ref().unwrap().roles, vec![Role::BroadcastRecipient]);
+        let enrolled = decide(m.as_ref(), MemberCommand::ConfirmSecondFactor).unwrap();
+        let m = given(&[joined.clone(), enrolled.clone()]);
+        assert_eq!(
+            m.as_ref().unwrap().status,
+            MemberStatus::AwaitingVerification
+        );
+        let verified = decide(m.as_ref(), MemberCommand::Verify).unwrap();
+        let m = given(&[joined, enrolled, verified]);
+        assert_eq!(m.as_ref().unwrap().status, MemberStatus::Active);
+        assert_eq!(
+            decide(m.as_ref(), MemberCommand::Verify),
+            Err(MemberError::WrongStep)
         );
     }
 

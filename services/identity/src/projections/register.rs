@@ -26,6 +26,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0003_members",
         sql: include_str!("../../migrations/0003_members.sql"),
     },
+    Migration {
+        version: "0004_member_verification",
+        sql: include_str!("../../migrations/0004_member_verification.sql"),
+    },
 ];
 
 pub(crate) fn kind_text<T: serde::Serialize>(kind: &T) -> String {
@@ -250,11 +254,52 @@ impl Projection for Register {
                 )
                 .await?;
             }
+            E::MemberSelfRegistered {
+                member_id,
+                name,
+                name_kana,
+                profession,
+                municipality,
+            } => {
+                let key = japanese::gojuon_key(&name_kana);
+                let roles = vec![permissions::Role::BroadcastRecipient.as_str()];
+                let sites: Vec<String> = Vec::new();
+                tx.execute(
+                    &tx.prepare_cached(
+                        "INSERT INTO members (member_id, name, name_kana, reading_key, profession, roles, sites, municipality, status, verified, invited_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'activating', false, $9, $9)",
+                    )
+                    .await?,
+                    &[&member_id, &name, &name_kana, &key, &profession.as_str(), &roles, &sites, &municipality, &at],
+                )
+                .await?;
+            }
+            E::MemberVerified { member_id } => {
+                tx.execute(
+                    &tx.prepare_cached(
+                        "UPDATE members SET verified = true, updated_at = $2,
+                           status = CASE WHEN status = 'awaiting_verification' THEN 'active' ELSE status END
+                         WHERE member_id = $1",
+                    )
+                    .await?,
+                    &[&member_id, &at],
+                )
+                .await?;
+            }
             E::MemberActivated { member_id } => {
                 set_status(tx, &member_id, "activating", at).await?
             }
             E::SecondFactorEnrolled { member_id } => {
-                set_status(tx, &member_id, "active", at).await?
+                tx.execute(
+                    &tx.prepare_cached(
+                        "UPDATE members SET updated_at = $2,
+                           status = CASE WHEN verified THEN 'active' ELSE 'awaiting_verification' END
+                         WHERE member_id = $1",
+                    )
+                    .await?,
+                    &[&member_id, &at],
+                )
+                .await?;
             }
             E::CredentialsReset { member_id, .. } => {
                 set_status(tx, &member_id, "invited", at).await?

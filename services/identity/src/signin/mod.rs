@@ -467,15 +467,20 @@ impl Identity {
             return Err(Problem::new(429, "locked-out", "Too many failed sign-ins")
                 .with_detail(format!("try again in {wait} seconds")));
         }
-        let password_ok = verify_password(&c.password, &hash);
-        let code_ok = if password_ok {
+        // Password first (the costly check every attempt pays), then the account's state,
+        // and only then the code: a code is used up only by a sign-in that can succeed.
+        let refusal = if !verify_password(&c.password, &hash) {
+            Some(SignInFailure::WrongPassword)
+        } else if member.status != MemberStatus::Active {
+            Some(SignInFailure::NotActive)
+        } else {
             match self
                 .credentials
                 .second_factor(member_id)
                 .await
                 .map_err(store_failed)?
             {
-                None => Err(SignInFailure::NotActive),
+                None => Some(SignInFailure::NotActive),
                 Some((secret, last)) => match secret.verify(&c.code, now.timestamp(), last) {
                     Ok(step)
                         if self
@@ -484,19 +489,12 @@ impl Identity {
                             .await
                             .map_err(store_failed)? =>
                     {
-                        Ok(())
+                        None
                     }
-                    Ok(_) | Err(TotpError::Replayed) => Err(SignInFailure::ReplayedCode),
-                    Err(_) => Err(SignInFailure::WrongCode),
+                    Ok(_) | Err(TotpError::Replayed) => Some(SignInFailure::ReplayedCode),
+                    Err(_) => Some(SignInFailure::WrongCode),
                 },
             }
-        } else {
-            Err(SignInFailure::WrongPassword)
-        };
-        let refusal = match (code_ok, member.status) {
-            (Err(reason), _) => Some(reason),
-            (Ok(()), MemberStatus::Active) => None,
-            (Ok(()), _) => Some(SignInFailure::NotActive),
         };
         if let Some(reason) = refusal {
             self.record(ctx, Some(&id), Some(&municipality), fail(reason))
@@ -732,6 +730,181 @@ impl Identity {
                 activation_token: token,
                 expires_at,
             },
+            position,
+        ))
+    }
+
+    /// May the caller verify self-registrations in `municipality` (the centre's job)?
+    fn may_verify(&self, ctx: &CallContext, municipality: &str) -> Result<(), Problem> {
+        if ctx.actor == "operator:bootstrap" {
+            return Ok(());
+        }
+        let Some(caller) = &ctx.caller else {
+            return Err(Problem::unauthenticated("sign in first"));
+        };
+        let own = caller.municipality.as_deref() == Some(municipality);
+        let ties: &[Relationship] = if own {
+            &[Relationship::OwnMunicipality]
+        } else {
+            &[]
+        };
+        if permissions::decide(subject(caller), Action::VerifySelfRegistration, ties).is_allowed() {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(
+                "only the coordination centre of this municipality",
+            ))
+        }
+    }
+
+    pub(crate) async fn create_join_link(
+        &self,
+        ctx: &CallContext,
+        c: CreateJoinLink,
+    ) -> Result<Reply, Problem> {
+        let code = crate::domain::municipality::parse_code("/municipality", &c.municipality)?;
+        if !(1..=90).contains(&c.valid_days) {
+            return Err(Invalid::new("/valid_days", "a link works 1 to 90 days").into());
+        }
+        self.may_verify(ctx, code.as_str())?;
+        if !self.is_registered(code.as_str()).await? {
+            return Err(Invalid::new(
+                "/municipality",
+                "no municipality is registered under this code",
+            )
+            .into());
+        }
+        let now = self.clock.now();
+        let expires_at = now + Duration::days(i64::from(c.valid_days));
+        let token = self
+            .credentials
+            .create_join_link(code.as_str(), &ctx.actor, expires_at, now)
+            .await
+            .map_err(store_failed)?;
+        Ok(Reply::value(JoinLink {
+            link_token: token,
+            expires_at,
+        }))
+    }
+
+    pub(crate) async fn self_register(
+        &self,
+        ctx: &CallContext,
+        c: SelfRegister,
+    ) -> Result<Reply, Problem> {
+        let username = c.username.trim().to_owned();
+        let ok = (3..=64).contains(&username.len())
+            && username
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !ok {
+            return Err(Invalid::new(
+                "/username",
+                "3 to 64 lowercase letters, digits, '.', '_' or '-'",
+            )
+            .into());
+        }
+        if c.profession.is_emergency_or_police() {
+            // Fire and police join through their municipality, not a public link.
+            return Err(Invalid::new("/profession", "this profession joins by invitation").into());
+        }
+        let now = self.clock.now();
+        let Some(municipality) = self
+            .credentials
+            .join_link(&c.link_token, now)
+            .await
+            .map_err(store_failed)?
+        else {
+            return Err(Problem::invalid_field(
+                "/link_token",
+                "unknown or expired link",
+            ));
+        };
+        let member_id = Uuid::now_v7();
+        let event = member::decide(
+            None,
+            MemberCommand::SelfRegister {
+                member_id: member_id.to_string(),
+                name: c.name,
+                name_kana: c.name_kana,
+                profession: c.profession,
+                municipality: municipality.clone(),
+            },
+        )
+        .map_err(member_problem)?;
+        let hash = hash_password(&c.password).map_err(|e| match e {
+            PasswordError::Hashing => Problem::internal(),
+            other => Invalid::new("/password", other).into(),
+        })?;
+        if self
+            .credentials
+            .create_account(member_id, &username, &hash, now)
+            .await
+            .map_err(store_failed)?
+            .is_err()
+        {
+            return Err(
+                Problem::conflict("username-taken", "choose another username")
+                    .with_field("/username", "taken"),
+            );
+        }
+        let position = self
+            .append_as(
+                ctx,
+                MEMBER,
+                &member_id.to_string(),
+                ExpectedVersion::NoStream,
+                event,
+                Self::member_scope(&municipality),
+            )
+            .await?;
+        let secret = TotpSecret::generate();
+        let enrolment_token = self
+            .credentials
+            .start_enrolment(
+                member_id,
+                &secret,
+                now + Duration::minutes(ENROLMENT_MINUTES),
+            )
+            .await
+            .map_err(store_failed)?;
+        Ok(Reply::written(
+            SecondFactorEnrolment {
+                member_id: member_id.to_string(),
+                enrolment_token,
+                secret: secret.to_base32(),
+                otpauth_uri: secret.otpauth_uri("tsunagu", &username),
+            },
+            position,
+        ))
+    }
+
+    pub(crate) async fn verify_member(
+        &self,
+        ctx: &CallContext,
+        c: VerifyMember,
+    ) -> Result<Reply, Problem> {
+        if Uuid::parse_str(&c.member_id).is_err() {
+            return Err(Problem::not_found("no such member"));
+        }
+        let (state, version) = self.load_member(&c.member_id).await?;
+        let Some(member) = state else {
+            return Err(Problem::not_found("no such member"));
+        };
+        self.may_verify(ctx, &member.municipality)?;
+        let event = member::decide(Some(&member), MemberCommand::Verify).map_err(member_problem)?;
+        let position = self
+            .append_as(
+                ctx,
+                MEMBER,
+                &c.member_id,
+                ExpectedVersion::from_loaded(version),
+                event,
+                Self::member_scope(&member.municipality),
+            )
+            .await?;
+        Ok(Reply::written(
+            serde_json::json!({ "member_id": c.member_id }),
             position,
         ))
     }

@@ -13,10 +13,16 @@ use projection_runner::Migration;
 use tokens::{Jwks, SigningKey};
 use uuid::Uuid;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_credentials",
-    sql: include_str!("../../migrations/credentials_0001.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_credentials",
+        sql: include_str!("../../migrations/credentials_0001.sql"),
+    },
+    Migration {
+        version: "0002_join_links",
+        sql: include_str!("../../migrations/credentials_0002.sql"),
+    },
+];
 
 /// Failures in a row that lock an account.
 pub const LOCK_AFTER_FAILURES: i32 = 5;
@@ -165,6 +171,59 @@ impl CredentialStore {
         .await?;
         tx.commit().await?;
         Ok(token)
+    }
+
+    /// A link for self-registration in `municipality`.
+    pub async fn create_join_link(
+        &self,
+        municipality: &str,
+        created_by: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let token = new_token();
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO credentials.join_links (token_hash, municipality, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&token_hash(&token), &municipality, &created_by, &now, &expires_at],
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// The municipality of a live link.
+    pub async fn join_link(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT municipality FROM credentials.join_links WHERE token_hash = $1 AND expires_at > $2",
+                &[&token_hash(token), &now],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// An account for someone who joined through a link.
+    pub async fn create_account(
+        &self,
+        member_id: Uuid,
+        username: &str,
+        password: &PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), UsernameTaken>, StoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "INSERT INTO credentials.accounts (member_id, username, password_phc, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&member_id, &username, &password.as_str(), &now],
+            )
+            .await?;
+        Ok(if n == 1 { Ok(()) } else { Err(UsernameTaken) })
     }
 
     /// Starts enrolling a second factor: keeps the sealed secret under a one-time token.

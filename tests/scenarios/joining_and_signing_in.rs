@@ -107,6 +107,12 @@ async fn join(
     })))
     .await?;
     anyhow::ensure!(status == 200, "activation: {enrolment}");
+    anyhow::ensure!(
+        enrolment["qr_svg"]
+            .as_str()
+            .is_some_and(|q| q.contains("<svg")),
+        "a QR code to scan"
+    );
     let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap_or_default())?;
     let (status, confirmed) = send(p.http.post(p.url("/api/v1/activation/second-factor")).json(
         &json!({
@@ -174,6 +180,16 @@ async fn an_invited_nurse_activates_enrols_signs_in_and_calls_the_api() -> anyho
     // The same code again is a replay.
     let (status, _) = sign_in(&p, &nurse, PASSWORD, &code).await?;
     assert_eq!(status, 401, "a replayed code is refused");
+
+    // Signing out ends the session: its token stops working within seconds.
+    let (status, _) = send(
+        p.http
+            .delete(p.url("/api/v1/sessions/current"))
+            .bearer_auth(access),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    me_until(&p, access, 401).await?;
 
     // The token verifies against the published keys.
     let (status, jwks) = send(p.http.get(p.url("/.well-known/jwks.json"))).await?;

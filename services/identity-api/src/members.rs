@@ -104,6 +104,8 @@ pub struct SecondFactorEnrolment {
     pub secret: String,
     /// The `otpauth://` URI to show as a QR code.
     pub otpauth_uri: String,
+    /// The same URI as an SVG QR code, ready to show.
+    pub qr_svg: String,
 }
 
 /// Confirm the second factor. Body of `POST /api/v1/activation/second-factor`.

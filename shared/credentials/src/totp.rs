@@ -87,6 +87,17 @@ impl TotpSecret {
         )
     }
 
+    /// The `otpauth://` URI as an SVG QR code, for the enrolment screen.
+    pub fn qr_svg(&self, issuer: &str, account: &str) -> String {
+        match qrcode::QrCode::new(self.otpauth_uri(issuer, account).as_bytes()) {
+            Ok(code) => code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// The code for the step containing `unix_seconds`.
     pub fn code_at(&self, unix_seconds: i64) -> String {
         code_for_step(&self.0, unix_seconds.div_euclid(STEP), DIGITS)
@@ -205,6 +216,12 @@ mod tests {
                 .verify(&secret.code_at(t + STEP), t + STEP, Some(step))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn the_enrolment_qr_code_is_an_svg() {
+        let svg = TotpSecret::generate().qr_svg("tsunagu", "nurse");
+        assert!(svg.contains("<svg") && svg.contains("</svg>"));
     }
 
     #[test]

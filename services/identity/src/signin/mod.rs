@@ -325,6 +325,7 @@ impl Identity {
                 enrolment_token,
                 secret: secret.to_base32(),
                 otpauth_uri: secret.otpauth_uri("tsunagu", &username),
+                qr_svg: secret.qr_svg("tsunagu", &username),
             },
             position,
         ))
@@ -874,6 +875,7 @@ impl Identity {
                 enrolment_token,
                 secret: secret.to_base32(),
                 otpauth_uri: secret.otpauth_uri("tsunagu", &username),
+                qr_svg: secret.qr_svg("tsunagu", &username),
             },
             position,
         ))

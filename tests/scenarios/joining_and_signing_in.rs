@@ -174,7 +174,7 @@ async fn an_invited_nurse_activates_enrols_signs_in_and_calls_the_api() -> anyho
     let (status, me) = send(p.http.get(p.url("/api/v1/me")).bearer_auth(access)).await?;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["member_id"], nurse.member_id.as_str());
-    assert_eq!(me["status"], "active");
+    assert_eq!(me["status"], "active", "{}", p.identity.log_tail(40));
     assert_eq!(me["sites"], json!([site]));
 
     // The same code again is a replay.
@@ -543,5 +543,58 @@ async fn someone_who_joins_through_the_centres_link_signs_in_only_once_verified(
     })))
     .await?;
     assert_eq!(status, 403);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_integrator_gets_a_token_with_its_client_credentials_and_reads_the_register()
+-> anyhow::Result<()> {
+    let (p, _clock) = start().await?;
+    let _ = site(&p, "医療法人 十", "十ステーション").await?;
+    let (status, client) = send(
+        p.operator(Method::POST, "/api/v1/integrators")
+            .json(&json!({ "name": "電子カルテ連携" })),
+    )
+    .await?;
+    assert_eq!(status, 201, "{client}");
+    let token_request = |secret: &str| {
+        p.http.post(p.url("/api/v1/oauth/token")).form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_id",
+                client["client_id"].as_str().unwrap_or_default(),
+            ),
+            ("client_secret", secret),
+        ])
+    };
+    let (status, _) = send(token_request("not-the-secret")).await?;
+    assert_eq!(status, 401, "a wrong secret is refused");
+    let (status, token) = send(token_request(
+        client["client_secret"].as_str().unwrap_or_default(),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{token}");
+    let access = token["access_token"].as_str().unwrap_or_default();
+    // Region-wide data is open to integrators; managing it is not.
+    let (status, page) = send(
+        p.http
+            .get(p.url(&format!("/api/v1/municipalities/{IZUMO}")))
+            .bearer_auth(access),
+    )
+    .await?;
+    assert_eq!(status, 200, "{page}");
+    let (status, _) = send(
+        p.http
+            .post(p.url("/api/v1/municipalities"))
+            .bearer_auth(access)
+            .json(&json!({
+                "code": "382141", "name": "西予市", "name_kana": "セイヨシ"
+            })),
+    )
+    .await?;
+    assert_eq!(
+        status, 401,
+        "operator routes still take the operator's credential only"
+    );
     Ok(())
 }

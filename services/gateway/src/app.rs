@@ -144,7 +144,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::reset_credentials))
         .routes(routes!(members::create_join_link))
         .routes(routes!(members::self_register))
-        .routes(routes!(members::verify_member));
+        .routes(routes!(members::verify_member))
+        .routes(routes!(members::register_integrator))
+        .routes(routes!(members::client_token));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

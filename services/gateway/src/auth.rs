@@ -59,16 +59,21 @@ pub enum Signed {
 impl Signed {
     /// The bus context of this caller's request.
     pub fn context(&self, request_id: &crate::extract::RequestId) -> bus::CallContext {
+        self.context_after(request_id, crate::extract::MinPosition(None))
+    }
+
+    /// The bus context of a read that waits for `min` (read-your-writes).
+    pub fn context_after(
+        &self,
+        request_id: &crate::extract::RequestId,
+        min: crate::extract::MinPosition,
+    ) -> bus::CallContext {
         match self {
-            Signed::Operator(op) => {
-                crate::routes::context(op.actor, request_id, crate::extract::MinPosition(None))
+            Signed::Operator(op) => crate::routes::context(op.actor, request_id, min),
+            Signed::Member(caller) => {
+                crate::routes::context(&format!("member:{}", caller.member_id), request_id, min)
+                    .for_caller(caller.clone())
             }
-            Signed::Member(caller) => crate::routes::context(
-                &format!("member:{}", caller.member_id),
-                request_id,
-                crate::extract::MinPosition(None),
-            )
-            .for_caller(caller.clone()),
         }
     }
 }
@@ -113,6 +118,23 @@ impl FromRequestParts<AppState> for Signed {
             ))
         })?;
         Ok(Signed::Member(caller))
+    }
+}
+
+impl Signed {
+    /// Allows `action` by the shared permission rules (the bootstrap operator may do
+    /// anything an operator may); the proof a handler needs before it forwards.
+    pub fn may(&self, action: permissions::Action) -> Result<&Self, ApiError> {
+        match self {
+            Signed::Operator(_) => Ok(self),
+            Signed::Member(caller) => {
+                if permissions::decide(&caller.subject, action, &[]).is_allowed() {
+                    Ok(self)
+                } else {
+                    Err(Problem::forbidden("your roles do not allow this").into())
+                }
+            }
+        }
     }
 }
 

@@ -253,6 +253,19 @@ pub enum IdentityEvent {
         /// Why: `signed_out`, `refresh_token_reused`.
         reason: String,
     },
+    /// A machine client of a vendor or another platform was registered (its secret is
+    /// kept hashed in the credential store, never here).
+    IntegratorRegistered {
+        /// The client id.
+        client_id: String,
+        /// The vendor or system, as shown to operators.
+        name: String,
+    },
+    /// A machine client's access ended.
+    IntegratorRevoked {
+        /// The client id.
+        client_id: String,
+    },
     /// A new key signs access tokens from now on; the previous one stays published until
     /// its last token has expired.
     SigningKeyRotated {
@@ -305,6 +318,8 @@ const VERSIONS: &[(&str, u32)] = &[
     ("MemberLockedOut", 1),
     ("SessionRevoked", 1),
     ("SigningKeyRotated", 1),
+    ("IntegratorRegistered", 1),
+    ("IntegratorRevoked", 1),
 ];
 
 /// v1 of `MunicipalityRegistered` had no prefecture: it is the code's first two digits.
@@ -351,6 +366,8 @@ impl EventContract for IdentityEvent {
             Self::MemberLockedOut { .. } => "MemberLockedOut",
             Self::SessionRevoked { .. } => "SessionRevoked",
             Self::SigningKeyRotated { .. } => "SigningKeyRotated",
+            Self::IntegratorRegistered { .. } => "IntegratorRegistered",
+            Self::IntegratorRevoked { .. } => "IntegratorRevoked",
         }
     }
 

@@ -35,6 +35,10 @@ pub mod endpoints {
     pub const SELF_REGISTER: &str = "self_register";
     /// Command: the centre verifies a self-registered member.
     pub const VERIFY_MEMBER: &str = "verify_member";
+    /// Command: register a machine client (returns its secret once).
+    pub const REGISTER_INTEGRATOR: &str = "register_integrator";
+    /// Command: exchange client credentials for an access token (OAuth2).
+    pub const CLIENT_TOKEN: &str = "client_token";
     /// Command: reset a member's password and second factor (returns a one-time token).
     pub const RESET_CREDENTIALS: &str = "reset_credentials";
     /// Command: make a new signing key current (the old one verifies until its tokens expire).
@@ -296,4 +300,48 @@ pub struct SelfRegister {
 pub struct VerifyMember {
     /// The member.
     pub member_id: String,
+}
+
+/// Register a machine client. Body of `POST /api/v1/integrators`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterIntegrator {
+    /// The vendor or system, as shown to operators.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+}
+
+/// A registered machine client: keep the secret, it is shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IntegratorCredentials {
+    /// The client id.
+    pub client_id: String,
+    /// The client secret (shown once; stored hashed).
+    pub client_secret: String,
+}
+
+/// OAuth2 client credentials grant (RFC 6749 §4.4), as the gateway read it from the form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCredentials {
+    /// Must be `client_credentials`.
+    pub grant_type: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: String,
+    /// Requested scope (accepted and ignored: a client's reach is its registration's).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// An access token for a machine client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClientToken {
+    /// The access token (JWT, EdDSA).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
 }

@@ -520,6 +520,8 @@ impl Identity {
             members::CREATE_JOIN_LINK => self.create_join_link(ctx, incoming.json()?).await,
             members::SELF_REGISTER => self.self_register(ctx, incoming.json()?).await,
             members::VERIFY_MEMBER => self.verify_member(ctx, incoming.json()?).await,
+            members::REGISTER_INTEGRATOR => self.register_integrator(ctx, incoming.json()?).await,
+            members::CLIENT_TOKEN => self.client_token(incoming.json()?).await,
             _ => self.handle_directory(endpoint, incoming).await,
         }
     }
@@ -573,6 +575,8 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         members::CREATE_JOIN_LINK,
         members::SELF_REGISTER,
         members::VERIFY_MEMBER,
+        members::REGISTER_INTEGRATOR,
+        members::CLIENT_TOKEN,
     ]
     .into_iter()
     .map(|name| {

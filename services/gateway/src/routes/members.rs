@@ -407,3 +407,69 @@ pub async fn verify_member(
     )
     .await
 }
+
+/// Register a machine client (integrator): the answer holds its secret, shown once.
+#[utoipa::path(post, path = "/integrators", tag = "members", security(("bearer" = [])),
+    request_body = RegisterIntegrator,
+    responses((status = 201, description = "registered", body = IntegratorCredentials),
+              (status = 403, description = "only the operator", body = Problem, content_type = "application/problem+json")))]
+pub async fn register_integrator(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Body(body): Body<RegisterIntegrator>,
+) -> Result<Response, ApiError> {
+    forward(
+        &state,
+        SERVICE,
+        ep::REGISTER_INTEGRATOR,
+        &signed.context(&rid),
+        &body,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// OAuth2 token endpoint for machine clients: the client credentials grant (RFC 6749
+/// §4.4), form-encoded, client secret in the body.
+#[utoipa::path(post, path = "/oauth/token", tag = "members",
+    request_body(content = ClientCredentials, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "an access token", body = ClientToken),
+              (status = 401, description = "the client id or secret is wrong", body = Problem, content_type = "application/problem+json")))]
+pub async fn client_token(
+    State(state): State<AppState>,
+    rid: RequestId,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let form = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return Err(
+            Problem::new(415, "unsupported-media-type", "Unsupported media type")
+                .with_detail("send the grant as application/x-www-form-urlencoded")
+                .into(),
+        );
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), state.body_limit)
+        .await
+        .map_err(|_| Problem::payload_too_large(state.body_limit))?;
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
+    let grant: ClientCredentials = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = format!("/{}", e.path());
+        let detail = e.into_inner().to_string();
+        Problem::new(400, "invalid-request", "The token request is invalid")
+            .with_field(field, detail)
+    })?;
+    forward(
+        &state,
+        SERVICE,
+        ep::CLIENT_TOKEN,
+        &anonymous(&rid),
+        &grant,
+        StatusCode::OK,
+    )
+    .await
+}

@@ -11,10 +11,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{context, forward};
-use crate::auth::Operator;
+use crate::auth::{Operator, Signed};
 use crate::error::ApiError;
 use crate::extract::{Body, MinPosition, Params, RequestId};
 use crate::state::AppState;
+use permissions::Action;
 
 /// Answer to a command: what was changed and where its event is stored.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -151,12 +152,12 @@ pub async fn register_municipality(
         (status = 504, description = "not caught up in time", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_municipalities(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Params(p): Params<MunicipalityListParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
     let q = ListMunicipalities {
         prefecture: p.prefecture,
         after: p.after,
@@ -184,12 +185,12 @@ pub async fn list_municipalities(
         (status = 504, description = "not caught up in time", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_municipality(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Path(CodePath { code }): Path<CodePath>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -321,12 +322,12 @@ pub async fn form_group(
         (status = 422, description = "a parameter is invalid", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_groups(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Params(p): Params<GroupListParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -351,12 +352,12 @@ pub async fn list_groups(
         (status = 422, description = "not a valid id", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_group(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Path(GroupPath { group_id }): Path<GroupPath>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
     forward(
         &state,
         SERVICE,

@@ -312,7 +312,9 @@ impl Projection for Register {
             | E::SignInFailed { .. }
             | E::MemberLockedOut { .. }
             | E::SessionRevoked { .. }
-            | E::SigningKeyRotated { .. } => {}
+            | E::SigningKeyRotated { .. }
+            | E::IntegratorRegistered { .. }
+            | E::IntegratorRevoked { .. } => {}
         }
         Ok(())
     }

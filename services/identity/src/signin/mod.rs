@@ -911,6 +911,104 @@ impl Identity {
         ))
     }
 
+    pub(crate) async fn register_integrator(
+        &self,
+        ctx: &CallContext,
+        c: RegisterIntegrator,
+    ) -> Result<Reply, Problem> {
+        let operator = ctx.actor == "operator:bootstrap"
+            || ctx
+                .caller
+                .as_ref()
+                .is_some_and(|c| c.subject.has_role(permissions::Role::Operator));
+        if !operator {
+            return Err(Problem::forbidden(
+                "only the operator registers integrators",
+            ));
+        }
+        let name = crate::domain::normalised_name("/name", &c.name)?;
+        let client_id = Uuid::now_v7();
+        let now = self.clock.now();
+        let secret = self
+            .credentials
+            .create_client(client_id, now)
+            .await
+            .map_err(store_failed)?;
+        let scope = Scope {
+            visibility: Visibility::Region,
+            municipality: None,
+        };
+        let event = IdentityEvent::IntegratorRegistered {
+            client_id: client_id.to_string(),
+            name,
+        };
+        let position = self
+            .append_as(
+                ctx,
+                "integrator",
+                &client_id.to_string(),
+                ExpectedVersion::NoStream,
+                event,
+                scope,
+            )
+            .await?;
+        Ok(Reply::written(
+            IntegratorCredentials {
+                client_id: client_id.to_string(),
+                client_secret: secret,
+            },
+            position,
+        ))
+    }
+
+    pub(crate) async fn client_token(&self, c: ClientCredentials) -> Result<Reply, Problem> {
+        if c.grant_type != "client_credentials" {
+            return Err(
+                Problem::new(400, "unsupported-grant-type", "Unsupported grant type")
+                    .with_field("/grant_type", "only client_credentials is supported"),
+            );
+        }
+        let refused = || Problem::unauthenticated("the client id or secret is wrong");
+        let client_id = Uuid::parse_str(&c.client_id).map_err(|_| refused())?;
+        if !self
+            .credentials
+            .client_valid(client_id, &c.client_secret)
+            .await
+            .map_err(store_failed)?
+        {
+            return Err(refused());
+        }
+        let now = self.clock.now();
+        let key = self
+            .credentials
+            .signing_key(now)
+            .await
+            .map_err(store_failed)?;
+        let t = now.timestamp();
+        let claims = AccessClaims {
+            iss: self.tokens.issuer.clone(),
+            aud: self.tokens.audience.clone(),
+            sub: client_id.to_string(),
+            exp: t + self.tokens.access_ttl.num_seconds(),
+            nbf: t,
+            iat: t,
+            jti: Uuid::now_v7().to_string(),
+            sid: Uuid::now_v7().to_string(),
+            typ: ACCESS.to_owned(),
+            roles: vec![permissions::Role::Integrator.as_str().to_owned()],
+            profession: None,
+            sites: Vec::new(),
+            municipality: None,
+            amr: vec!["client_secret".to_owned()],
+        };
+        let access_token = key.sign(&claims).map_err(|_| Problem::internal())?;
+        Ok(Reply::value(ClientToken {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: self.tokens.access_ttl.num_seconds(),
+        }))
+    }
+
     pub(crate) async fn get_member(
         &self,
         ctx: &CallContext,

@@ -22,6 +22,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0002_join_links",
         sql: include_str!("../../migrations/credentials_0002.sql"),
     },
+    Migration {
+        version: "0003_integrator_clients",
+        sql: include_str!("../../migrations/credentials_0003.sql"),
+    },
 ];
 
 /// Failures in a row that lock an account.
@@ -224,6 +228,35 @@ impl CredentialStore {
             )
             .await?;
         Ok(if n == 1 { Ok(()) } else { Err(UsernameTaken) })
+    }
+
+    /// A new machine client: answers its secret, kept here only as a hash.
+    pub async fn create_client(
+        &self,
+        client_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let secret = new_token();
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO credentials.integrator_clients (client_id, secret_hash, created_at) VALUES ($1, $2, $3)",
+                &[&client_id, &token_hash(&secret), &now],
+            )
+            .await?;
+        Ok(secret)
+    }
+
+    /// Whether `secret` is the live secret of `client_id`.
+    pub async fn client_valid(&self, client_id: Uuid, secret: &str) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT secret_hash FROM credentials.integrator_clients WHERE client_id = $1 AND revoked_at IS NULL",
+                &[&client_id],
+            )
+            .await?;
+        Ok(row.is_some_and(|r| credentials::token::matches(secret, r.get::<_, &str>(0))))
     }
 
     /// Starts enrolling a second factor: keeps the sealed secret under a one-time token.

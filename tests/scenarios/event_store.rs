@@ -196,3 +196,28 @@ async fn a_subscriber_reads_from_a_position_in_order_without_gaps() -> anyhow::R
     assert_eq!(seen, positions[7..].to_vec());
     Ok(())
 }
+
+#[tokio::test]
+async fn loading_an_aggregate_over_and_over_leaves_no_consumers_behind() -> anyhow::Result<()> {
+    let (nats, store) = store().await?;
+    for i in 0..3 {
+        store
+            .append(
+                TALLY_CONTEXT,
+                ExpectedVersion::Any,
+                event("Counted", "busy", serde_json::json!({ "i": i })),
+            )
+            .await?;
+    }
+    // More loads than a stream allows consumers (1,000 by default).
+    for _ in 0..1_100 {
+        let (events, _) = store
+            .read_aggregate(TALLY_CONTEXT, "counter", "busy")
+            .await?;
+        assert_eq!(events.len(), 3);
+    }
+    let js = jetstream::new(nats.connect().await?);
+    let mut stream = js.get_stream(store.stream_name(TALLY_CONTEXT)).await?;
+    assert_eq!(stream.info().await?.state.consumer_count, 0);
+    Ok(())
+}

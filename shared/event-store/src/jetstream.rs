@@ -435,23 +435,35 @@ impl EventStore for JetStreamStore {
         if last == 0 {
             return Ok((Vec::new(), 0));
         }
+        // Direct gets, one event at a time: a consumer per load would pile up on the
+        // server (1,000 per stream) faster than their inactivity expiry removes them.
         let subject = self.subject(context, aggregate_type, aggregate_id);
-        let mut sub = self.subscribe(context, vec![subject], 1).await?;
+        let stream = self
+            .js
+            .get_stream_no_info(self.stream_name(context))
+            .await
+            .map_err(unavailable)?;
+        let stream_name = self.stream_name(context);
         let mut events = Vec::new();
-        while let Some(delivered) = sub.next().await {
-            let delivered = delivered?;
-            let sequence = delivered.position.sequence;
-            let envelope = delivered.envelope.map_err(|source| StoreError::Corrupt {
-                position: delivered.position.clone(),
-                source,
-            })?;
-            events.push(RecordedEvent {
-                position: delivered.position,
-                envelope,
-            });
-            if sequence >= last {
-                break;
-            }
+        let mut next = 1;
+        while next <= last {
+            let message = stream
+                .direct_get_next_for_subject(subject.as_str(), Some(next))
+                .await
+                .map_err(unavailable)?;
+            let position = Position {
+                stream: stream_name.clone(),
+                sequence: message.sequence,
+            };
+            let envelope =
+                serde_json::from_slice::<EventEnvelope>(&message.payload).map_err(|source| {
+                    StoreError::Corrupt {
+                        position: position.clone(),
+                        source,
+                    }
+                })?;
+            next = message.sequence + 1;
+            events.push(RecordedEvent { position, envelope });
         }
         Ok((events, last))
     }

@@ -42,9 +42,11 @@ pub fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
 }
 
-/// The path of a built binary of the workspace (debug profile).
+/// The path of a built binary of the workspace: the profile folder is
+/// `TSUNAGU_TEST_PROFILE` (`debug` unless set; the sign-in benchmark sets `release`).
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
-    let path = target_dir().join("debug").join(name);
+    let profile = std::env::var("TSUNAGU_TEST_PROFILE").unwrap_or_else(|_| "debug".to_owned());
+    let path = target_dir().join(profile).join(name);
     if !path.exists() {
         bail!(
             "{} is not built; run the tests through tests/run (it builds every binary first)",

@@ -60,6 +60,22 @@ fn sign_in_refused() -> Problem {
     Problem::unauthenticated("the username, password or code is wrong")
 }
 
+/// argon2id takes tens of milliseconds of CPU: run it off the async workers so one
+/// sign-in does not stall every other request of the service.
+async fn hashed(password: &str) -> Result<credentials::password::PasswordHash, PasswordError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .unwrap_or(Err(PasswordError::Hashing))
+}
+
+async fn verified(password: &str, hash: &credentials::password::PasswordHash) -> bool {
+    let (password, hash) = (password.to_owned(), hash.clone());
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
 fn subject(caller: &Caller) -> &Subject {
     &caller.subject
 }
@@ -270,7 +286,7 @@ impl Identity {
             )
             .into());
         }
-        let hash = hash_password(&c.password).map_err(|e| match e {
+        let hash = hashed(&c.password).await.map_err(|e| match e {
             PasswordError::Hashing => Problem::internal(),
             other => Invalid::new("/password", other).into(),
         })?;
@@ -428,7 +444,7 @@ impl Identity {
             .map_err(store_failed)?
         else {
             // Hash anyway, so an unknown name takes as long as a wrong password.
-            let _ = hash_password("timing-equaliser-0000");
+            let _ = hashed("timing-equaliser-0000").await;
             self.record(
                 ctx,
                 None,
@@ -470,7 +486,7 @@ impl Identity {
         }
         // Password first (the costly check every attempt pays), then the account's state,
         // and only then the code: a code is used up only by a sign-in that can succeed.
-        let refusal = if !verify_password(&c.password, &hash) {
+        let refusal = if !verified(&c.password, &hash).await {
             Some(SignInFailure::WrongPassword)
         } else if member.status != MemberStatus::Active {
             Some(SignInFailure::NotActive)
@@ -833,7 +849,7 @@ impl Identity {
             },
         )
         .map_err(member_problem)?;
-        let hash = hash_password(&c.password).map_err(|e| match e {
+        let hash = hashed(&c.password).await.map_err(|e| match e {
             PasswordError::Hashing => Problem::internal(),
             other => Invalid::new("/password", other).into(),
         })?;

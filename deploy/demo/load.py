@@ -1,0 +1,514 @@
+"""The body of deploy/demo/load: load a demo region through the gateway's HTTP API.
+
+Run by deploy/demo/load (which finds the gateway and checks the tools), not by hand:
+
+    python3 load.py REGION_JSON ACCOUNTS_JSON   (env: TSUNAGU_GATEWAY_URL, TSUNAGU_BOOTSTRAP_TOKEN)
+
+What it loads, parents first:
+  municipalities, their areas and municipality groups  POST; HTTP 409 means "already there"
+  organisations                                        looked up by name and home municipality
+  sites                                                looked up by organisation and name
+  member accounts                                      invited, activated, second factor enrolled
+
+Every account made is written at once to ACCOUNTS_JSON (a JSON array, mode 600) with its
+username, password and TOTP secret, so that scripts can sign in. On the next run an account
+found there that still signs in is kept as it is; one whose username is taken but whose
+credentials are not there (or no longer work) is reported and skipped, never made twice.
+
+HTTP goes through curl: the bootstrap token travels in a header file and request bodies on
+stdin, never on a command line where ps would show them.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+
+PROFESSIONS = [
+    "physician", "dentist", "pharmacist", "nurse", "public_health_nurse", "dental_hygienist",
+    "physical_therapist", "occupational_therapist", "speech_therapist", "dietitian",
+    "care_manager", "chief_care_manager", "care_worker", "medical_social_worker",
+    "social_worker", "municipal_staff", "clerical_staff", "emergency_services", "police",
+    "other",
+]
+ROLES = [
+    "operator", "municipal_secretariat", "coordination_centre_staff",
+    "community_support_centre_staff", "site_admin", "professional", "auditor",
+]
+# Machine clients hold this role; the identity service refuses to invite it.
+NOT_INVITABLE = ["integrator"]
+
+TOTP_STEP = 30
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+
+class Failed(Exception):
+    """An unexpected answer: the message says which request and what came back."""
+
+
+def compact(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def name_key(name):
+    """A name as the identity service stores it (NFKC, whitespace collapsed): what to match on."""
+    return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+# --- TOTP (RFC 6238: HMAC-SHA1, 30-second steps, 6 digits) --------------------------------
+
+def totp(secret_b32, step):
+    s = secret_b32.strip().replace(" ", "").upper()
+    key = base64.b32decode(s + "=" * (-len(s) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def current_step():
+    return int(time.time()) // TOTP_STEP
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+class Gateway:
+    def __init__(self, url, token, tmp):
+        self.url = url.rstrip("/")
+        self.tmp = tmp
+        self.operator_auth = self._header_file("operator", token)
+
+    def _header_file(self, name, token):
+        path = os.path.join(self.tmp, f"auth-{name}")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"Authorization: Bearer {token}\n")
+        return path
+
+    def call(self, method, path, body=None, auth="operator"):
+        """Returns (HTTP status, parsed JSON or None, raw text). Status 0: no answer."""
+        response = os.path.join(self.tmp, "response")
+        cmd = ["curl", "-sS", "-o", response, "-w", "%{http_code}", "--max-time", "30",
+               "-X", method, "-H", "Accept: application/json"]
+        if auth == "operator":
+            cmd += ["-H", "@" + self.operator_auth]
+        elif auth is not None:
+            cmd += ["-H", "@" + self._header_file("member", auth)]
+        data = None
+        if body is not None:
+            cmd += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
+            data = compact(body).encode("utf-8")
+        if os.path.exists(response):
+            os.unlink(response)
+        run = subprocess.run(cmd + [self.url + path], input=data, capture_output=True)
+        try:
+            status = int(run.stdout.decode().strip() or "0")
+        except ValueError:
+            status = 0
+        raw = ""
+        if os.path.exists(response):
+            with open(response, encoding="utf-8", errors="replace") as f:
+                raw = f.read()
+        if status == 0 and run.stderr:
+            raw = run.stderr.decode("utf-8", "replace").strip()
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return status, parsed, raw
+
+    def failed(self, label, method, path, status, body, raw):
+        """The error for an unexpected answer; secrets in the request are masked."""
+        shown = dict(body) if isinstance(body, dict) else body
+        if isinstance(shown, dict):
+            for k in ("password", "activation_token", "enrolment_token", "code"):
+                if k in shown:
+                    shown[k] = "***"
+        lines = [f"{label}: FAILED (HTTP {status or 'no answer'} from {method} {self.url}{path})"]
+        if shown is not None:
+            lines.append(f"  request:  {compact(shown)}")
+        lines.append(f"  response: {raw}")
+        return Failed("\n".join(lines))
+
+    def expect(self, label, method, path, body, ok, auth="operator"):
+        status, parsed, raw = self.call(method, path, body, auth)
+        if status not in ok:
+            raise self.failed(label, method, path, status, body, raw)
+        return status, parsed
+
+    def pages(self, label, path):
+        """Every item of a paged list (key paging with next_after)."""
+        items, after = [], None
+        while True:
+            sep = "&" if "?" in path else "?"
+            page_path = path + f"{sep}limit=200" + (f"&after={after}" if after else "")
+            _, page = self.expect(label, "GET", page_path, None, {200})
+            items += page.get("items", [])
+            after = page.get("next_after")
+            if not after:
+                return items
+
+
+# --- accounts file -----------------------------------------------------------------------
+
+def read_accounts(path):
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            accounts = json.load(f)
+        if not isinstance(accounts, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("username"), str) for a in accounts):
+            raise ValueError("not a JSON array of accounts")
+    except ValueError as e:
+        raise Failed(f"cannot read {path}: {e}\n"
+                     "  fix or move it away (its passwords are not recoverable otherwise)")
+    return accounts
+
+
+def write_accounts(path, accounts):
+    tmp = f"{path}.tmp.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(accounts, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+# --- the loader --------------------------------------------------------------------------
+
+class Loader:
+    def __init__(self, gw, region, accounts_path):
+        self.gw = gw
+        self.region = region
+        self.accounts_path = accounts_path
+        self.created = 0
+        self.existing = 0
+        self.municipality_names = {m["code"]: m["name"] for m in region.get("municipalities", [])}
+        self.sites = {}  # site key -> (site_id, name)
+
+    def done(self, label, created):
+        if created:
+            self.created += 1
+            print(f"{label}: created", flush=True)
+        else:
+            self.existing += 1
+            print(f"{label}: already there", flush=True)
+
+    # municipalities, areas, groups: the service answers 409 for what it already has.
+    def post_or_conflict(self, label, path, body):
+        status, _ = self.gw.expect(label, "POST", path, body, {200, 201, 409})
+        self.done(label, status != 409)
+
+    def load_region(self):
+        for m in self.region.get("municipalities", []):
+            self.post_or_conflict(f"municipality {m['code']} {m['name']}", "/api/v1/municipalities",
+                                  {k: m[k] for k in ("code", "name", "name_kana")})
+            for a in m.get("areas", []):
+                self.post_or_conflict(f"area {m['code']}/{a['area_id']} {a['name']}",
+                                      f"/api/v1/municipalities/{m['code']}/areas", a)
+        for g in self.region.get("groups", []):
+            self.post_or_conflict(f"group {g['group_id']} {g['name']}",
+                                  "/api/v1/municipality-groups", g)
+
+    # organisations and sites: ids are chosen by the service, so look them up by name.
+    def load_organisations(self):
+        orgs = self.region.get("organisations", [])
+        if not orgs:
+            return
+        known = {}
+        for o in self.gw.pages("organisations", "/api/v1/organisations"):
+            known.setdefault((name_key(o["name"]), o["home_municipality"]["code"]),
+                             o["organisation_id"])
+        known_sites = {}
+        for s in self.gw.pages("sites", "/api/v1/sites"):
+            known_sites.setdefault((s["organisation"]["organisation_id"], name_key(s["name"])),
+                                   s["site_id"])
+        for o in orgs:
+            label = f"organisation {o['name']} ({self.municipality_names.get(o['home_municipality'], o['home_municipality'])})"
+            org_id = known.get((name_key(o["name"]), o["home_municipality"]))
+            if org_id is None:
+                body = {k: v for k, v in o.items() if k not in ("key", "sites")}
+                _, answer = self.gw.expect(label, "POST", "/api/v1/organisations", body, {201})
+                org_id = answer["organisation_id"]
+                self.done(label, True)
+            else:
+                self.done(label, False)
+            for s in o.get("sites", []):
+                label = f"site {s['name']}"
+                site_id = known_sites.get((org_id, name_key(s["name"])))
+                if site_id is None:
+                    body = {k: v for k, v in s.items() if k != "key"}
+                    # A site is in its organisation's municipality unless the file says otherwise.
+                    body.setdefault("home_municipality", o["home_municipality"])
+                    _, answer = self.gw.expect(label, "POST",
+                                               f"/api/v1/organisations/{org_id}/sites", body, {201})
+                    self.done(label, True)
+                    site_id = answer["site_id"]
+                else:
+                    self.done(label, False)
+                if s.get("key"):
+                    self.sites[s["key"]] = (site_id, s["name"])
+
+    # --- members ---
+
+    def sign_in(self, account, step):
+        """One sign-in with the code of `step`: 'ok', 'refused' or 'locked'. Signs out again."""
+        label = f"account {account['username']}"
+        try:
+            code = totp(str(account.get("totp_secret", "")), step)
+        except ValueError:  # not base32 (binascii.Error is a ValueError): it cannot sign in
+            return "refused"
+        body = {"username": account["username"], "password": str(account.get("password", "")),
+                "code": code}
+        status, answer, raw = self.gw.call("POST", "/api/v1/sessions", body, auth=None)
+        if status == 401:
+            return "refused"
+        if status == 429:
+            return "locked"
+        if status != 201:
+            raise self.gw.failed(label + " (sign-in check)", "POST", "/api/v1/sessions",
+                                 status, body, raw)
+        self.gw.expect(label + " (sign-out after the check)", "DELETE",
+                       "/api/v1/sessions/current", None, {200, 204},
+                       auth=answer["access_token"])
+        return "ok"
+
+    def check_saved(self, saved):
+        """Which saved accounts still sign in. Each code works once (a step at or before the
+        last one used is refused), so a refusal is retried with a later step, at most three
+        tries in all (the lock-out comes after five failures), and the wait for a fresh step,
+        if any is needed, is shared by all accounts."""
+        result, tried = {}, {}
+        pending = list(saved)
+        for attempt in range(3):
+            if not pending:
+                break
+            if attempt == 2:
+                # Both steps open now were refused: wait for the next one (once, for all).
+                latest = max(max(tried[a["username"]]) for a in pending)
+                while current_step() <= latest:
+                    time.sleep(TOTP_STEP - time.time() % TOTP_STEP + 0.2)
+            still = []
+            for a in pending:
+                now = current_step()
+                # The previous step first (the service accepts one step of drift), so that
+                # whoever reads demo-accounts.json next can sign in at once with the current one.
+                done = tried.setdefault(a["username"], [])
+                step = next((s for s in (now - 1, now) if not done or s > max(done)), None)
+                if step is None:
+                    still.append(a)
+                    continue
+                done.append(step)
+                outcome = self.sign_in(a, step)
+                if outcome == "refused":
+                    still.append(a)
+                else:
+                    result[a["username"]] = outcome
+            pending = still
+        for a in pending:
+            result[a["username"]] = "refused"
+        return result
+
+    def enrol(self, label, enrolment_token, secret):
+        path = "/api/v1/activation/second-factor"
+        now = current_step()
+        for step in (now - 1, now, now + 1):
+            body = {"enrolment_token": enrolment_token, "code": totp(secret, step)}
+            status, _, raw = self.gw.call("POST", path, body, auth=None)
+            if 200 <= status < 300:
+                return
+            # A wrong code (the clock moved on) leaves the token usable: try the next step.
+            if status != 422 or '"/code"' not in raw:
+                raise self.gw.failed(label, "POST", path, status, body, raw)
+        raise self.gw.failed(label, "POST", path, status, body, raw)
+
+    def create_account(self, spec):
+        """Invite, activate and enrol: the account's record, or None if the username is taken."""
+        username = spec["username"]
+        label = f"account {username}"
+        sites = [self.sites[k] for k in spec.get("sites", [])]
+        invitation = {
+            "name": spec["name"], "name_kana": spec["name_kana"],
+            "profession": spec["profession"], "roles": spec["roles"],
+            "sites": [site_id for site_id, _ in sites], "municipality": spec["municipality"],
+        }
+        _, invited = self.gw.expect(label + " (invitation)", "POST", "/api/v1/invitations",
+                                    invitation, {201})
+        member_id = invited["member_id"]
+        # 16 letters and digits (~95 bits): nothing a shell or a URL would trip over.
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
+        activation = {"activation_token": invited["activation_token"], "username": username,
+                      "password": password}
+        status, answer, raw = self.gw.call("POST", "/api/v1/activation", activation, auth=None)
+        if status == 409 and "username-taken" in raw:
+            # Withdraw the invitation just made, so that no half-made member is left behind.
+            self.gw.expect(label + " (withdrawing the invitation)", "POST",
+                           f"/api/v1/members/{member_id}/deactivation",
+                           {"reason": "demo loader: username already taken"}, {200})
+            return None
+        if status != 200:
+            raise self.gw.failed(label + " (activation)", "POST", "/api/v1/activation",
+                                 status, activation, raw)
+        self.enrol(label + " (second factor)", answer["enrolment_token"], answer["secret"])
+        return {
+            "username": username,
+            "password": password,
+            "totp_secret": answer["secret"],
+            "member_id": member_id,
+            "name": spec["name"],
+            "name_kana": spec["name_kana"],
+            "role": spec["roles"][0],
+            "roles": spec["roles"],
+            "profession": spec["profession"],
+            "sites": [{"site_id": site_id, "name": name} for site_id, name in sites],
+            "municipality": spec["municipality"],
+            "municipality_name": self.municipality_names.get(spec["municipality"], ""),
+        }
+
+    def load_members(self):
+        specs = self.region.get("members", [])
+        if not specs:
+            return []
+        for spec in specs:
+            for k in spec.get("sites", []):
+                if k not in self.sites:
+                    raise Failed(f"account {spec['username']}: no site with key {k!r} in the region file")
+        saved = read_accounts(self.accounts_path)
+        file_missing = saved is None
+        saved = saved or []
+        by_name = {a["username"]: a for a in saved}
+        wanted = {s["username"] for s in specs}
+        checks = self.check_saved([by_name[s["username"]] for s in specs
+                                   if s["username"] in by_name])
+        # Accounts the file holds that the region file no longer names stay as they are.
+        kept_others = [a for a in saved if a["username"] not in wanted]
+        records = {}
+        taken = []
+
+        def save():
+            ordered = [records[s["username"]] for s in specs if s["username"] in records]
+            write_accounts(self.accounts_path, ordered + kept_others)
+
+        for spec in specs:
+            username = spec["username"]
+            label = f"account {username} ({spec['profession']}; {', '.join(spec['roles'])})"
+            check = checks.get(username)
+            if check == "ok":
+                records[username] = by_name[username]
+                self.done(label, False)
+                continue
+            if check == "locked":
+                records[username] = by_name[username]
+                self.existing += 1
+                print(f"{label}: already there (locked out after failed sign-ins for now; kept)",
+                      flush=True)
+                continue
+            record = self.create_account(spec)
+            if record is None:
+                taken.append(username)
+                why = ("its saved credentials no longer sign in"
+                       if check == "refused" else
+                       f"{os.path.basename(self.accounts_path)} is missing" if file_missing else
+                       f"{os.path.basename(self.accounts_path)} does not have it")
+                print(f"{label}: SKIPPED: the username is taken and {why} "
+                      "(the invitation just made was withdrawn)", flush=True)
+                if check == "refused":
+                    save()  # drops the record that no longer works
+                continue
+            records[username] = record
+            save()
+            if check == "refused":
+                print(f"{label}: created again (its saved credentials no longer signed in)",
+                      flush=True)
+                self.created += 1
+            else:
+                self.done(label, True)
+        save()
+        for role in NOT_INVITABLE:
+            print(f"role {role}: skipped (a machine client, not an invited member)", flush=True)
+        if taken:
+            print(f"note: {len(taken)} demo username(s) are taken by accounts whose credentials "
+                  f"are not in {self.accounts_path}; for a fresh demo region run "
+                  "deploy/down --purge, then deploy/up", flush=True)
+        return [records[s["username"]] for s in specs if s["username"] in records]
+
+
+def coverage(region):
+    specs = region.get("members", [])
+    professions = {s["profession"] for s in specs}
+    roles = {r for s in specs for r in s["roles"]}
+    missing = [p for p in PROFESSIONS if p not in professions] + [r for r in ROLES if r not in roles]
+    return missing
+
+
+def width(text):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def site_summary(sites):
+    if not sites:
+        return "-"
+    more = f" (+{len(sites) - 1})" if len(sites) > 1 else ""
+    return sites[0].get("name", sites[0].get("site_id", "")) + more
+
+
+def print_table(accounts, path):
+    if not accounts:
+        return
+    head = ["username", "password", "TOTP secret", "roles", "profession", "municipality", "sites"]
+    rows = [[a["username"], a["password"], a["totp_secret"], ",".join(a.get("roles", [a.get("role", "")])),
+             a.get("profession", ""), a.get("municipality_name") or a.get("municipality", ""),
+             site_summary(a.get("sites", []))]
+            for a in accounts]
+    widths = [max(width(r[i]) for r in rows + [head]) for i in range(len(head) - 1)]
+    print()
+    print(f"demo accounts ({len(accounts)}; also in {path}):")
+    for r in [head] + rows:
+        cells = [c + " " * (w - width(c)) for c, w in zip(r, widths)] + [r[-1]]
+        print("  " + "  ".join(cells).rstrip())
+    print("  sign in: POST /api/v1/sessions {username, password, code}; "
+          "code = TOTP (SHA1, 30 s, 6 digits) of the secret")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: load.py REGION_JSON ACCOUNTS_JSON", file=sys.stderr)
+        return 2
+    region_path, accounts_path = sys.argv[1], sys.argv[2]
+    url = os.environ.get("TSUNAGU_GATEWAY_URL", "")
+    token = os.environ.get("TSUNAGU_BOOTSTRAP_TOKEN", "")
+    if not url or not token:
+        print("deploy/demo/load: TSUNAGU_GATEWAY_URL and TSUNAGU_BOOTSTRAP_TOKEN must be set",
+              file=sys.stderr)
+        return 2
+    with open(region_path, encoding="utf-8") as f:
+        region = json.load(f)
+    missing = coverage(region)
+    if missing and region.get("members"):
+        print(f"note: no demo member holds {', '.join(missing)}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="tsunagu-demo-") as tmp:
+        os.chmod(tmp, 0o700)
+        loader = Loader(Gateway(url, token, tmp), region, accounts_path)
+        try:
+            loader.load_region()
+            loader.load_organisations()
+            accounts = loader.load_members()
+        except Failed as e:
+            print(e, file=sys.stderr)
+            return 1
+    print(f"demo region loaded: {loader.created} created, {loader.existing} already there")
+    print_table(accounts, accounts_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -592,9 +592,86 @@ async fn an_integrator_gets_a_token_with_its_client_credentials_and_reads_the_re
             })),
     )
     .await?;
-    assert_eq!(
-        status, 401,
-        "operator routes still take the operator's credential only"
-    );
+    assert_eq!(status, 403, "managing the register is the operator's");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_operator_signs_in_and_the_secretariat_registers_its_own_municipalitys_directory()
+-> anyhow::Result<()> {
+    let (p, clock) = start().await?;
+    let _ = site(&p, "医療法人 十一", "十一ステーション").await?;
+    let operator = join(&p, &clock, None, "op.member", &["operator"], &[]).await?;
+    let (_, op) = sign_in(&p, &operator, PASSWORD, &clock.code(&operator.secret, 0)).await?;
+    let op = op["access_token"].as_str().unwrap_or_default().to_owned();
+    // The operator, signed in, registers another municipality and invites its secretariat.
+    let (status, body) = send(
+        p.http
+            .post(p.url("/api/v1/municipalities"))
+            .bearer_auth(&op)
+            .json(&json!({
+                "code": "382141", "name": "西予市", "name_kana": "セイヨシ"
+            })),
+    )
+    .await?;
+    assert_eq!(status, 201, "{body}");
+    let (status, invitation) = send(p.http.post(p.url("/api/v1/invitations")).bearer_auth(&op).json(&json!({
+        "name": "事務局 花子", "name_kana": "ジムキョク ハナコ", "profession": "municipal_staff",
+        "roles": ["municipal_secretariat"], "sites": [], "municipality": "382141"
+    })))
+    .await?;
+    assert_eq!(status, 201, "{invitation}");
+    let (_, enrolment) = send(p.http.post(p.url("/api/v1/activation")).json(&json!({
+        "activation_token": invitation["activation_token"], "username": "seiyo.secretariat", "password": PASSWORD
+    })))
+    .await?;
+    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap_or_default())?;
+    send(
+        p.http
+            .post(p.url("/api/v1/activation/second-factor"))
+            .json(&json!({
+                "enrolment_token": enrolment["enrolment_token"], "code": clock.code(&secret, 1)
+            })),
+    )
+    .await?;
+    let secretariat = Account {
+        member_id: enrolment["member_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        username: "seiyo.secretariat".into(),
+        secret,
+    };
+    let (status, tokens) = sign_in(
+        &p,
+        &secretariat,
+        PASSWORD,
+        &clock.code(&secretariat.secret, 0),
+    )
+    .await?;
+    assert_eq!(status, 201, "{tokens}");
+    let sec = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let organisation = |municipality: &str| {
+        p.http.post(p.url("/api/v1/organisations")).bearer_auth(&sec).json(&json!({
+            "name": "社会福祉法人 西予会", "name_kana": "セイヨカイ", "kind": "social_welfare_corporation", "home_municipality": municipality
+        }))
+    };
+    let (status, body) = send(organisation(IZUMO)).await?;
+    assert_eq!(status, 403, "not the secretariat's municipality: {body}");
+    let (status, body) = send(organisation("382141")).await?;
+    assert_eq!(status, 201, "its own municipality: {body}");
+    let (status, _) = send(
+        p.http
+            .post(p.url("/api/v1/municipalities"))
+            .bearer_auth(&sec)
+            .json(&json!({
+                "code": "082201", "name": "つくば市", "name_kana": "ツクバシ"
+            })),
+    )
+    .await?;
+    assert_eq!(status, 403, "the register is the operator's");
     Ok(())
 }

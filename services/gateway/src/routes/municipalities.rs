@@ -10,8 +10,8 @@ use problem::Problem;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{context, forward};
-use crate::auth::{Operator, Signed};
+use super::forward;
+use crate::auth::Signed;
 use crate::error::ApiError;
 use crate::extract::{Body, MinPosition, Params, RequestId};
 use crate::state::AppState;
@@ -125,11 +125,11 @@ pub struct GroupListParams {
         (status = 503, description = "a service is unavailable", body = Problem, content_type = "application/problem+json")))]
 pub async fn register_municipality(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Body(body): Body<RegisterMunicipality>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -214,12 +214,12 @@ pub async fn get_municipality(
         (status = 422, description = "a field is invalid", body = Problem, content_type = "application/problem+json")))]
 pub async fn rename_municipality(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(CodePath { code }): Path<CodePath>,
     Body(change): Body<MunicipalityNameChange>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -243,12 +243,12 @@ pub async fn rename_municipality(
         (status = 422, description = "a field is invalid", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_area(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(CodePath { code }): Path<CodePath>,
     Body(area): Body<NewArea>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -270,11 +270,11 @@ pub async fn add_area(
         (status = 409, description = "a concurrent change", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_area(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(AreaPath { code, area_id }): Path<AreaPath>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -296,11 +296,11 @@ pub async fn remove_area(
         (status = 422, description = "a field is invalid (e.g. an unregistered member)", body = Problem, content_type = "application/problem+json")))]
 pub async fn form_group(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Body(body): Body<FormGroup>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -381,12 +381,12 @@ pub async fn get_group(
         (status = 422, description = "not a registered municipality", body = Problem, content_type = "application/problem+json")))]
 pub async fn join_group(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(GroupPath { group_id }): Path<GroupPath>,
     Body(member): Body<NewGroupMember>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -410,11 +410,11 @@ pub async fn join_group(
         (status = 404, description = "no such group or member", body = Problem, content_type = "application/problem+json")))]
 pub async fn leave_group(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(GroupMemberPath { group_id, code }): Path<GroupMemberPath>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
     forward(
         &state,
         SERVICE,

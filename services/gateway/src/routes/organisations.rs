@@ -12,12 +12,13 @@ use problem::Problem;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::forward;
 use super::municipalities::ReadAfter;
-use super::{context, forward};
-use crate::auth::Operator;
+use crate::auth::Signed;
 use crate::error::ApiError;
 use crate::extract::{Body, MinPosition, Params, RequestId};
 use crate::state::AppState;
+use permissions::Action;
 
 /// Answer to a command on an organisation.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -127,11 +128,11 @@ pub struct SiteListParams {
         (status = 422, description = "a field is invalid (e.g. the corporate number's check digit, an unregistered municipality)", body = Problem, content_type = "application/problem+json")))]
 pub async fn register_organisation(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Body(body): Body<NewOrganisation>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -152,12 +153,12 @@ pub async fn register_organisation(
         (status = 422, description = "a parameter is invalid (e.g. an unknown page key)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_organisations(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Params(p): Params<OrganisationListParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadResources)?.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -181,12 +182,12 @@ pub async fn list_organisations(
         (status = 422, description = "not a valid id", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_organisation(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Path(OrganisationPath { organisation_id }): Path<OrganisationPath>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadResources)?.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -209,12 +210,12 @@ pub async fn get_organisation(
         (status = 422, description = "a field is invalid", body = Problem, content_type = "application/problem+json")))]
 pub async fn rename_organisation(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(OrganisationPath { organisation_id }): Path<OrganisationPath>,
     Body(change): Body<OrganisationNameChange>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -241,12 +242,12 @@ pub async fn rename_organisation(
         (status = 422, description = "a field is invalid (e.g. an unknown service type, an area not in the municipality, a phone number)", body = Problem, content_type = "application/problem+json")))]
 pub async fn register_site(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(OrganisationPath { organisation_id }): Path<OrganisationPath>,
     Body(details): Body<SiteDetails>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -270,12 +271,12 @@ pub async fn register_site(
         (status = 422, description = "a parameter is invalid (e.g. an unknown service type)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_sites(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Params(p): Params<SiteListParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadResources)?.context_after(&rid, min);
     let q = ListSites {
         municipality: p.municipality,
         service_type: p.service_type,
@@ -297,12 +298,12 @@ pub async fn list_sites(
         (status = 422, description = "not a valid id", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_site(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     min: MinPosition,
     Path(SitePath { site_id }): Path<SitePath>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, min);
+    let ctx = signed.may(Action::ReadResources)?.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -327,12 +328,12 @@ pub async fn get_site(
         (status = 422, description = "a field is invalid", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace_site_details(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(SitePath { site_id }): Path<SitePath>,
     Body(details): Body<SiteDetails>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -355,11 +356,11 @@ pub async fn replace_site_details(
         (status = 409, description = "a concurrent change", body = Problem, content_type = "application/problem+json")))]
 pub async fn close_site(
     State(state): State<AppState>,
-    operator: Operator,
+    signed: Signed,
     rid: RequestId,
     Path(SitePath { site_id }): Path<SitePath>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(operator.actor, &rid, MinPosition(None));
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,

@@ -163,12 +163,87 @@ impl Identity {
         Ok(facts)
     }
 
+    /// Who may change the directory: the operator anywhere, the secretariat for the
+    /// organisations and sites of its own municipality (by the shared permission rules).
+    /// Reads are open to every signed-in member the gateway let through.
+    async fn may_change_directory(
+        &self,
+        ctx: &bus::CallContext,
+        endpoint: &str,
+        body: &[u8],
+    ) -> Result<(), Problem> {
+        use permissions::{Action, Relationship};
+        let (action, mut municipalities) = match endpoint {
+            endpoints::REGISTER_ORGANISATION | endpoints::RENAME_ORGANISATION => {
+                (Action::ManageOrganisations, Vec::new())
+            }
+            endpoints::REGISTER_SITE | endpoints::CHANGE_SITE_DETAILS | endpoints::CLOSE_SITE => {
+                (Action::ManageSites, Vec::new())
+            }
+            _ => return Ok(()),
+        };
+        if ctx.actor == "operator:bootstrap" {
+            return Ok(());
+        }
+        let Some(caller) = &ctx.caller else {
+            return Err(Problem::unauthenticated("sign in first"));
+        };
+        let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        // The municipality the change concerns: given in the body, and the existing
+        // entry's (so nobody moves another municipality's entry into their own).
+        if let Some(m) = text(&value["home_municipality"])
+            .or_else(|| text(&value["details"]["home_municipality"]))
+        {
+            municipalities.push(m);
+        }
+        self.settled().await?;
+        let client = self.pool.get().await.map_err(db_problem)?;
+        if let Some(id) =
+            text(&value["organisation_id"]).filter(|_| endpoint == endpoints::RENAME_ORGANISATION)
+        {
+            let row = client
+                .query_opt("SELECT home_municipality FROM register.organisations WHERE organisation_id = $1", &[&id])
+                .await
+                .map_err(db_problem)?;
+            municipalities.extend(row.map(|r| r.get::<_, String>(0)));
+        }
+        if let Some(id) = text(&value["site_id"]) {
+            let row = client
+                .query_opt(
+                    "SELECT home_municipality FROM register.sites WHERE site_id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(db_problem)?;
+            municipalities.extend(row.map(|r| r.get::<_, String>(0)));
+        }
+        let own = !municipalities.is_empty()
+            && municipalities
+                .iter()
+                .all(|m| caller.municipality.as_deref() == Some(m.as_str()));
+        let ties: &[Relationship] = if own {
+            &[Relationship::OwnMunicipality]
+        } else {
+            &[]
+        };
+        if permissions::decide(&caller.subject, action, ties).is_allowed() {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(
+                "only the operator, or the secretariat of the municipality concerned",
+            ))
+        }
+    }
+
     pub(super) async fn handle_directory(
         &self,
         endpoint: &str,
         incoming: Incoming,
     ) -> Result<Reply, Problem> {
         let ctx = &incoming.ctx;
+        self.may_change_directory(ctx, endpoint, &incoming.body)
+            .await?;
         match endpoint {
             endpoints::REGISTER_ORGANISATION => {
                 let c: NewOrganisation = incoming.json()?;

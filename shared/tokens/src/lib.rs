@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub const LEEWAY_SECONDS: u64 = 30;
 
 /// The claims of an access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     /// Issuer: the identity service's URL.
     pub iss: String,

@@ -76,11 +76,77 @@ async fn verified(password: &str, hash: &credentials::password::PasswordHash) ->
         .unwrap_or(false)
 }
 
+/// A username as people may choose it: 3–64 lowercase letters, digits, `.`, `_`, `-`.
+fn checked_username(text: &str) -> Result<String, Problem> {
+    let username = text.trim().to_owned();
+    let ok = (3..=64).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(username)
+    } else {
+        Err(Invalid::new(
+            "/username",
+            "3 to 64 lowercase letters, digits, '.', '_' or '-'",
+        )
+        .into())
+    }
+}
+
 fn subject(caller: &Caller) -> &Subject {
     &caller.subject
 }
 
 impl Identity {
+    /// A fresh second factor waiting for its first code: the secret, its URI and QR code
+    /// for the member, sealed in the store under a one-time enrolment token.
+    async fn start_second_factor(
+        &self,
+        member_id: Uuid,
+        username: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SecondFactorEnrolment, Problem> {
+        let secret = TotpSecret::generate();
+        let enrolment_token = self
+            .credentials
+            .start_enrolment(
+                member_id,
+                &secret,
+                now + Duration::minutes(ENROLMENT_MINUTES),
+            )
+            .await
+            .map_err(store_failed)?;
+        Ok(SecondFactorEnrolment {
+            member_id: member_id.to_string(),
+            enrolment_token,
+            secret: secret.to_base32(),
+            otpauth_uri: secret.otpauth_uri("tsunagu", username),
+            qr_svg: secret.qr_svg("tsunagu", username),
+        })
+    }
+
+    /// Signs an access token: `claims` name who it is for; issuer, audience, times, id
+    /// and type are filled in here, the same for every token.
+    fn sign_access(
+        &self,
+        key: &tokens::SigningKey,
+        claims: AccessClaims,
+    ) -> Result<String, Problem> {
+        let now = self.clock.now().timestamp();
+        let claims = AccessClaims {
+            iss: self.tokens.issuer.clone(),
+            aud: self.tokens.audience.clone(),
+            exp: now + self.tokens.access_ttl.num_seconds(),
+            nbf: now,
+            iat: now,
+            jti: Uuid::now_v7().to_string(),
+            typ: ACCESS.to_owned(),
+            ..claims
+        };
+        key.sign(&claims).map_err(|_| Problem::internal())
+    }
+
     async fn load_member(&self, member_id: &str) -> Result<(Option<Member>, u64), Problem> {
         self.load(MEMBER, member_id, member::evolve).await
     }
@@ -274,18 +340,7 @@ impl Identity {
         ctx: &CallContext,
         c: ActivateAccount,
     ) -> Result<Reply, Problem> {
-        let username = c.username.trim().to_owned();
-        let ok = (3..=64).contains(&username.len())
-            && username
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if !ok {
-            return Err(Invalid::new(
-                "/username",
-                "3 to 64 lowercase letters, digits, '.', '_' or '-'",
-            )
-            .into());
-        }
+        let username = checked_username(&c.username)?;
         let hash = hashed(&c.password).await.map_err(|e| match e {
             PasswordError::Hashing => Problem::internal(),
             other => Invalid::new("/password", other).into(),
@@ -325,26 +380,8 @@ impl Identity {
                 Self::member_scope(&municipality),
             )
             .await?;
-        let secret = TotpSecret::generate();
-        let enrolment_token = self
-            .credentials
-            .start_enrolment(
-                member_id,
-                &secret,
-                now + Duration::minutes(ENROLMENT_MINUTES),
-            )
-            .await
-            .map_err(store_failed)?;
-        Ok(Reply::written(
-            SecondFactorEnrolment {
-                member_id: member_id.to_string(),
-                enrolment_token,
-                secret: secret.to_base32(),
-                otpauth_uri: secret.otpauth_uri("tsunagu", &username),
-                qr_svg: secret.qr_svg("tsunagu", &username),
-            },
-            position,
-        ))
+        let enrolment = self.start_second_factor(member_id, &username, now).await?;
+        Ok(Reply::written(enrolment, position))
     }
 
     pub(crate) async fn confirm_second_factor(
@@ -407,24 +444,19 @@ impl Identity {
         session_id: Uuid,
         key: &tokens::SigningKey,
     ) -> Result<TokenPair, Problem> {
-        let now = self.clock.now().timestamp();
-        let claims = AccessClaims {
-            iss: self.tokens.issuer.clone(),
-            aud: self.tokens.audience.clone(),
-            sub: member.member_id.clone(),
-            exp: now + self.tokens.access_ttl.num_seconds(),
-            nbf: now,
-            iat: now,
-            jti: Uuid::now_v7().to_string(),
-            sid: session_id.to_string(),
-            typ: ACCESS.to_owned(),
-            roles: member.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            profession: Some(member.profession.as_str().to_owned()),
-            sites: member.sites.clone(),
-            municipality: Some(member.municipality.clone()),
-            amr: vec!["pwd".to_owned(), "otp".to_owned()],
-        };
-        let access_token = key.sign(&claims).map_err(|_| Problem::internal())?;
+        let access_token = self.sign_access(
+            key,
+            AccessClaims {
+                sub: member.member_id.clone(),
+                sid: session_id.to_string(),
+                roles: member.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                profession: Some(member.profession.as_str().to_owned()),
+                sites: member.sites.clone(),
+                municipality: Some(member.municipality.clone()),
+                amr: vec!["pwd".to_owned(), "otp".to_owned()],
+                ..Default::default()
+            },
+        )?;
         Ok(TokenPair {
             access_token,
             token_type: "Bearer".to_owned(),
@@ -809,18 +841,7 @@ impl Identity {
         ctx: &CallContext,
         c: SelfRegister,
     ) -> Result<Reply, Problem> {
-        let username = c.username.trim().to_owned();
-        let ok = (3..=64).contains(&username.len())
-            && username
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if !ok {
-            return Err(Invalid::new(
-                "/username",
-                "3 to 64 lowercase letters, digits, '.', '_' or '-'",
-            )
-            .into());
-        }
+        let username = checked_username(&c.username)?;
         if c.profession.is_emergency_or_police() {
             // Fire and police join through their municipality, not a public link.
             return Err(Invalid::new("/profession", "this profession joins by invitation").into());
@@ -875,26 +896,8 @@ impl Identity {
                 Self::member_scope(&municipality),
             )
             .await?;
-        let secret = TotpSecret::generate();
-        let enrolment_token = self
-            .credentials
-            .start_enrolment(
-                member_id,
-                &secret,
-                now + Duration::minutes(ENROLMENT_MINUTES),
-            )
-            .await
-            .map_err(store_failed)?;
-        Ok(Reply::written(
-            SecondFactorEnrolment {
-                member_id: member_id.to_string(),
-                enrolment_token,
-                secret: secret.to_base32(),
-                otpauth_uri: secret.otpauth_uri("tsunagu", &username),
-                qr_svg: secret.qr_svg("tsunagu", &username),
-            },
-            position,
-        ))
+        let enrolment = self.start_second_factor(member_id, &username, now).await?;
+        Ok(Reply::written(enrolment, position))
     }
 
     pub(crate) async fn verify_member(
@@ -1000,24 +1003,16 @@ impl Identity {
             .signing_key(now)
             .await
             .map_err(store_failed)?;
-        let t = now.timestamp();
-        let claims = AccessClaims {
-            iss: self.tokens.issuer.clone(),
-            aud: self.tokens.audience.clone(),
-            sub: client_id.to_string(),
-            exp: t + self.tokens.access_ttl.num_seconds(),
-            nbf: t,
-            iat: t,
-            jti: Uuid::now_v7().to_string(),
-            sid: Uuid::now_v7().to_string(),
-            typ: ACCESS.to_owned(),
-            roles: vec![permissions::Role::Integrator.as_str().to_owned()],
-            profession: None,
-            sites: Vec::new(),
-            municipality: None,
-            amr: vec!["client_secret".to_owned()],
-        };
-        let access_token = key.sign(&claims).map_err(|_| Problem::internal())?;
+        let access_token = self.sign_access(
+            &key,
+            AccessClaims {
+                sub: client_id.to_string(),
+                sid: Uuid::now_v7().to_string(),
+                roles: vec![permissions::Role::Integrator.as_str().to_owned()],
+                amr: vec!["client_secret".to_owned()],
+                ..Default::default()
+            },
+        )?;
         Ok(Reply::value(ClientToken {
             access_token,
             token_type: "Bearer".to_owned(),

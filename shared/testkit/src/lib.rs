@@ -67,6 +67,17 @@ fn nats_server_binary() -> anyhow::Result<PathBuf> {
     bail!("TSUNAGU_NATS_SERVER is not set; run the tests through tests/run")
 }
 
+async fn is_ours(monitor_port: u16, server_name: &str) -> bool {
+    let url = format!("http://127.0.0.1:{monitor_port}/varz");
+    match reqwest::get(&url).await {
+        Ok(r) => r
+            .json::<serde_json::Value>()
+            .await
+            .is_ok_and(|v| v["server_name"] == server_name),
+        Err(_) => false,
+    }
+}
+
 /// A private nats-server with JetStream, fsyncing every write.
 pub struct Nats {
     child: Child,
@@ -106,9 +117,10 @@ impl Nats {
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // port taken between probe and start: try another
                 }
-                if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .is_ok()
+                // Ours, not another test's server that got the same free port: its
+                // monitoring endpoint names the server we configured.
+                if is_ours(monitor_port, &format!("test_{port}")).await
+                    && matches!(child.try_wait(), Ok(None))
                 {
                     return Ok(Self {
                         child,

@@ -94,6 +94,14 @@ fn checked_username(text: &str) -> Result<String, Problem> {
     }
 }
 
+/// Hashes a password someone chose; one that breaks the policy names the field.
+async fn new_password_hash(password: &str) -> Result<credentials::password::PasswordHash, Problem> {
+    hashed(password).await.map_err(|e| match e {
+        PasswordError::Hashing => Problem::internal(),
+        other => Invalid::new("/password", other).into(),
+    })
+}
+
 fn subject(caller: &Caller) -> &Subject {
     &caller.subject
 }
@@ -145,6 +153,27 @@ impl Identity {
             ..claims
         };
         key.sign(&claims).map_err(|_| Problem::internal())
+    }
+
+    /// Appends a member's event at the version it was loaded at, as data of the member's
+    /// municipality.
+    async fn append_member(
+        &self,
+        ctx: &CallContext,
+        member_id: &str,
+        version: u64,
+        event: IdentityEvent,
+        municipality: &str,
+    ) -> Result<event_store::Position, Problem> {
+        self.append_as(
+            ctx,
+            MEMBER,
+            member_id,
+            ExpectedVersion::from_loaded(version),
+            event,
+            Self::member_scope(municipality),
+        )
+        .await
     }
 
     async fn load_member(&self, member_id: &str) -> Result<(Option<Member>, u64), Problem> {
@@ -341,10 +370,7 @@ impl Identity {
         c: ActivateAccount,
     ) -> Result<Reply, Problem> {
         let username = checked_username(&c.username)?;
-        let hash = hashed(&c.password).await.map_err(|e| match e {
-            PasswordError::Hashing => Problem::internal(),
-            other => Invalid::new("/password", other).into(),
-        })?;
+        let hash = new_password_hash(&c.password).await?;
         let now = self.clock.now();
         let member_id = match self
             .credentials
@@ -371,14 +397,7 @@ impl Identity {
             member::decide(state.as_ref(), MemberCommand::Activate).map_err(member_problem)?;
         let municipality = state.map(|m| m.municipality).unwrap_or_default();
         let position = self
-            .append_as(
-                ctx,
-                MEMBER,
-                &member_id.to_string(),
-                ExpectedVersion::from_loaded(version),
-                event,
-                Self::member_scope(&municipality),
-            )
+            .append_member(ctx, &member_id.to_string(), version, event, &municipality)
             .await?;
         let enrolment = self.start_second_factor(member_id, &username, now).await?;
         Ok(Reply::written(enrolment, position))
@@ -423,14 +442,7 @@ impl Identity {
         }
         let municipality = state.map(|m| m.municipality).unwrap_or_default();
         let position = self
-            .append_as(
-                ctx,
-                MEMBER,
-                &member_id.to_string(),
-                ExpectedVersion::from_loaded(version),
-                event,
-                Self::member_scope(&municipality),
-            )
+            .append_member(ctx, &member_id.to_string(), version, event, &municipality)
             .await?;
         Ok(Reply::written(
             serde_json::json!({ "member_id": member_id.to_string() }),
@@ -708,14 +720,7 @@ impl Identity {
             .await
             .map_err(store_failed)?;
         let position = self
-            .append_as(
-                ctx,
-                MEMBER,
-                &c.member_id,
-                ExpectedVersion::from_loaded(version),
-                event,
-                Self::member_scope(&member.municipality),
-            )
+            .append_member(ctx, &c.member_id, version, event, &member.municipality)
             .await?;
         Ok(Reply::written(
             serde_json::json!({ "member_id": c.member_id }),
@@ -764,14 +769,7 @@ impl Identity {
             .await
             .map_err(store_failed)?;
         let position = self
-            .append_as(
-                ctx,
-                MEMBER,
-                &c.member_id,
-                ExpectedVersion::from_loaded(version),
-                event,
-                Self::member_scope(&member.municipality),
-            )
+            .append_member(ctx, &c.member_id, version, event, &member.municipality)
             .await?;
         Ok(Reply::written(
             CredentialReset {
@@ -870,10 +868,7 @@ impl Identity {
             },
         )
         .map_err(member_problem)?;
-        let hash = hashed(&c.password).await.map_err(|e| match e {
-            PasswordError::Hashing => Problem::internal(),
-            other => Invalid::new("/password", other).into(),
-        })?;
+        let hash = new_password_hash(&c.password).await?;
         if self
             .credentials
             .create_account(member_id, &username, &hash, now)
@@ -915,14 +910,7 @@ impl Identity {
         self.may_verify(ctx, &member.municipality)?;
         let event = member::decide(Some(&member), MemberCommand::Verify).map_err(member_problem)?;
         let position = self
-            .append_as(
-                ctx,
-                MEMBER,
-                &c.member_id,
-                ExpectedVersion::from_loaded(version),
-                event,
-                Self::member_scope(&member.municipality),
-            )
+            .append_member(ctx, &c.member_id, version, event, &member.municipality)
             .await?;
         Ok(Reply::written(
             serde_json::json!({ "member_id": c.member_id }),

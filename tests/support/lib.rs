@@ -1,6 +1,8 @@
 //! Shared pieces of the cross-service scenarios: a deliberately non-idempotent test
 //! projection (a tally), so that an event applied twice or lost shows in its counts.
 
+pub mod accounts;
+
 use std::sync::Arc;
 
 use chrono::Utc;

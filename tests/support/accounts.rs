@@ -35,11 +35,18 @@ impl Clock {
 }
 
 pub async fn start() -> anyhow::Result<(Platform, Clock)> {
+    start_with(&[]).await
+}
+
+/// Starts the platform on the injected clock with `extra` environment for every service.
+pub async fn start_with(extra: &[(&str, &str)]) -> anyhow::Result<(Platform, Clock)> {
     let clock = Clock {
         start: DateTime::parse_from_rfc3339(START)?.with_timezone(&Utc),
         started: Instant::now(),
     };
-    let p = Platform::start_with(&[("TSUNAGU_CLOCK_START", START)]).await?;
+    let mut env = vec![("TSUNAGU_CLOCK_START", START)];
+    env.extend_from_slice(extra);
+    let p = Platform::start_with(&env).await?;
     Ok((p, clock))
 }
 
@@ -183,7 +190,7 @@ pub async fn sign_in(
 /// Signs `who` in now and answers their access token.
 pub async fn access_token(p: &Platform, clock: &Clock, who: &Account) -> anyhow::Result<String> {
     let (status, tokens) = sign_in(p, who, PASSWORD, &clock.code(&who.secret, 0)).await?;
-    anyhow::ensure!(status == 200, "sign-in: {tokens}");
+    anyhow::ensure!(status == 201, "sign-in: {tokens}");
     Ok(tokens["access_token"]
         .as_str()
         .unwrap_or_default()

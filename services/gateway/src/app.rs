@@ -3,10 +3,11 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::routing::get;
+use axum::middleware::from_fn_with_state;
 use problem::{FieldError, Problem};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -19,7 +20,8 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, problems_everywhere};
 use crate::extract::BodyLimit;
-use crate::routes::{health, members, municipalities as m, organisations as o};
+use crate::guard;
+use crate::routes::{document, files, health, members, municipalities as m, organisations as o};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -31,7 +33,9 @@ use crate::state::AppState;
          (name = "organisations", description = "Organisations (法人): the legal entities that run service sites"),
          (name = "sites", description = "Service sites (事業所): the region's directory of providers, filtered by municipality served, service type and kind"),
          (name = "members", description = "Joining, signing in with two factors, sessions and leaving"),
-         (name = "health", description = "Liveness and readiness"))
+         (name = "health", description = "Liveness and readiness"),
+         (name = "files", description = "Files by SHA-256: uploads streamed into the blob store, type decided from the content, executables refused; downloads streamed to those who hold them"),
+         (name = "api", description = "This description of the API"))
 )]
 struct ApiDoc;
 
@@ -86,6 +90,10 @@ impl Modify for CommonProblems {
                 };
                 add("408", "the request took too long");
                 add(
+                    "429",
+                    "too many requests from your address or account; see Retry-After",
+                );
+                add(
                     "500",
                     "a defect on our side (logged); never caused by the request's content",
                 );
@@ -97,8 +105,15 @@ impl Modify for CommonProblems {
                         "unreadable request: malformed JSON, a bad header or query parameter",
                     );
                     add("401", "no valid credential");
+                    add(
+                        "403",
+                        "your roles or your tie to the object do not allow this",
+                    );
                     add("404", "no such resource");
                     add("405", "method not allowed");
+                    add("422", "a field, parameter or header has an invalid value");
+                }
+                if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
                     add("422", "a field, parameter or header has an invalid value");
                 }
                 if op.request_body.is_some() {
@@ -146,22 +161,79 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::self_register))
         .routes(routes!(members::verify_member))
         .routes(routes!(members::register_integrator))
-        .routes(routes!(members::client_token));
+        .routes(routes!(members::client_token))
+        .routes(routes!(members::list_members_of_municipality))
+        .routes(routes!(document::openapi));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(members::jwks))
         .nest("/api/v1", v1)
         .split_for_parts();
+    doc.merge(files_api().1);
     // After the routes are in: the modifier must see every operation.
     CommonProblems.modify(&mut doc);
     (router, doc)
 }
 
+/// The file routes and their document (part of [`api`]'s). Their router stays apart so
+/// [`router`] can spare them the JSON body limit and the request timeout: uploads stream
+/// to the blob store, which enforces the upload limit itself.
+pub fn files_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(files::upload))
+        .routes(routes!(files::download));
+    OpenApiRouter::new().nest("/api/v1", v1).split_for_parts()
+}
+
+/// How the HTTP surface behaves, from the settings.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// The whole request, bus included.
+    pub request_timeout: std::time::Duration,
+    /// A whole upload (or the start of a download) on the file routes.
+    pub upload_timeout: std::time::Duration,
+    /// Exact origins of the web application allowed by CORS (none: no cross-origin use).
+    pub cors_origins: Vec<String>,
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    use axum::http::Method;
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    // Bearer tokens, never cookies: no credentials mode, so no ambient authority.
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static(crate::extract::MIN_POSITION_HEADER),
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            HeaderName::from_static(crate::extract::POSITION_HEADER),
+            HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            header::LOCATION,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 /// The gateway's whole HTTP surface.
-pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+pub fn router(state: AppState, options: HttpOptions) -> Router {
+    let request_timeout = options.request_timeout;
     let (api, doc) = api();
-    let doc_json = serde_json::to_value(&doc).unwrap_or_default();
+    let doc_json = document::Document(serde_json::to_vec(&doc).unwrap_or_default().into());
     let body_limit = state.body_limit;
     let request_id = HeaderName::from_static("x-request-id");
     // Outermost first: every request gets an id and a span, then every error becomes
@@ -202,12 +274,45 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
+    // The file routes: the same guard, but no body limit (the blob store stops at the
+    // upload limit as the body streams in) and a timeout long enough for a large file.
+    let files = files_api()
+        .0
+        .route_layer(from_fn_with_state(state.clone(), guard::guard))
+        .with_state(state.clone())
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    options.upload_timeout,
+                ))
+                .layer(DefaultBodyLimit::disable()),
+        );
     let inner = ServiceBuilder::new()
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(body_limit))
@@ -216,20 +321,20 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             request_timeout,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::Extension(BodyLimit(body_limit)));
-    api.route(
-        "/api/v1/openapi.json",
-        get(move || {
-            let doc = doc_json.clone();
-            async move { axum::Json(doc) }
-        }),
-    )
-    .fallback(|| async { ApiError(Problem::not_found("no such resource")) })
-    .with_state(state)
-    .layer(inner)
-    .layer(axum::middleware::from_fn(problems_everywhere))
-    .layer(headers)
-    .layer(outer)
+        .layer(axum::Extension(BodyLimit(body_limit)))
+        .layer(axum::Extension(doc_json));
+    // The guard runs on matched routes only (it reads the matched path); the rate per
+    // address runs on everything, matched or not.
+    api.route_layer(from_fn_with_state(state.clone(), guard::guard))
+        .fallback(|| async { ApiError(Problem::not_found("no such resource")) })
+        .with_state(state.clone())
+        .layer(inner)
+        .merge(files)
+        .layer(from_fn_with_state(state, guard::limit_addresses))
+        .layer(axum::middleware::from_fn(problems_everywhere))
+        .layer(cors(&options.cors_origins))
+        .layer(headers)
+        .layer(outer)
 }
 
 #[cfg(test)]
@@ -248,6 +353,110 @@ mod tests {
             }
             serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
             _ => {}
+        }
+    }
+
+    fn operations(doc: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    out.push((method.to_uppercase(), path.clone(), op.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_documented_route_has_a_row_in_the_access_table_and_every_row_a_route() {
+        let (_, doc) = api();
+        let doc = serde_json::to_value(&doc).unwrap();
+        let documented = operations(&doc);
+        for (method, path, _) in &documented {
+            let method = axum::http::Method::from_bytes(method.as_bytes()).unwrap();
+            assert!(
+                crate::access::find(&method, path).is_some(),
+                "{method} {path} has no row in access::ROUTES"
+            );
+        }
+        for row in crate::access::ROUTES {
+            assert!(
+                documented
+                    .iter()
+                    .any(|(m, p, _)| *m == row.method.as_str() && p == row.path),
+                "{} {} is in access::ROUTES but not a documented route",
+                row.method,
+                row.path
+            );
+        }
+    }
+
+    #[test]
+    fn a_route_needs_a_token_exactly_when_the_document_says_so_and_lists_what_refusals_it_gives() {
+        let (_, doc) = api();
+        let doc = serde_json::to_value(&doc).unwrap();
+        for (method, path, op) in operations(&doc) {
+            let row = crate::access::find(
+                &axum::http::Method::from_bytes(method.as_bytes()).unwrap(),
+                &path,
+            )
+            .unwrap_or_else(|| panic!("{method} {path} has no row"));
+            let open = matches!(row.door, crate::access::Door::Open);
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            assert_eq!(secured, !open, "{method} {path}: security in the document");
+            assert!(
+                op["operationId"].is_string(),
+                "{method} {path}: operationId"
+            );
+            assert!(
+                op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|k| k.starts_with('2')),
+                "{method} {path}: a success answer"
+            );
+            let mut wanted = vec!["429", "500"];
+            if secured {
+                wanted.extend(["401", "403"]);
+            }
+            if op["requestBody"].is_object() {
+                wanted.extend(["400", "413", "415", "422"]);
+            }
+            if op["parameters"].as_array().is_some_and(|p| !p.is_empty()) {
+                wanted.push("422");
+            }
+            for code in wanted {
+                assert!(
+                    op["responses"][code].is_object(),
+                    "{method} {path}: answer {code} is documented"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_json_body_refuses_fields_it_does_not_know() {
+        let (_, doc) = api();
+        let doc = serde_json::to_value(&doc).unwrap();
+        for (method, path, op) in operations(&doc) {
+            let Some(schema) =
+                op["requestBody"]["content"]["application/json"]["schema"].as_object()
+            else {
+                continue;
+            };
+            let schema = match schema.get("$ref").and_then(|r| r.as_str()) {
+                Some(r) => doc["components"]["schemas"]
+                    [r.trim_start_matches("#/components/schemas/")]
+                .clone(),
+                None => serde_json::Value::Object(schema.clone()),
+            };
+            assert_eq!(
+                schema["additionalProperties"],
+                serde_json::Value::Bool(false),
+                "{method} {path}: the body's schema must refuse unknown fields (serde deny_unknown_fields)"
+            );
         }
     }
 

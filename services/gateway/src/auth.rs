@@ -1,57 +1,25 @@
-//! Who is calling. Until sign-in exists, the operator proves itself with the bootstrap
-//! credential that `deploy/up` generates; every route that changes or reads the register
-//! asks for an [`Operator`] proof, so a route that forgets the check does not compile.
+//! Who is calling. The guard ([`crate::guard`]) authenticates every request to a route
+//! that is not open and leaves the proof in the request; handlers take it with the
+//! [`Signed`] or [`Member`] extractors, which never authenticate a second time.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use problem::Problem;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Proof that the caller is the region's operator.
-#[derive(Debug, Clone)]
-pub struct Operator {
-    /// How the actor appears in events.
-    pub actor: &'static str,
-}
+/// How the bootstrap operator appears in events.
+pub const BOOTSTRAP_ACTOR: &str = "operator:bootstrap";
 
-impl FromRequestParts<AppState> for Operator {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let Some(presented) = presented else {
-            return Err(Problem::unauthenticated("send Authorization: Bearer <token>").into());
-        };
-        // Constant time, so the comparison leaks nothing about the credential.
-        let expected = state.bootstrap_token.as_bytes();
-        if presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected)) {
-            Ok(Operator {
-                actor: "operator:bootstrap",
-            })
-        } else {
-            Err(Problem::unauthenticated("the credential is not valid").into())
-        }
-    }
-}
-
-/// Who calls a route open to members: the operator with the bootstrap credential, or a
-/// member with a verified, unrevoked access token.
+/// Who calls a route: the operator with the bootstrap credential, or a member with a
+/// verified, unrevoked access token.
 #[derive(Debug, Clone)]
 pub enum Signed {
-    /// The operator (bootstrap credential).
-    Operator(Operator),
+    /// The operator (bootstrap credential that `deploy/up` generates).
+    Operator,
     /// A signed-in member.
     Member(permissions::Caller),
 }
@@ -69,7 +37,7 @@ impl Signed {
         min: crate::extract::MinPosition,
     ) -> bus::CallContext {
         match self {
-            Signed::Operator(op) => crate::routes::context(op.actor, request_id, min),
+            Signed::Operator => crate::routes::context(BOOTSTRAP_ACTOR, request_id, min),
             Signed::Member(caller) => {
                 crate::routes::context(&format!("member:{}", caller.member_id), request_id, min)
                     .for_caller(caller.clone())
@@ -78,63 +46,53 @@ impl Signed {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
 }
 
-impl FromRequestParts<AppState> for Signed {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Some(token) = bearer(parts) else {
-            return Err(Problem::unauthenticated("send Authorization: Bearer <token>").into());
-        };
-        let expected = state.bootstrap_token.as_bytes();
-        if token.len() == expected.len() && bool::from(token.as_bytes().ct_eq(expected)) {
-            return Ok(Signed::Operator(Operator {
-                actor: "operator:bootstrap",
-            }));
-        }
-        let now = state.clock.now().timestamp();
-        let claims = state
-            .keys
-            .verify(token, now)
-            .await
-            .map_err(|e| ApiError(Problem::unauthenticated(e.to_string())))?;
-        if state.revocations.is_revoked(&claims) {
-            return Err(Problem::unauthenticated("the session has ended").into());
-        }
-        let caller = crate::sessions::caller_of(&claims).ok_or_else(|| {
-            ApiError(Problem::unauthenticated(
-                "the token names roles this gateway does not know",
-            ))
-        })?;
-        Ok(Signed::Member(caller))
+/// Proves who sent `headers`: the bootstrap credential (compared in constant time), or an
+/// access token that verifies against the identity service's keys, has not been revoked,
+/// and names only roles this gateway knows.
+pub async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Signed, ApiError> {
+    let Some(token) = bearer(headers).filter(|t| !t.is_empty()) else {
+        return Err(Problem::unauthenticated("send Authorization: Bearer <token>").into());
+    };
+    let expected = state.bootstrap_token.as_bytes();
+    if token.len() == expected.len() && bool::from(token.as_bytes().ct_eq(expected)) {
+        return Ok(Signed::Operator);
     }
+    let now = state.clock.now().timestamp();
+    let claims = state
+        .keys
+        .verify(token, now)
+        .await
+        .map_err(|e| ApiError(Problem::unauthenticated(e.to_string())))?;
+    if state.revocations.is_revoked(&claims) {
+        return Err(Problem::unauthenticated("the session has ended").into());
+    }
+    let caller = crate::sessions::caller_of(&claims).ok_or_else(|| {
+        ApiError(Problem::unauthenticated(
+            "the token names roles this gateway does not know",
+        ))
+    })?;
+    Ok(Signed::Member(caller))
 }
 
-impl Signed {
-    /// Allows `action` by the shared permission rules (the bootstrap operator may do
-    /// anything an operator may); the proof a handler needs before it forwards.
-    pub fn may(&self, action: permissions::Action) -> Result<&Self, ApiError> {
-        match self {
-            Signed::Operator(_) => Ok(self),
-            Signed::Member(caller) => {
-                if permissions::decide(&caller.subject, action, &[]).is_allowed() {
-                    Ok(self)
-                } else {
-                    Err(Problem::forbidden("your roles do not allow this").into())
-                }
-            }
-        }
+impl<S: Send + Sync> FromRequestParts<S> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Absent only where the route's row says it is open, and then the handler should
+        // not ask: refuse rather than serve an unauthenticated caller.
+        parts
+            .extensions
+            .get::<Signed>()
+            .cloned()
+            .ok_or_else(|| ApiError(Problem::unauthenticated("sign in first")))
     }
 }
 
@@ -142,16 +100,13 @@ impl Signed {
 #[derive(Debug, Clone)]
 pub struct Member(pub permissions::Caller);
 
-impl FromRequestParts<AppState> for Member {
+impl<S: Send + Sync> FromRequestParts<S> for Member {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Signed::from_request_parts(parts, state).await? {
             Signed::Member(caller) => Ok(Member(caller)),
-            Signed::Operator(_) => {
+            Signed::Operator => {
                 Err(Problem::forbidden("this route is for signed-in members").into())
             }
         }

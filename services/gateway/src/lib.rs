@@ -3,11 +3,15 @@
 //! forwarded as one call over the bus. It holds no domain logic and reads no service's
 //! database.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod guard;
+pub mod limits;
 pub mod routes;
+pub mod serve;
 pub mod sessions;
 pub mod settings;
 pub mod state;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bus::BusClient;
+use gateway::limits::{Limits, RateLimit};
 use gateway::sessions::{FailedSignIns, Revocations, TokenKeys, follow_revocations};
 use gateway::{app, settings::Settings, state::AppState};
 
@@ -34,6 +35,13 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.nats.namespace.clone(),
         settings.bus_timeout,
     );
+    let blobs = blob_store::BlobStore::open(
+        async_nats::jetstream::new(client.clone()),
+        &format!("{}_files", settings.nats.namespace),
+        settings.nats.replicas,
+    )
+    .await
+    .map_err(|e| anyhow::Error::new(e).context("opening the blob store"))?;
     let revocations = Arc::new(Revocations::default());
     let store = settings.nats.store(client)?;
     tokio::spawn(follow_revocations(
@@ -50,8 +58,14 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         bus,
         bootstrap_token: Arc::from(settings.bootstrap_token.as_str()),
         body_limit: settings.body_limit,
+        blobs: Arc::new(blobs),
+        upload_limit: settings.upload_limit,
         revocations,
         clock,
+        limits: Arc::new(Limits {
+            per_address: RateLimit::per_minute(settings.rate_limit_per_address),
+            per_member: RateLimit::per_minute(settings.rate_limit_per_member),
+        }),
         failed_sign_ins: Arc::new(FailedSignIns::new(
             settings.sign_in_failures_per_address,
             std::time::Duration::from_secs(300),
@@ -59,12 +73,15 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(settings.http_addr).await?;
     tracing::info!(addr = %settings.http_addr, "gateway listening");
-    let app = app::router(state, settings.request_timeout);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    let app = app::router(
+        state,
+        app::HttpOptions {
+            request_timeout: settings.request_timeout,
+            cors_origins: settings.cors_origins.clone(),
+            upload_timeout: settings.upload_timeout,
+        },
+    );
+    gateway::serve::serve(listener, app, settings.header_read_timeout, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

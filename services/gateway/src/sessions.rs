@@ -20,7 +20,15 @@ pub struct TokenKeys {
     issuer: String,
     audience: String,
     verifier: RwLock<(Verifier, Instant)>,
+    /// Tokens already verified, so a signature is checked once per token rather than once
+    /// per request. Only times are checked again; revocation is checked by the caller on
+    /// every request, cached or not.
+    verified: RwLock<HashMap<String, AccessClaims>>,
 }
+
+/// Verified tokens kept at most; past it the cache starts over (a burst of new sessions
+/// costs one signature check each, nothing more).
+const VERIFIED_TOKENS: usize = 50_000;
 
 impl TokenKeys {
     pub fn new(bus: BusClient, issuer: String, audience: String) -> Self {
@@ -33,6 +41,7 @@ impl TokenKeys {
             issuer,
             audience,
             verifier: RwLock::new((empty, long_ago)),
+            verified: RwLock::new(HashMap::new()),
         }
     }
 
@@ -63,6 +72,26 @@ impl TokenKeys {
 
     /// Verifies a token at `now` (Unix seconds).
     pub async fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
+        let cached = self
+            .verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned();
+        if let Some(claims) = cached {
+            tokens::check_times(&claims, now)?;
+            return Ok(claims);
+        }
+        let claims = self.verify_signature(token, now).await?;
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    async fn verify_signature(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
         let first = self
             .verifier
             .read()

@@ -14,6 +14,11 @@ pub struct Settings {
     pub bootstrap_token: String,
     /// `TSUNAGU_BODY_LIMIT` in bytes (default 64 KiB).
     pub body_limit: usize,
+    /// `TSUNAGU_UPLOAD_LIMIT` in bytes (default 20 MiB): the largest file an upload may
+    /// carry (uploads stream to the blob store and are not bound by the body limit).
+    pub upload_limit: u64,
+    /// `TSUNAGU_UPLOAD_TIMEOUT_MS` (default 120 s): a whole upload or download.
+    pub upload_timeout: Duration,
     /// `TSUNAGU_REQUEST_TIMEOUT_MS` (default 10 s): the whole request, bus included.
     pub request_timeout: Duration,
     /// `TSUNAGU_BUS_TIMEOUT_MS` (default 8 s): one call to a service.
@@ -25,6 +30,18 @@ pub struct Settings {
     /// `TSUNAGU_SIGN_IN_FAILURES_PER_ADDRESS` (default 20): failed sign-ins one address
     /// may make in five minutes.
     pub sign_in_failures_per_address: u32,
+    /// `TSUNAGU_RATE_LIMIT_PER_MEMBER` (default 600): requests a member may make in a
+    /// minute, in a burst or spread out; 0 turns the limit off.
+    pub rate_limit_per_member: u32,
+    /// `TSUNAGU_RATE_LIMIT_PER_ADDRESS` (default 3000): requests per minute from one client
+    /// address (a care facility's staff may share one); 0 turns the limit off.
+    pub rate_limit_per_address: u32,
+    /// `TSUNAGU_CORS_ORIGINS`: the web application's origins, comma-separated, exact
+    /// (`https://tsunagu.example.jp`); none by default. A wildcard is refused.
+    pub cors_origins: Vec<String>,
+    /// `TSUNAGU_HEADER_READ_TIMEOUT_MS` (default 5 s): a client that has not sent its
+    /// request headers by then is disconnected, so slow clients hold nothing.
+    pub header_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -47,6 +64,22 @@ fn number(name: &str, default: u64) -> Result<u64, String> {
     }
 }
 
+fn cors_origins() -> Result<Vec<String>, String> {
+    let raw = std::env::var("TSUNAGU_CORS_ORIGINS").unwrap_or_default();
+    let mut origins = Vec::new();
+    for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let scheme_ok = origin.starts_with("https://") || origin.starts_with("http://");
+        let bare = origin.splitn(4, '/').nth(3).is_none() && !origin.contains('*');
+        if !scheme_ok || !bare || axum::http::HeaderValue::from_str(origin).is_err() {
+            return Err(format!(
+                "TSUNAGU_CORS_ORIGINS holds exact origins like https://tsunagu.example.jp (no wildcard, no path), got {origin:?}"
+            ));
+        }
+        origins.push(origin.to_owned());
+    }
+    Ok(origins)
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, String> {
         let addr =
@@ -64,12 +97,24 @@ impl Settings {
                 .map_err(|_| format!("TSUNAGU_HTTP_ADDR must be host:port, got {addr:?}"))?,
             bootstrap_token,
             body_limit: number("TSUNAGU_BODY_LIMIT", 64 * 1024)? as usize,
+            upload_limit: match number("TSUNAGU_UPLOAD_LIMIT", 20 << 20)? {
+                0 => return Err("TSUNAGU_UPLOAD_LIMIT must be at least 1 byte".to_owned()),
+                n => n,
+            },
+            upload_timeout: Duration::from_millis(number("TSUNAGU_UPLOAD_TIMEOUT_MS", 120_000)?),
             request_timeout: Duration::from_millis(number("TSUNAGU_REQUEST_TIMEOUT_MS", 10_000)?),
             bus_timeout: Duration::from_millis(number("TSUNAGU_BUS_TIMEOUT_MS", 8_000)?),
             token_issuer: std::env::var("TSUNAGU_TOKEN_ISSUER")
                 .unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned()),
             sign_in_failures_per_address: number("TSUNAGU_SIGN_IN_FAILURES_PER_ADDRESS", 20)?
                 as u32,
+            rate_limit_per_member: number("TSUNAGU_RATE_LIMIT_PER_MEMBER", 600)? as u32,
+            rate_limit_per_address: number("TSUNAGU_RATE_LIMIT_PER_ADDRESS", 3000)? as u32,
+            cors_origins: cors_origins()?,
+            header_read_timeout: Duration::from_millis(number(
+                "TSUNAGU_HEADER_READ_TIMEOUT_MS",
+                5_000,
+            )?),
             token_audience: std::env::var("TSUNAGU_TOKEN_AUDIENCE")
                 .unwrap_or_else(|_| "tsunagu-api".to_owned()),
         })

@@ -14,6 +14,12 @@ pub struct AppState {
     pub revocations: Arc<crate::sessions::Revocations>,
     /// The gateway's clock (token times).
     pub clock: clock::SharedClock,
+    /// Request rates per address and per member.
+    pub limits: Arc<crate::limits::Limits>,
+    /// Uploaded files, by SHA-256.
+    pub blobs: Arc<blob_store::BlobStore>,
+    /// `TSUNAGU_UPLOAD_LIMIT`: the largest file an upload may carry, in bytes.
+    pub upload_limit: u64,
     /// Failed sign-ins per client address.
     pub failed_sign_ins: Arc<crate::sessions::FailedSignIns>,
 }

@@ -43,6 +43,8 @@ pub mod endpoints {
     pub const RESET_CREDENTIALS: &str = "reset_credentials";
     /// Command: make a new signing key current (the old one verifies until its tokens expire).
     pub const ROTATE_SIGNING_KEY: &str = "rotate_signing_key";
+    /// Query: a page of one municipality's members ([`super::ListMembers`]).
+    pub const LIST_MEMBERS: &str = "list_members";
 }
 
 /// The aggregate type of a member.
@@ -182,6 +184,17 @@ pub struct DeactivateMember {
 pub struct GetMember {
     /// The member, or the caller when absent.
     pub member_id: Option<String>,
+}
+
+/// Query: a page of the members of one municipality, by id, for those who manage them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListMembers {
+    /// The municipality (local government code).
+    pub municipality: String,
+    /// Start after this member (key paging).
+    pub after: Option<String>,
+    /// Page size (1–200, default 50).
+    pub limit: Option<u32>,
 }
 
 /// Where a member's account stands.

@@ -514,6 +514,11 @@ impl Identity {
             members::SIGN_OUT => self.sign_out(ctx).await,
             members::DEACTIVATE_MEMBER => self.deactivate_member(ctx, incoming.json()?).await,
             members::GET_MEMBER => self.get_member(ctx, incoming.json()?).await,
+            members::LIST_MEMBERS => {
+                let q: identity_api::members::ListMembers = incoming.json()?;
+                let limit = page_size(q.limit)?;
+                self.list_members(ctx, q, limit).await
+            }
             members::JWKS => self.jwks().await,
             members::ROTATE_SIGNING_KEY => self.rotate_signing_key(ctx).await,
             members::RESET_CREDENTIALS => self.reset_credentials(ctx, incoming.json()?).await,
@@ -569,6 +574,7 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         members::SIGN_OUT,
         members::DEACTIVATE_MEMBER,
         members::GET_MEMBER,
+        members::LIST_MEMBERS,
         members::JWKS,
         members::ROTATE_SIGNING_KEY,
         members::RESET_CREDENTIALS,

@@ -337,6 +337,32 @@ pub async fn organisation_holding_corporate_number(
 }
 
 /// One member as the register knows them.
+/// A page of one municipality's members, by id.
+pub async fn members_of(
+    pool: &Pool,
+    municipality: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<identity_api::members::MemberView>, QueryError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT json_build_object('member_id', member_id, 'name', name, 'name_kana', name_kana,
+                    'profession', profession, 'roles', roles, 'sites', sites,
+                    'municipality', municipality, 'status', status)
+             FROM register.members
+             WHERE municipality = $1 AND ($2::text IS NULL OR member_id > $2)
+             ORDER BY member_id LIMIT $3",
+            &[&municipality, &after, &(limit + 1)],
+        )
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| serde_json::from_value(r.get(0)))
+        .collect::<Result<Vec<identity_api::members::MemberView>, _>>()?;
+    Ok(page(items, limit, |m| m.member_id.clone()))
+}
+
 pub async fn member(
     pool: &Pool,
     member_id: &str,

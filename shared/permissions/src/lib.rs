@@ -33,6 +33,8 @@
 //! | `read_register` | people, integrators | — |
 //! | `manage_register` | operator | — |
 //! | `rotate_signing_keys` | operator | — |
+//! | `manage_integrators` | operator | — |
+//! | `share_files` | people | — (each file is fetched only by its holders) |
 //! | `read_member_directory`, `read_resources`, `read_region_boards`, `post_to_region_board` | people | — |
 //! | `update_provider_entry` | operator / secretariat / site admin | — / own municipality / own organisation |
 //! | `update_availability` | site admin / care | own organisation / own site |

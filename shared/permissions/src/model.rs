@@ -216,6 +216,10 @@ closed_list! {
         ManageRegister = "manage_register",
         /// Rotate the keys that sign access tokens.
         RotateSigningKeys = "rotate_signing_keys",
+        /// Register integrators (systems that subscribe to events) and their client credentials.
+        ManageIntegrators = "manage_integrators",
+        /// Upload a file to the blob store and download the files one's site holds.
+        ShareFiles = "share_files",
         /// Read the member directory (who works where, in which profession).
         ReadMemberDirectory = "read_member_directory",
         /// Read resource information: the provider list, vacancies and acceptance status, the
@@ -307,6 +311,8 @@ impl Action {
             Self::ReadRegister
             | Self::ManageRegister
             | Self::RotateSigningKeys
+            | Self::ManageIntegrators
+            | Self::ShareFiles
             | Self::ReadMemberDirectory
             | Self::ReadResources
             | Self::UpdateProviderEntry

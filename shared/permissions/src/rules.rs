@@ -168,6 +168,8 @@ pub const RULES: &[Rule] = &[
     row(ReadRegister,                  PEOPLE_AND_INTEGRATORS,  Any,           NO_TIE),
     row(ManageRegister,                OPERATOR,                Any,           NO_TIE),
     row(RotateSigningKeys,             OPERATOR,                Any,           NO_TIE),
+    row(ManageIntegrators,             OPERATOR,                Any,           NO_TIE),
+    row(ShareFiles,                    PEOPLE,                  Any,           NO_TIE),
     row(ReadMemberDirectory,           PEOPLE,                  Any,           NO_TIE),
     row(ReadResources,                 PEOPLE,                  Any,           NO_TIE),
     row(UpdateProviderEntry,           OPERATOR,                Any,           NO_TIE),

@@ -386,6 +386,10 @@ impl Platform {
                 format!("http://127.0.0.1:{http_port}"),
             ),
         ];
+        // Scenarios send bursts from one address and one member; the rate-limit scenario
+        // turns the limits on through `extra` (later entries win).
+        common.push(("TSUNAGU_RATE_LIMIT_PER_ADDRESS".to_owned(), "0".to_owned()));
+        common.push(("TSUNAGU_RATE_LIMIT_PER_MEMBER".to_owned(), "0".to_owned()));
         common.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let credential_key = format!(
             "{:032x}{:032x}",

@@ -270,18 +270,25 @@ impl Verifier {
             }
         })?;
         let claims = data.claims;
-        let leeway = LEEWAY_SECONDS as i64;
-        if claims.exp + leeway < now {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf - leeway > now {
-            return Err(TokenError::NotYetValid);
-        }
+        check_times(&claims, now)?;
         if claims.typ != ACCESS {
             return Err(TokenError::WrongType);
         }
         Ok(claims)
     }
+}
+
+/// Whether verified claims are still in force at `now` (Unix seconds), within the leeway:
+/// what a cache of verified tokens must check again on each use.
+pub fn check_times(claims: &AccessClaims, now: i64) -> Result<(), TokenError> {
+    let leeway = LEEWAY_SECONDS as i64;
+    if claims.exp + leeway < now {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf - leeway > now {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

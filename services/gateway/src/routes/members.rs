@@ -17,8 +17,9 @@ use utoipa::IntoParams;
 use super::{context, forward};
 use crate::auth::{Member, Signed};
 use crate::error::ApiError;
-use crate::extract::{Body, ClientAddr, MinPosition, RequestId};
+use crate::extract::{Body, ClientAddr, MinPosition, Params, RequestId};
 use crate::state::AppState;
+use identity_api::municipalities::Page;
 
 /// A member in the path.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -213,6 +214,61 @@ pub async fn me(
         ep::GET_MEMBER,
         &ctx,
         &GetMember { member_id: None },
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The municipality in the path of its member list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MunicipalityMembersPath {
+    /// Local government code (6 digits, the last a check digit).
+    #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
+    pub code: String,
+}
+
+/// Paging of the member list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberListParams {
+    /// Key of the last item of the previous page (a member id).
+    #[param(
+        pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        nullable = false
+    )]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
+    pub limit: Option<u32>,
+}
+
+/// The members of a municipality, a page at a time, for its secretariat (and the operator).
+/// Another municipality's list is refused.
+#[utoipa::path(get, path = "/municipalities/{code}/members", tag = "members", security(("bearer" = [])),
+    params(MunicipalityMembersPath, MemberListParams),
+    responses((status = 200, description = "a page", body = Page<MemberView>),
+              (status = 403, description = "not your municipality", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_members_of_municipality(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    min: MinPosition,
+    Path(MunicipalityMembersPath { code }): Path<MunicipalityMembersPath>,
+    Params(p): Params<MemberListParams>,
+) -> Result<Response, ApiError> {
+    let q = ListMembers {
+        municipality: code,
+        after: p.after,
+        limit: p.limit,
+    };
+    forward(
+        &state,
+        SERVICE,
+        ep::LIST_MEMBERS,
+        &signed.context_after(&rid, min),
+        &q,
         StatusCode::OK,
     )
     .await

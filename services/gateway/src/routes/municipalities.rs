@@ -15,7 +15,6 @@ use crate::auth::Signed;
 use crate::error::ApiError;
 use crate::extract::{Body, MinPosition, Params, RequestId};
 use crate::state::AppState;
-use permissions::Action;
 
 /// Answer to a command: what was changed and where its event is stored.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -129,7 +128,7 @@ pub async fn register_municipality(
     rid: RequestId,
     Body(body): Body<RegisterMunicipality>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -157,7 +156,7 @@ pub async fn list_municipalities(
     min: MinPosition,
     Params(p): Params<MunicipalityListParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
+    let ctx = signed.context_after(&rid, min);
     let q = ListMunicipalities {
         prefecture: p.prefecture,
         after: p.after,
@@ -190,7 +189,7 @@ pub async fn get_municipality(
     min: MinPosition,
     Path(CodePath { code }): Path<CodePath>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
+    let ctx = signed.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -219,7 +218,7 @@ pub async fn rename_municipality(
     Path(CodePath { code }): Path<CodePath>,
     Body(change): Body<MunicipalityNameChange>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -248,7 +247,7 @@ pub async fn add_area(
     Path(CodePath { code }): Path<CodePath>,
     Body(area): Body<NewArea>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -274,7 +273,7 @@ pub async fn remove_area(
     rid: RequestId,
     Path(AreaPath { code, area_id }): Path<AreaPath>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -300,7 +299,7 @@ pub async fn form_group(
     rid: RequestId,
     Body(body): Body<FormGroup>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -327,7 +326,7 @@ pub async fn list_groups(
     min: MinPosition,
     Params(p): Params<GroupListParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
+    let ctx = signed.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -357,7 +356,7 @@ pub async fn get_group(
     min: MinPosition,
     Path(GroupPath { group_id }): Path<GroupPath>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ReadRegister)?.context_after(&rid, min);
+    let ctx = signed.context_after(&rid, min);
     forward(
         &state,
         SERVICE,
@@ -386,7 +385,7 @@ pub async fn join_group(
     Path(GroupPath { group_id }): Path<GroupPath>,
     Body(member): Body<NewGroupMember>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,
@@ -414,7 +413,7 @@ pub async fn leave_group(
     rid: RequestId,
     Path(GroupMemberPath { group_id, code }): Path<GroupMemberPath>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed.may(Action::ManageRegister)?.context(&rid);
+    let ctx = signed.context(&rid);
     forward(
         &state,
         SERVICE,

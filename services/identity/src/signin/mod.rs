@@ -924,10 +924,9 @@ impl Identity {
         c: RegisterIntegrator,
     ) -> Result<Reply, Problem> {
         let operator = ctx.actor == "operator:bootstrap"
-            || ctx
-                .caller
-                .as_ref()
-                .is_some_and(|c| c.subject.has_role(permissions::Role::Operator));
+            || ctx.caller.as_ref().is_some_and(|c| {
+                permissions::decide(subject(c), Action::ManageIntegrators, &[]).is_allowed()
+            });
         if !operator {
             return Err(Problem::forbidden(
                 "only the operator registers integrators",
@@ -1006,6 +1005,42 @@ impl Identity {
             token_type: "Bearer".to_owned(),
             expires_in: self.tokens.access_ttl.num_seconds(),
         }))
+    }
+
+    /// A page of one municipality's members: for its secretariat and the operator only, so
+    /// no municipality reads another's staff.
+    pub(crate) async fn list_members(
+        &self,
+        ctx: &CallContext,
+        q: ListMembers,
+        limit: i64,
+    ) -> Result<Reply, Problem> {
+        let code = crate::domain::municipality::parse_code("/municipality", &q.municipality)?;
+        if let Some(after) = &q.after
+            && Uuid::parse_str(after).is_err()
+        {
+            return Err(Invalid::new("/after", "a member id (UUID)").into());
+        }
+        let allowed = ctx.actor == "operator:bootstrap"
+            || ctx.caller.as_ref().is_some_and(|c| {
+                let ties: &[Relationship] = if c.municipality.as_deref() == Some(code.as_str()) {
+                    &[Relationship::OwnMunicipality]
+                } else {
+                    &[]
+                };
+                permissions::decide(subject(c), Action::ManageMembersOfMunicipality, ties)
+                    .is_allowed()
+            });
+        if !allowed {
+            return Err(Problem::forbidden(
+                "only the municipality's secretariat lists its members",
+            ));
+        }
+        self.settled().await?;
+        let page = crate::queries::members_of(&self.pool, code.as_str(), q.after.as_deref(), limit)
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        Ok(Reply::value(page))
     }
 
     pub(crate) async fn get_member(

@@ -1,0 +1,370 @@
+//! bench-gateway: what an authenticated read through the gateway costs next to a plain
+//! axum route, with the release binaries of the identity service and the gateway.
+//!
+//! Starts a whole platform (`testkit::Platform`, as bench-signin does, with the rate limits
+//! off: `TSUNAGU_RATE_LIMIT_PER_MEMBER=0`, `TSUNAGU_RATE_LIMIT_PER_ADDRESS=0`), signs a
+//! nurse in (`tests/support/accounts.rs`), then in the same run, each case after a warm-up,
+//! with C clients each keeping one request in flight for S seconds:
+//! (a) `GET /api/v1/sites/{id}` and `GET /api/v1/me` with the nurse's bearer token: the
+//!     gateway verifies the token (EdDSA, or its cache of verified tokens), checks the
+//!     permission rules and asks the identity service over NATS, which reads Postgres;
+//! (b) a plain static axum route: a server started by this binary on 127.0.0.1, one route
+//!     answering a static string, no layers, on its own runtime;
+//! (c) the gateway's `GET /healthz` (all its layers, no token, no bus call).
+//!
+//! One reqwest client for all, its pool sized for C connections, keep-alive on. Latency
+//! is per request, from send until the whole answer is read; req/s counts every request
+//! answered in the timed window. Anything but 200 is an error: errors are counted, a few
+//! shown, and make it exit non-zero.
+//!
+//! Run it through `tests/bench/run gateway [--clients C] [--seconds S] [--warmup W]`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use testkit::Platform;
+use tsunagu_tests::accounts::{Clock, PASSWORD, START, join, sign_in, site};
+
+const USAGE: &str = "usage: bench-gateway [--clients C] [--seconds S] [--warmup W]   (run through tests/bench/run gateway)";
+/// What the static route answers.
+const STATIC_BODY: &str = "tsunagu";
+/// Errors shown in full per case (all are counted).
+const ERRORS_SHOWN: usize = 5;
+
+struct Args {
+    clients: usize,
+    seconds: u64,
+    warmup: u64,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut parsed = Args {
+        clients: 64,
+        seconds: 10,
+        warmup: 2,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let (name, value) = match arg.split_once('=') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => {
+                let value = args
+                    .next()
+                    .with_context(|| format!("{arg} needs a number"))?;
+                (arg, value)
+            }
+        };
+        let n: u64 = value
+            .replace(['_', ','], "")
+            .parse()
+            .with_context(|| format!("{name} {value:?} is not a number"))?;
+        ensure!(n >= 1 || name == "--warmup", "{name} must be at least 1");
+        match name.as_str() {
+            "--clients" => parsed.clients = n as usize,
+            "--seconds" => parsed.seconds = n,
+            "--warmup" => parsed.warmup = n,
+            other => bail!("unknown argument {other:?}; {USAGE}"),
+        }
+    }
+    Ok(parsed)
+}
+
+/// One request, sent again and again.
+#[derive(Clone)]
+struct Target {
+    url: String,
+    bearer: Option<String>,
+}
+
+/// What one case measured.
+struct Row {
+    case: String,
+    wall: Duration,
+    /// Of the successful requests, sorted.
+    latencies: Vec<Duration>,
+    errors: usize,
+    /// The first few errors, in full.
+    shown: Vec<String>,
+}
+
+impl Row {
+    fn requests(&self) -> usize {
+        self.latencies.len() + self.errors
+    }
+
+    fn per_s(&self) -> f64 {
+        self.requests() as f64 / self.wall.as_secs_f64()
+    }
+}
+
+/// The nearest-rank percentile `q` (0..1] of sorted latencies, in milliseconds.
+fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1].as_secs_f64() * 1e3
+}
+
+/// `clients` tasks, each sending `target` one request at a time for `length`.
+async fn load(
+    http: &reqwest::Client,
+    case: &str,
+    target: &Target,
+    clients: usize,
+    length: Duration,
+) -> Row {
+    let started = Instant::now();
+    let deadline = started + length;
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, target) = (http.clone(), target.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = Vec::new();
+                while Instant::now() < deadline {
+                    let mut request = http.get(&target.url);
+                    if let Some(token) = &target.bearer {
+                        request = request.bearer_auth(token);
+                    }
+                    let t = Instant::now();
+                    let answer = match request.send().await {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            response.bytes().await.map(|body| (status, body))
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match answer {
+                        Ok((200, _)) => latencies.push(t.elapsed()),
+                        Ok((status, body)) => errors.push(format!(
+                            "{status} {}",
+                            String::from_utf8_lossy(&body[..body.len().min(300)])
+                        )),
+                        Err(e) => errors.push(format!("no answer: {e}")),
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut shown = Vec::new();
+    for worker in workers {
+        match worker.await {
+            Ok((l, e)) => {
+                latencies.extend(l);
+                errors += e.len();
+                shown.extend(e.into_iter().take(ERRORS_SHOWN.saturating_sub(shown.len())));
+            }
+            Err(e) => {
+                errors += 1;
+                shown.push(format!("a client task failed: {e}"));
+            }
+        }
+    }
+    let wall = started.elapsed();
+    latencies.sort_unstable();
+    Row {
+        case: case.to_owned(),
+        wall,
+        latencies,
+        errors,
+        shown,
+    }
+}
+
+/// A plain axum server on 127.0.0.1, one static route, no layers, on a runtime of its own
+/// (so its work does not queue behind the load generator's); answers its URL.
+fn static_server() -> anyhow::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}/static", listener.local_addr()?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("static-axum")
+        .build()?;
+    std::thread::Builder::new()
+        .name("static-axum".to_owned())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let app = axum::Router::new()
+                    .route("/static", axum::routing::get(|| async { STATIC_BODY }));
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        if let Err(e) = axum::serve(listener, app).await {
+                            eprintln!("static server: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("static server: {e}"),
+                }
+            })
+        })?;
+    Ok(url)
+}
+
+/// The platform, with rate limits off and the clock the member helpers compute codes from.
+async fn platform() -> anyhow::Result<(Platform, Clock)> {
+    let clock = Clock {
+        start: DateTime::parse_from_rfc3339(START)?.with_timezone(&Utc),
+        started: Instant::now(),
+    };
+    let p = Platform::start_with(&[
+        ("TSUNAGU_CLOCK_START", START),
+        ("TSUNAGU_RATE_LIMIT_PER_MEMBER", "0"),
+        ("TSUNAGU_RATE_LIMIT_PER_ADDRESS", "0"),
+    ])
+    .await?;
+    Ok((p, clock))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let Args {
+        clients,
+        seconds,
+        warmup,
+    } = args;
+    let profile = std::env::var("TSUNAGU_TEST_PROFILE").unwrap_or_else(|_| "debug".to_owned());
+    if profile != "release" {
+        bail!(
+            "TSUNAGU_TEST_PROFILE is {profile:?}, not \"release\": figures of a debug build mean \
+             nothing; run through tests/bench/run gateway"
+        );
+    }
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let (p, clock) = platform().await?;
+    let site = site(&p, "医療法人 計測会", "計測訪問看護ステーション").await?;
+    let nurse = join(
+        &p,
+        &clock,
+        None,
+        "bench.reader",
+        &["professional"],
+        &[&site],
+    )
+    .await?;
+    let (status, tokens) = sign_in(&p, &nurse, PASSWORD, &clock.code(&nurse.secret, 0)).await?;
+    ensure!(status == 201, "sign-in: {status} {tokens}");
+    let token = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let static_url = static_server()?;
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .tcp_nodelay(true)
+        .build()?;
+    let member = |path: &str| Target {
+        url: p.url(path),
+        bearer: Some(token.clone()),
+    };
+    let open = |url: String| Target { url, bearer: None };
+    let cases = [
+        (
+            "GET /api/v1/sites/{id} (bearer)",
+            member(&format!("/api/v1/sites/{site}")),
+        ),
+        ("GET /api/v1/me (bearer)", member("/api/v1/me")),
+        ("static axum route", open(static_url)),
+        ("GET /healthz (gateway)", open(p.url("/healthz"))),
+    ];
+
+    println!(
+        "identity + gateway: {profile} binaries; {cpus} CPUs, shared by the load generator, the \
+         static server, the gateway, the identity service, nats-server and PostgreSQL"
+    );
+    println!(
+        "{clients} clients, one request in flight each; one reqwest client, pool of {clients}, \
+         keep-alive on; {warmup} s warm-up then {seconds} s per case; rate limits off; \
+         PostgreSQL fsync on, nats-server sync_interval: always"
+    );
+    let mut rows = Vec::new();
+    for (case, target) in &cases {
+        if warmup > 0 {
+            let _ = load(&http, case, target, clients, Duration::from_secs(warmup)).await;
+        }
+        let row = load(&http, case, target, clients, Duration::from_secs(seconds)).await;
+        rows.push(row);
+    }
+
+    println!();
+    println!(
+        "{:<34} {:>7} {:>9} {:>9} {:>8} {:>8} {:>7}",
+        "case", "clients", "requests", "req/s", "p50 ms", "p99 ms", "errors"
+    );
+    for r in &rows {
+        println!(
+            "{:<34} {:>7} {:>9} {:>9.1} {:>8.2} {:>8.2} {:>7}",
+            r.case,
+            clients,
+            r.requests(),
+            r.per_s(),
+            percentile_ms(&r.latencies, 0.50),
+            percentile_ms(&r.latencies, 0.99),
+            r.errors
+        );
+    }
+    let round = |x: f64, places: i32| {
+        let f = 10f64.powi(places);
+        (x * f).round() / f
+    };
+    let json = json!({
+        "bench": "gateway",
+        "profile": profile,
+        "cpus": cpus,
+        "clients": clients,
+        "seconds": seconds,
+        "warmup_s": warmup,
+        "cases": rows.iter().map(|r| json!({
+            "case": r.case,
+            "clients": clients,
+            "requests": r.requests(),
+            "per_s": round(r.per_s(), 1),
+            "p50_ms": round(percentile_ms(&r.latencies, 0.50), 3),
+            "p99_ms": round(percentile_ms(&r.latencies, 0.99), 3),
+            "errors": r.errors,
+        })).collect::<Vec<_>>(),
+    });
+    println!();
+    println!("{json}");
+
+    let errors: usize = rows.iter().map(|r| r.errors).sum();
+    if errors > 0 {
+        println!();
+        for r in rows.iter().filter(|r| r.errors > 0) {
+            println!("{}: {} errors, e.g.", r.case, r.errors);
+            for e in &r.shown {
+                println!("  {e}");
+            }
+        }
+        bail!(
+            "{errors} requests failed\n--- identity ---\n{}\n--- gateway ---\n{}",
+            p.identity.log_tail(20),
+            p.gateway.log_tail(20)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    if std::env::var_os("TSUNAGU_NATS_SERVER").is_none() {
+        bail!("TSUNAGU_NATS_SERVER is not set: run through tests/bench/run gateway");
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // On a signal the run is dropped, and with it the platform's processes and database.
+    tokio::select! {
+        result = run(args) => result,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        _ = term.recv() => bail!("terminated"),
+    }
+}

@@ -559,3 +559,38 @@ async fn an_unknown_route_and_a_wrong_method_answer_problem_details() -> anyhow:
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_holds_at_most_two_hundred_items() -> anyhow::Result<()> {
+    let p = Platform::start().await?;
+    for path in [
+        "/api/v1/sites?limit=201",
+        "/api/v1/organisations?limit=100000",
+        "/api/v1/municipalities?limit=201",
+        &format!("/api/v1/municipalities/{IZUMO}/members?limit=201"),
+    ] {
+        let (status, body) = send(p.operator(Method::GET, path)).await?;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(body["errors"][0]["pointer"], "/limit", "{path}: {body}");
+    }
+    let (status, body) = send(p.operator(Method::GET, "/api/v1/sites?limit=200")).await?;
+    assert_eq!(status, 200, "{body}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_that_is_gone_is_answered_in_bounded_time_with_problem_details()
+-> anyhow::Result<()> {
+    let mut p = Platform::start_with(&[("TSUNAGU_BUS_TIMEOUT_MS", "1000")]).await?;
+    p.identity.kill();
+    let started = Instant::now();
+    let (status, body) = send(p.operator(Method::GET, "/api/v1/municipalities")).await?;
+    assert!(status == 503 || status == 504, "{status} {body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "answered within the bus timeout, not the client's patience: {:?}",
+        started.elapsed()
+    );
+    Ok(())
+}

@@ -29,6 +29,11 @@ pub struct FileStored {
     pub href: String,
 }
 
+/// A file's bytes, as they were uploaded.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileContent(pub Vec<u8>);
+
 /// A file in the path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -110,7 +115,7 @@ fn no_such_file() -> Problem {
 /// from its content; executables and unknown types are refused. You and your sites hold
 /// the file: only you and your colleagues there can download it.
 #[utoipa::path(post, path = "/files", tag = "files", security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "*/*",
+    request_body(content = FileContent, content_type = "*/*",
         description = "the file's bytes; its type is decided from them, whatever Content-Type says"),
     responses(
         (status = 201, description = "stored (the same content is stored once, under the same digest)", body = FileStored,
@@ -164,7 +169,7 @@ pub async fn upload(
 #[utoipa::path(get, path = "/files/{sha256}", tag = "files", security(("bearer" = [])),
     params(FilePath),
     responses(
-        (status = 200, description = "the file; Content-Type is the type decided at upload", body = Vec<u8>, content_type = "*/*",
+        (status = 200, description = "the file; Content-Type is the type decided at upload", body = FileContent, content_type = "*/*",
             headers(("ETag" = String, description = "the digest, quoted"),
                     ("Content-Disposition" = String, description = "attachment"))),
         (status = 404, description = "no such file, or not one you or your sites hold (the two are not told apart)", body = Problem, content_type = "application/problem+json"),

@@ -72,16 +72,14 @@ impl Modify for CommonProblems {
             )
         };
         for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for (read, op) in [
+                (true, &mut item.get),
+                (false, &mut item.post),
+                (false, &mut item.put),
+                (false, &mut item.patch),
+                (false, &mut item.delete),
+            ] {
+                let Some(op) = op else { continue };
                 let mut add = |code: &str, description: &str| {
                     op.responses
                         .responses
@@ -115,6 +113,12 @@ impl Modify for CommonProblems {
                 }
                 if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
                     add("422", "a field, parameter or header has an invalid value");
+                }
+                if !read {
+                    add(
+                        "409",
+                        "a concurrent change, or the object is not in a state that allows this",
+                    );
                 }
                 if op.request_body.is_some() {
                     add(

@@ -92,11 +92,11 @@ impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // An empty header says nothing, like an absent one.
+        // An empty header says nothing, like an absent one (the document allows it).
         match parts
             .headers
             .get(MIN_POSITION_HEADER)
-            .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
+            .filter(|v| !v.is_empty())
         {
             None => Ok(Self(None)),
             Some(v) => {

@@ -338,6 +338,7 @@ pub struct IntegratorCredentials {
 #[serde(deny_unknown_fields)]
 pub struct ClientCredentials {
     /// Must be `client_credentials`.
+    #[schema(pattern = "^client_credentials$", example = "client_credentials")]
     pub grant_type: String,
     /// The client id.
     pub client_id: String,

@@ -103,8 +103,7 @@ pub struct NewOrganisation {
     #[serde(default)]
     #[schema(
         example = "7000012050002",
-        pattern = "^[1-9][0-9]{12}$",
-        nullable = false
+        pattern = "^[1-9][0-9]{12}$"
     )]
     pub corporate_number: Option<String>,
     /// What kind of legal entity it is.
@@ -148,8 +147,7 @@ pub struct SiteDetails {
     #[serde(default)]
     #[schema(
         example = "3260190012",
-        pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{8}$",
-        nullable = false
+        pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{8}$"
     )]
     pub provider_number: Option<String>,
     /// Name in kanji.
@@ -175,8 +173,7 @@ pub struct SiteDetails {
     #[serde(default)]
     #[schema(
         example = "hirata",
-        pattern = "^[a-z0-9][a-z0-9-]{0,63}$",
-        nullable = false
+        pattern = "^[a-z0-9][a-z0-9-]{0,63}$"
     )]
     pub area_id: Option<String>,
     /// Other registered municipalities it serves; the home municipality is always served.
@@ -198,8 +195,7 @@ pub struct SiteDetails {
     #[schema(
         example = "0853-21-0001",
         pattern = "^0[0-9]*(-[0-9]+)*$",
-        max_length = 21,
-        nullable = false
+        max_length = 21
     )]
     pub fax: Option<String>,
     /// A phone that answers day and night (home-visit nursing on call), written like the phone.
@@ -207,8 +203,7 @@ pub struct SiteDetails {
     #[schema(
         example = "090-1234-5678",
         pattern = "^0[0-9]*(-[0-9]+)*$",
-        max_length = 21,
-        nullable = false
+        max_length = 21
     )]
     pub contact_24h: Option<String>,
 }

@@ -75,7 +75,7 @@ pub struct ReadAfter {
     /// you received), e.g. `TSUNAGU_IDENTITY:42`.
     #[param(
         rename = "Tsunagu-Min-Position",
-        pattern = "^[A-Za-z0-9_-]+:[0-9]+$",
+        pattern = "^([A-Za-z0-9_-]+:[0-9]{1,19})?$",
         nullable = false
     )]
     pub min_position: Option<String>,

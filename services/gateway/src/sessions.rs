@@ -20,15 +20,48 @@ pub struct TokenKeys {
     issuer: String,
     audience: String,
     verifier: RwLock<(Verifier, Instant)>,
-    /// Tokens already verified, so a signature is checked once per token rather than once
-    /// per request. Only times are checked again; revocation is checked by the caller on
-    /// every request, cached or not.
-    verified: RwLock<HashMap<String, AccessClaims>>,
+    verified: VerifiedTokens,
 }
 
-/// Verified tokens kept at most; past it the cache starts over (a burst of new sessions
-/// costs one signature check each, nothing more).
-const VERIFIED_TOKENS: usize = 50_000;
+/// Tokens already verified, so a signature is checked once per token rather than once per
+/// request. Only times are checked again on a hit; revocation is checked by the caller on
+/// every request, cached or not.
+pub struct VerifiedTokens {
+    capacity: usize,
+    tokens: RwLock<HashMap<String, AccessClaims>>,
+}
+
+impl VerifiedTokens {
+    /// Keeps at most `capacity` tokens; past it the cache starts over (a burst of new
+    /// sessions costs one signature check each, nothing more).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            tokens: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The claims of `token` if it was verified before: `None` when unknown, an error when
+    /// it has expired (or is not valid yet) at `now`.
+    pub fn get(&self, token: &str, now: i64) -> Option<Result<AccessClaims, TokenError>> {
+        let claims = self
+            .tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()?;
+        Some(tokens::check_times(&claims, now).map(|()| claims))
+    }
+
+    /// Remembers a token whose signature and claims were verified.
+    pub fn insert(&self, token: &str, claims: AccessClaims) {
+        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        if tokens.len() >= self.capacity {
+            tokens.clear();
+        }
+        tokens.insert(token.to_owned(), claims);
+    }
+}
 
 impl TokenKeys {
     pub fn new(bus: BusClient, issuer: String, audience: String) -> Self {
@@ -41,7 +74,7 @@ impl TokenKeys {
             issuer,
             audience,
             verifier: RwLock::new((empty, long_ago)),
-            verified: RwLock::new(HashMap::new()),
+            verified: VerifiedTokens::new(50_000),
         }
     }
 
@@ -72,22 +105,11 @@ impl TokenKeys {
 
     /// Verifies a token at `now` (Unix seconds).
     pub async fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
-        let cached = self
-            .verified
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .cloned();
-        if let Some(claims) = cached {
-            tokens::check_times(&claims, now)?;
-            return Ok(claims);
+        if let Some(known) = self.verified.get(token, now) {
+            return known;
         }
         let claims = self.verify_signature(token, now).await?;
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
-        if verified.len() >= VERIFIED_TOKENS {
-            verified.clear();
-        }
-        verified.insert(token.to_owned(), claims.clone());
+        self.verified.insert(token, claims.clone());
         Ok(claims)
     }
 
@@ -272,5 +294,41 @@ impl FailedSignIns {
             *entry = (Instant::now(), 0);
         }
         entry.1 += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> AccessClaims {
+        AccessClaims {
+            sub: "m-1".into(),
+            nbf: exp - 900,
+            iat: exp - 900,
+            exp,
+            typ: tokens::ACCESS.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_cached_token_stops_passing_when_it_expires() {
+        let cache = VerifiedTokens::new(10);
+        cache.insert("t", claims(1_000));
+        assert!(matches!(cache.get("t", 1_000), Some(Ok(_))));
+        let leeway = tokens::LEEWAY_SECONDS as i64;
+        assert!(matches!(cache.get("t", 1_000 + leeway + 1), Some(Err(TokenError::Expired))));
+        assert!(cache.get("other", 1_000).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_starts_over_rather_than_grow() {
+        let cache = VerifiedTokens::new(2);
+        cache.insert("a", claims(1_000));
+        cache.insert("b", claims(1_000));
+        cache.insert("c", claims(1_000));
+        assert!(cache.get("a", 500).is_none());
+        assert!(cache.get("c", 500).is_some());
     }
 }

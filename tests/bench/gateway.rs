@@ -1,10 +1,10 @@
 //! bench-gateway: what an authenticated read through the gateway costs next to a plain
 //! axum route, with the release binaries of the identity service and the gateway.
 //!
-//! Starts a whole platform (`testkit::Platform`, as bench-signin does, with the rate limits
-//! off: `TSUNAGU_RATE_LIMIT_PER_MEMBER=0`, `TSUNAGU_RATE_LIMIT_PER_ADDRESS=0`), signs a
-//! nurse in (`tests/support/accounts.rs`), then in the same run, each case after a warm-up,
-//! with C clients each keeping one request in flight for S seconds:
+//! Starts a whole platform (`testkit::Platform` on the injected clock, through
+//! `tests/support/accounts.rs`, with the rate limits off: `TSUNAGU_RATE_LIMIT_PER_MEMBER=0`,
+//! `TSUNAGU_RATE_LIMIT_PER_ADDRESS=0`) and signs a nurse in. Then in the same run, each case
+//! after a warm-up, with C clients each keeping one request in flight for S seconds:
 //! (a) `GET /api/v1/sites/{id}` and `GET /api/v1/me` with the nurse's bearer token: the
 //!     gateway verifies the token (EdDSA, or its cache of verified tokens), checks the
 //!     permission rules and asks the identity service over NATS, which reads Postgres;
@@ -22,10 +22,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use chrono::{DateTime, Utc};
 use serde_json::json;
-use testkit::Platform;
-use tsunagu_tests::accounts::{Clock, PASSWORD, START, join, sign_in, site};
+use tsunagu_tests::accounts::{access_token, join, site, start_with};
 
 const USAGE: &str = "usage: bench-gateway [--clients C] [--seconds S] [--warmup W]   (run through tests/bench/run gateway)";
 /// What the static route answers.
@@ -210,21 +208,6 @@ fn static_server() -> anyhow::Result<String> {
     Ok(url)
 }
 
-/// The platform, with rate limits off and the clock the member helpers compute codes from.
-async fn platform() -> anyhow::Result<(Platform, Clock)> {
-    let clock = Clock {
-        start: DateTime::parse_from_rfc3339(START)?.with_timezone(&Utc),
-        started: Instant::now(),
-    };
-    let p = Platform::start_with(&[
-        ("TSUNAGU_CLOCK_START", START),
-        ("TSUNAGU_RATE_LIMIT_PER_MEMBER", "0"),
-        ("TSUNAGU_RATE_LIMIT_PER_ADDRESS", "0"),
-    ])
-    .await?;
-    Ok((p, clock))
-}
-
 async fn run(args: Args) -> anyhow::Result<()> {
     let Args {
         clients,
@@ -239,7 +222,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let (p, clock) = platform().await?;
+    let (p, clock) = start_with(&[
+        ("TSUNAGU_RATE_LIMIT_PER_MEMBER", "0"),
+        ("TSUNAGU_RATE_LIMIT_PER_ADDRESS", "0"),
+    ])
+    .await?;
     let site = site(&p, "医療法人 計測会", "計測訪問看護ステーション").await?;
     let nurse = join(
         &p,
@@ -250,12 +237,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &[&site],
     )
     .await?;
-    let (status, tokens) = sign_in(&p, &nurse, PASSWORD, &clock.code(&nurse.secret, 0)).await?;
-    ensure!(status == 201, "sign-in: {status} {tokens}");
-    let token = tokens["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let token = access_token(&p, &clock, &nurse).await?;
     let static_url = static_server()?;
 
     let http = reqwest::Client::builder()

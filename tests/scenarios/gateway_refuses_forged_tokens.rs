@@ -622,7 +622,7 @@ async fn jku_and_x5u_headers_are_refused_and_never_fetched() -> anyhow::Result<(
 }
 
 #[tokio::test]
-async fn a_refresh_token_a_truncated_signature_garbage_and_an_empty_bearer_are_refused()
+async fn a_refresh_token_a_tampered_signature_garbage_and_an_empty_bearer_are_refused()
 -> anyhow::Result<()> {
     let s = Scene::new().await?;
     let access = s.access.as_str();
@@ -630,6 +630,11 @@ async fn a_refresh_token_a_truncated_signature_garbage_and_an_empty_bearer_are_r
     let mut altered = signature.as_bytes().to_vec();
     altered[0] = if altered[0] == b'A' { b'B' } else { b'A' };
     let altered = format!("{unsigned}.{}", String::from_utf8_lossy(&altered));
+    // The genuine token is verified (and may be cached) by now: its signature must not
+    // vouch for other claims.
+    let operator = with(&s.claims, json!({ "roles": ["operator"] }));
+    let genuine_header = access.split('.').next().unwrap_or_default();
+    let borrowed = format!("{genuine_header}.{}.{signature}", part(&operator));
     let cases = [
         ("the refresh token sign-in answered", s.refresh.clone()),
         (
@@ -646,6 +651,10 @@ async fn a_refresh_token_a_truncated_signature_garbage_and_an_empty_bearer_are_r
         ),
         ("the signature removed with its dot", unsigned.to_owned()),
         ("the signature's first character changed", altered),
+        (
+            "the genuine signature on claims naming the operator role",
+            borrowed,
+        ),
         ("garbage", "garbage".to_owned()),
         ("three dots of garbage", "a.b.c".to_owned()),
         ("only dots", "..".to_owned()),

@@ -8,5 +8,6 @@
 
 pub mod password;
 pub mod sealed;
+pub mod shredding;
 pub mod token;
 pub mod totp;

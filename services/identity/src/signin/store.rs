@@ -26,7 +26,22 @@ const MIGRATIONS: &[Migration] = &[
         version: "0003_integrator_clients",
         sql: include_str!("../../migrations/credentials_0003.sql"),
     },
+    Migration {
+        version: "0004_patient_keys",
+        sql: include_str!("../../migrations/credentials_0004.sql"),
+    },
 ];
+
+/// A patient's data key as the store holds it.
+#[derive(Debug, Clone)]
+pub enum PatientKey {
+    /// The key: personal fields open.
+    Live(credentials::shredding::DataKey),
+    /// Destroyed: the patient's personal fields are erased everywhere.
+    Destroyed { at: DateTime<Utc> },
+    /// No key was ever made for this patient.
+    Unknown,
+}
 
 /// Failures in a row that lock an account.
 pub const LOCK_AFTER_FAILURES: i32 = 5;
@@ -74,6 +89,69 @@ impl CredentialStore {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         projection_runner::migrate_schema(&self.pool, "credentials", MIGRATIONS).await?;
         Ok(())
+    }
+
+    /// The data key of a newly registered patient (the existing one if it was made
+    /// already, so a retried registration seals with the same key).
+    pub async fn patient_key_for_new_patient(
+        &self,
+        patient_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<PatientKey, StoreError> {
+        let key = credentials::shredding::DataKey::generate();
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO credentials.patient_keys (patient_id, sealed_key, created_at)
+                 VALUES ($1, $2, $3) ON CONFLICT (patient_id) DO NOTHING",
+                &[&patient_id, &self.seal.seal(key.as_bytes()), &now],
+            )
+            .await?;
+        self.patient_key(patient_id).await
+    }
+
+    /// A patient's data key, or why there is none.
+    pub async fn patient_key(&self, patient_id: Uuid) -> Result<PatientKey, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT sealed_key, destroyed_at FROM credentials.patient_keys WHERE patient_id = $1",
+                &[&patient_id],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(PatientKey::Unknown);
+        };
+        let sealed: Option<Vec<u8>> = row.get(0);
+        match sealed {
+            Some(sealed) => {
+                let bytes = self.seal.open(&sealed).map_err(|_| StoreError::Sealed)?;
+                let key = credentials::shredding::DataKey::from_bytes(&bytes)
+                    .map_err(|_| StoreError::Sealed)?;
+                Ok(PatientKey::Live(key))
+            }
+            None => Ok(PatientKey::Destroyed { at: row.get(1) }),
+        }
+    }
+
+    /// Destroys a patient's data key: their personal fields can never be read again, from
+    /// any event, by any replay. Answers whether a live key was destroyed now.
+    pub async fn destroy_patient_key(
+        &self,
+        patient_id: Uuid,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE credentials.patient_keys
+                 SET sealed_key = NULL, destroyed_at = $2, destroyed_by = $3
+                 WHERE patient_id = $1 AND sealed_key IS NOT NULL",
+                &[&patient_id, &now, &by],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     /// A one-time activation token for an invited member.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tracing::instrument;
 
 use crate::{
-    ACTOR, CALLER, CORRELATION_ID, CallContext, MAX_BODY, MIN_POSITION, REQUEST_ID, Reply,
+    ACTOR, CALLER, CLIENT_ADDRESS, CORRELATION_ID, CallContext, MAX_BODY, MIN_POSITION, REQUEST_ID, Reply,
 };
 
 /// Calls services over the bus.
@@ -65,6 +65,9 @@ impl BusClient {
             .and_then(|c| serde_json::to_string(c).ok())
         {
             headers.insert(CALLER, caller.as_str());
+        }
+        if let Some(address) = &ctx.client_address {
+            headers.insert(CLIENT_ADDRESS, address.as_str());
         }
         telemetry::inject_into(&mut headers);
         let subject = crate::subject(&self.namespace, service, endpoint);

@@ -31,6 +31,8 @@ pub const REQUEST_ID: &str = "Tsunagu-Request-Id";
 pub const MIN_POSITION: &str = "Tsunagu-Min-Position";
 /// Header: the verified caller (JSON of [`permissions::Caller`]), set by the gateway.
 pub const CALLER: &str = "Tsunagu-Caller";
+/// Header: the client's address as the gateway's connection saw it (access records name it).
+pub const CLIENT_ADDRESS: &str = "Tsunagu-Client-Address";
 
 /// The largest body the bus carries; NATS' default `max_payload` is 1 MB.
 pub const MAX_BODY: usize = 512 * 1024;
@@ -48,6 +50,8 @@ pub struct CallContext {
     pub min_position: Option<Position>,
     /// The signed-in member, when the request came with an access token.
     pub caller: Option<permissions::Caller>,
+    /// The client's address, when the call comes from an HTTP request.
+    pub client_address: Option<String>,
 }
 
 impl CallContext {
@@ -60,7 +64,14 @@ impl CallContext {
             request_id: id.to_string(),
             min_position: None,
             caller: None,
+            client_address: None,
         }
+    }
+
+    /// Names the client's address (from the gateway's connection).
+    pub fn from_address(mut self, address: Option<std::net::IpAddr>) -> Self {
+        self.client_address = address.map(|a| a.to_string());
+        self
     }
 
     /// Names the signed-in member the call is made for.

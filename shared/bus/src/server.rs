@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use tracing::{Instrument, info_span};
 use uuid::Uuid;
 
-use crate::{ACTOR, CALLER, CORRELATION_ID, CallContext, MIN_POSITION, REQUEST_ID, Reply};
+use crate::{ACTOR, CALLER, CLIENT_ADDRESS, CORRELATION_ID, CallContext, MIN_POSITION, REQUEST_ID, Reply};
 
 /// One request as a handler sees it.
 #[derive(Debug)]
@@ -87,6 +87,7 @@ fn context_of(headers: Option<&async_nats::HeaderMap>) -> CallContext {
         request_id: get(REQUEST_ID).unwrap_or_else(|| correlation_id.to_string()),
         min_position: get(MIN_POSITION).and_then(|v| v.parse().ok()),
         caller: get(CALLER).and_then(|v| serde_json::from_str(&v).ok()),
+        client_address: get(CLIENT_ADDRESS),
     }
 }
 

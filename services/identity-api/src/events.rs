@@ -9,7 +9,12 @@ use serde_json::Value;
 
 use crate::municipalities::{AreaKind, GroupKind};
 use crate::organisations::{OrganisationKind, SiteKind};
-use chrono::{DateTime, Utc};
+use crate::patients::{
+    CareLevelCertification, ConsentPersonal, Contact24h, EndOfCareReason, FamilyContact,
+    NewAddress, PatientPersonal,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use consent::{BreakGlassGrant, ConsentTerms, TeamMembership};
 use permissions::{Profession, Role};
 
 /// A site's directory entry as recorded: every editable detail, normalised. Carried whole
@@ -272,6 +277,194 @@ pub enum IdentityEvent {
         /// The new key's id.
         kid: String,
     },
+
+    // ── patients (aggregate `patient`: registration, consents, team, break-glass) ────────
+    // Personal data sits in `personal` only (see `crate::patients`): `None` once the
+    // patient's key has been destroyed.
+    /// A patient joined the network, registered by a site of the team-to-be or the
+    /// secretariat.
+    PatientRegistered {
+        /// The patient (a UUIDv7, also the subject token).
+        patient_id: String,
+        /// Home municipality code.
+        home_municipality: String,
+        /// 保険者番号 (6 ASCII digits): the insurer, not the person.
+        insurer_number: String,
+        /// The registering site; `None` when the secretariat registered the patient.
+        registering_site: Option<String>,
+        /// The member who registered them.
+        registered_by: String,
+        /// Patients of the municipality with the same reading and date of birth: the
+        /// registrar was warned and went ahead.
+        possible_duplicates: Vec<String>,
+        /// Name, reading, date of birth, sex, address, insured number, care level.
+        #[serde(default)]
+        personal: Option<PatientPersonal>,
+    },
+    /// A patient moved to another municipality (the subject stays the same).
+    PatientMoved {
+        /// The patient.
+        patient_id: String,
+        /// The previous home municipality.
+        from_municipality: String,
+        /// The new home municipality.
+        to_municipality: String,
+        /// The new insurer's number.
+        insurer_number: String,
+        /// The day of the move.
+        effective_on: NaiveDate,
+        /// The new address and insured number.
+        #[serde(default)]
+        personal: Option<NewAddress>,
+    },
+    /// A care level was certified (or re-certified).
+    CareLevelCertified {
+        /// The patient.
+        patient_id: String,
+        /// The level and its validity period.
+        #[serde(default)]
+        personal: Option<CareLevelCertification>,
+    },
+    /// Care ended: the team is closed and nobody but auditors reaches the patient any more.
+    PatientCareEnded {
+        /// The patient.
+        patient_id: String,
+        /// Why.
+        reason: EndOfCareReason,
+        /// When it happened (may be earlier than recorded).
+        effective_at: DateTime<Utc>,
+    },
+    /// The receiving site recorded a signed consent form: version 1, pending until the
+    /// secretariat verifies it.
+    ConsentRecorded {
+        /// The patient.
+        patient_id: String,
+        /// The consent (a UUIDv7).
+        consent_id: String,
+        /// Always 1.
+        version: u32,
+        /// What it says.
+        terms: ConsentTerms,
+        /// The proxy's name, if a proxy gave it.
+        #[serde(default)]
+        personal: Option<ConsentPersonal>,
+    },
+    /// An amendment was recorded as the next version. One that only narrows takes effect at
+    /// once (`in_force_at_once`); one that widens is pending until verified, and the version
+    /// before it stays in force meanwhile.
+    ConsentAmended {
+        /// The patient.
+        patient_id: String,
+        /// The consent.
+        consent_id: String,
+        /// The new version.
+        version: u32,
+        /// What it says now, whole.
+        terms: ConsentTerms,
+        /// It only narrows the version in force, and replaced it at once.
+        in_force_at_once: bool,
+        /// The proxy's name, if a proxy gave it.
+        #[serde(default)]
+        personal: Option<ConsentPersonal>,
+    },
+    /// The secretariat verified a pending version and activated it; earlier versions are
+    /// superseded.
+    ConsentActivated {
+        /// The patient.
+        patient_id: String,
+        /// The consent.
+        consent_id: String,
+        /// The version.
+        version: u32,
+        /// The secretariat member who verified it.
+        verified_by: String,
+    },
+    /// The secretariat refused a pending version.
+    ConsentRejected {
+        /// The patient.
+        patient_id: String,
+        /// The consent.
+        consent_id: String,
+        /// The version.
+        version: u32,
+        /// Why (for the receiving site).
+        reason: String,
+    },
+    /// The patient withdrew a consent: every version closes at once.
+    ConsentWithdrawn {
+        /// The patient.
+        patient_id: String,
+        /// The consent.
+        consent_id: String,
+        /// When the patient withdrew it (it may have been told earlier than recorded).
+        effective_at: DateTime<Utc>,
+        /// The member who recorded it.
+        recorded_by: String,
+    },
+    /// A version's last valid day passed (recorded by the expiry reactor; the decision
+    /// already refuses from the dates).
+    ConsentExpired {
+        /// The patient.
+        patient_id: String,
+        /// The consent.
+        consent_id: String,
+        /// The version.
+        version: u32,
+    },
+    /// A seat was added to the care team.
+    TeamMemberAdded {
+        /// The patient.
+        patient_id: String,
+        /// The seat.
+        membership: TeamMembership,
+        /// Who added it.
+        added_by: String,
+    },
+    /// A seat was removed from the care team.
+    TeamMemberRemoved {
+        /// The patient.
+        patient_id: String,
+        /// The seat.
+        membership_id: String,
+        /// Off the team from.
+        effective_at: DateTime<Utc>,
+        /// Who removed it.
+        removed_by: String,
+    },
+    /// The team's 24-hour contact was set or cleared.
+    Contact24hChanged {
+        /// The patient.
+        patient_id: String,
+        /// The contact (`None`: cleared).
+        contact: Option<Contact24h>,
+    },
+    /// A family contact was added.
+    FamilyContactAdded {
+        /// The patient.
+        patient_id: String,
+        /// The contact's id.
+        contact_id: String,
+        /// Name, relationship, phone.
+        #[serde(default)]
+        personal: Option<FamilyContact>,
+    },
+    /// A family contact was removed.
+    FamilyContactRemoved {
+        /// The patient.
+        patient_id: String,
+        /// The contact's id.
+        contact_id: String,
+    },
+    /// A clinical professional opened the patient without consent in an emergency: flagged
+    /// to the coordination centre and auditors, reported to the patient, ends by itself.
+    BreakGlassOpened {
+        /// The patient.
+        patient_id: String,
+        /// The grant (member, reason, opened, expires).
+        grant: BreakGlassGrant,
+        /// The site the member worked from, if one.
+        site: Option<String>,
+    },
 }
 
 /// Why a sign-in failed.
@@ -290,6 +483,61 @@ pub enum SignInFailure {
     LockedOut,
     /// The account is not active (not enrolled, or left).
     NotActive,
+}
+
+impl IdentityEvent {
+    /// The patient this event is about (its subject is the patient's), if any.
+    pub fn patient_id(&self) -> Option<&str> {
+        match self {
+            Self::PatientRegistered { patient_id, .. }
+            | Self::PatientMoved { patient_id, .. }
+            | Self::CareLevelCertified { patient_id, .. }
+            | Self::PatientCareEnded { patient_id, .. }
+            | Self::ConsentRecorded { patient_id, .. }
+            | Self::ConsentAmended { patient_id, .. }
+            | Self::ConsentActivated { patient_id, .. }
+            | Self::ConsentRejected { patient_id, .. }
+            | Self::ConsentWithdrawn { patient_id, .. }
+            | Self::ConsentExpired { patient_id, .. }
+            | Self::TeamMemberAdded { patient_id, .. }
+            | Self::TeamMemberRemoved { patient_id, .. }
+            | Self::Contact24hChanged { patient_id, .. }
+            | Self::FamilyContactAdded { patient_id, .. }
+            | Self::FamilyContactRemoved { patient_id, .. }
+            | Self::BreakGlassOpened { patient_id, .. } => Some(patient_id),
+            _ => None,
+        }
+    }
+
+    /// Does this type of event keep personal data in its `personal` field
+    /// ([`crate::patients::PERSONAL_FIELD`]), to be sealed with the patient's key?
+    pub fn has_personal_field(&self) -> bool {
+        matches!(
+            self,
+            Self::PatientRegistered { .. }
+                | Self::PatientMoved { .. }
+                | Self::CareLevelCertified { .. }
+                | Self::ConsentRecorded { .. }
+                | Self::ConsentAmended { .. }
+                | Self::FamilyContactAdded { .. }
+        )
+    }
+
+    /// The event as a replay reads it once the patient's key is destroyed: the same, with
+    /// `personal` gone.
+    pub fn without_personal(mut self) -> Self {
+        match &mut self {
+            Self::PatientRegistered { personal, .. } => *personal = None,
+            Self::PatientMoved { personal, .. } => *personal = None,
+            Self::CareLevelCertified { personal, .. } => *personal = None,
+            Self::ConsentRecorded { personal, .. } | Self::ConsentAmended { personal, .. } => {
+                *personal = None
+            }
+            Self::FamilyContactAdded { personal, .. } => *personal = None,
+            _ => {}
+        }
+        self
+    }
 }
 
 /// Current schema versions.
@@ -320,6 +568,22 @@ const VERSIONS: &[(&str, u32)] = &[
     ("SigningKeyRotated", 1),
     ("IntegratorRegistered", 1),
     ("IntegratorRevoked", 1),
+    ("PatientRegistered", 1),
+    ("PatientMoved", 1),
+    ("CareLevelCertified", 1),
+    ("PatientCareEnded", 1),
+    ("ConsentRecorded", 1),
+    ("ConsentAmended", 1),
+    ("ConsentActivated", 1),
+    ("ConsentRejected", 1),
+    ("ConsentWithdrawn", 1),
+    ("ConsentExpired", 1),
+    ("TeamMemberAdded", 1),
+    ("TeamMemberRemoved", 1),
+    ("Contact24hChanged", 1),
+    ("FamilyContactAdded", 1),
+    ("FamilyContactRemoved", 1),
+    ("BreakGlassOpened", 1),
 ];
 
 /// v1 of `MunicipalityRegistered` had no prefecture: it is the code's first two digits.
@@ -368,6 +632,22 @@ impl EventContract for IdentityEvent {
             Self::SigningKeyRotated { .. } => "SigningKeyRotated",
             Self::IntegratorRegistered { .. } => "IntegratorRegistered",
             Self::IntegratorRevoked { .. } => "IntegratorRevoked",
+            Self::PatientRegistered { .. } => "PatientRegistered",
+            Self::PatientMoved { .. } => "PatientMoved",
+            Self::CareLevelCertified { .. } => "CareLevelCertified",
+            Self::PatientCareEnded { .. } => "PatientCareEnded",
+            Self::ConsentRecorded { .. } => "ConsentRecorded",
+            Self::ConsentAmended { .. } => "ConsentAmended",
+            Self::ConsentActivated { .. } => "ConsentActivated",
+            Self::ConsentRejected { .. } => "ConsentRejected",
+            Self::ConsentWithdrawn { .. } => "ConsentWithdrawn",
+            Self::ConsentExpired { .. } => "ConsentExpired",
+            Self::TeamMemberAdded { .. } => "TeamMemberAdded",
+            Self::TeamMemberRemoved { .. } => "TeamMemberRemoved",
+            Self::Contact24hChanged { .. } => "Contact24hChanged",
+            Self::FamilyContactAdded { .. } => "FamilyContactAdded",
+            Self::FamilyContactRemoved { .. } => "FamilyContactRemoved",
+            Self::BreakGlassOpened { .. } => "BreakGlassOpened",
         }
     }
 
@@ -511,6 +791,220 @@ mod tests {
             payload["entry"]["service_types"],
             serde_json::json!(["13", "2A"])
         );
+    }
+
+    fn patient_events() -> Vec<IdentityEvent> {
+        use crate::patients::*;
+        use consent::{CategorySet, ConsentForm, ConsentModel, GivenBy, ObtainedBy, TeamPart};
+        let at = DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let day = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        let terms = ConsentTerms {
+            model: ConsentModel::AllParticipatingSites {
+                excluded: vec!["pharmacy".into()],
+            },
+            categories: CategorySet::ALL,
+            valid_from: day,
+            valid_until: None,
+            family_information: true,
+            form: ConsentForm::Written,
+            given_by: GivenBy::Proxy {
+                relationship: consent::FamilyRelationship::Child,
+            },
+            signed_on: day,
+            obtained_by: ObtainedBy {
+                site: "nursing".into(),
+                member: "ns".into(),
+            },
+            scanned_form: Some("ab".repeat(32)),
+        };
+        let p = || "0190a0c0-0000-7000-8000-0000000000aa".to_owned();
+        vec![
+            IdentityEvent::PatientRegistered {
+                patient_id: p(),
+                home_municipality: "322032".into(),
+                insurer_number: "322032".into(),
+                registering_site: Some("care-office".into()),
+                registered_by: "cm".into(),
+                possible_duplicates: vec![],
+                personal: Some(PatientPersonal {
+                    name: "出雲 太郎".into(),
+                    name_kana: "イズモ タロウ".into(),
+                    date_of_birth: NaiveDate::from_ymd_opt(1938, 5, 3).unwrap(),
+                    sex: Sex::Male,
+                    address: "島根県出雲市今市町1-1".into(),
+                    insured_number: "0000123456".into(),
+                    care_level: Some(CareLevelCertification {
+                        level: CareLevel::CareLevel3,
+                        valid_from: day,
+                        valid_until: NaiveDate::from_ymd_opt(2027, 9, 30).unwrap(),
+                    }),
+                }),
+            },
+            IdentityEvent::PatientMoved {
+                patient_id: p(),
+                from_municipality: "322032".into(),
+                to_municipality: "322059".into(),
+                insurer_number: "322059".into(),
+                effective_on: day,
+                personal: Some(NewAddress {
+                    address: "島根県大田市大田町1".into(),
+                    insured_number: "0000654321".into(),
+                }),
+            },
+            IdentityEvent::CareLevelCertified {
+                patient_id: p(),
+                personal: None,
+            },
+            IdentityEvent::PatientCareEnded {
+                patient_id: p(),
+                reason: EndOfCareReason::Death,
+                effective_at: at,
+            },
+            IdentityEvent::ConsentRecorded {
+                patient_id: p(),
+                consent_id: "c1".into(),
+                version: 1,
+                terms: terms.clone(),
+                personal: Some(ConsentPersonal {
+                    proxy_name: Some("出雲 一郎".into()),
+                }),
+            },
+            IdentityEvent::ConsentAmended {
+                patient_id: p(),
+                consent_id: "c1".into(),
+                version: 2,
+                terms,
+                in_force_at_once: true,
+                personal: Some(ConsentPersonal { proxy_name: None }),
+            },
+            IdentityEvent::ConsentActivated {
+                patient_id: p(),
+                consent_id: "c1".into(),
+                version: 1,
+                verified_by: "sec".into(),
+            },
+            IdentityEvent::ConsentRejected {
+                patient_id: p(),
+                consent_id: "c1".into(),
+                version: 1,
+                reason: "署名欄が空欄".into(),
+            },
+            IdentityEvent::ConsentWithdrawn {
+                patient_id: p(),
+                consent_id: "c1".into(),
+                effective_at: at,
+                recorded_by: "ns".into(),
+            },
+            IdentityEvent::ConsentExpired {
+                patient_id: p(),
+                consent_id: "c1".into(),
+                version: 2,
+            },
+            IdentityEvent::TeamMemberAdded {
+                patient_id: p(),
+                membership: TeamMembership {
+                    membership_id: "t1".into(),
+                    site: "nursing".into(),
+                    member: None,
+                    part: TeamPart::VisitingNurse,
+                    since: at,
+                    until: None,
+                },
+                added_by: "cm".into(),
+            },
+            IdentityEvent::TeamMemberRemoved {
+                patient_id: p(),
+                membership_id: "t1".into(),
+                effective_at: at,
+                removed_by: "cm".into(),
+            },
+            IdentityEvent::Contact24hChanged {
+                patient_id: p(),
+                contact: Some(Contact24h {
+                    site: Some("nursing".into()),
+                    phone: "090-1234-5678".into(),
+                    note: None,
+                }),
+            },
+            IdentityEvent::FamilyContactAdded {
+                patient_id: p(),
+                contact_id: "f1".into(),
+                personal: Some(FamilyContact {
+                    name: "出雲 花子".into(),
+                    name_kana: None,
+                    relationship: consent::FamilyRelationship::Child,
+                    phone: "090-0000-0000".into(),
+                    key_person: true,
+                    note: None,
+                }),
+            },
+            IdentityEvent::FamilyContactRemoved {
+                patient_id: p(),
+                contact_id: "f1".into(),
+            },
+            IdentityEvent::BreakGlassOpened {
+                patient_id: p(),
+                grant: BreakGlassGrant {
+                    grant_id: "g1".into(),
+                    member_id: "dr".into(),
+                    reason: "急変".into(),
+                    opened_at: at,
+                    expires_at: at + chrono::Duration::hours(4),
+                },
+                site: Some("clinic".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_patient_event_round_trips_and_names_its_patient() {
+        for ev in patient_events() {
+            let t = ev.event_type();
+            let v = IdentityEvent::current_version(t).unwrap();
+            assert_eq!(
+                IdentityEvent::decode(t, v, ev.to_payload()).unwrap(),
+                ev,
+                "{t}"
+            );
+            assert_eq!(
+                ev.patient_id(),
+                Some("0190a0c0-0000-7000-8000-0000000000aa"),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_patient_event_replays_without_its_personal_field() {
+        for ev in patient_events() {
+            let t = ev.event_type();
+            let mut payload = ev.to_payload();
+            let had = payload
+                .as_object_mut()
+                .unwrap()
+                .remove(crate::patients::PERSONAL_FIELD)
+                .is_some();
+            assert_eq!(had, ev.has_personal_field(), "{t}");
+            let erased = IdentityEvent::decode(t, 1, payload.clone()).unwrap();
+            assert_eq!(erased, ev.clone().without_personal(), "{t}");
+            // What is left holds none of the personal values.
+            let rest = payload.to_string();
+            for personal in [
+                "出雲 太郎",
+                "イズモ",
+                "1938-05-03",
+                "今市町",
+                "0000123456",
+                "出雲 一郎",
+                "出雲 花子",
+                "090-0000-0000",
+                "大田町",
+            ] {
+                assert!(!rest.contains(personal), "{t} leaks {personal}");
+            }
+        }
     }
 
     #[test]

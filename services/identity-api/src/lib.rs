@@ -5,12 +5,14 @@
 //! So far it holds the register of municipalities (the tenants of a region), their
 //! areas (wards, daily-life areas) and groupings (wide-area unions, a coordination
 //! centre's coverage); the organisations (法人) of the region and their service sites
-//! (事業所); and the service type codes of the long-term care insurance.
+//! (事業所); the service type codes of the long-term care insurance; and patients, with
+//! their consents, care teams and break-glass grants (one aggregate per patient).
 
 pub mod events;
 pub mod members;
 pub mod municipalities;
 pub mod organisations;
+pub mod patients;
 pub mod service_types;
 
 /// The service's name on the bus (`<namespace>.rpc.identity.<endpoint>`).
@@ -29,6 +31,9 @@ pub mod aggregates {
     pub const ORGANISATION: &str = "organisation";
     /// A service site (事業所), identified by a UUIDv7 the service chose.
     pub const SITE: &str = "site";
+    /// A patient with their consents, care team and break-glass grants, identified by a
+    /// UUIDv7 the service chose (see [`crate::patients`]).
+    pub const PATIENT: &str = crate::patients::PATIENT;
 }
 
 /// Endpoint names on the bus.

@@ -76,7 +76,8 @@ impl std::str::FromStr for Position {
 /// The stored form of every event: a public, versioned contract that integrators read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventEnvelope {
-    /// Unique id (UUIDv7, time-ordered); also the `Nats-Msg-Id` and the de-duplication key.
+    /// Unique id (UUIDv7, time-ordered); also the `Tsunagu-Event-Id` header of the stored
+    /// message, the `Nats-Msg-Id` of a single append, and the key readers de-duplicate by.
     pub event_id: Uuid,
     /// The event's type name, e.g. `MunicipalityRegistered`.
     pub event_type: String,

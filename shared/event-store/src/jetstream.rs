@@ -95,6 +95,11 @@ impl JetStreamStore {
         &self.config
     }
 
+    /// The JetStream context (for the batch writers of this crate).
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
     /// The stream holding `context`'s events, e.g. `TSUNAGU_IDENTITY`.
     pub fn stream_name(&self, context: &str) -> String {
         format!("{}_{}", self.config.namespace, context)
@@ -187,6 +192,7 @@ impl JetStreamStore {
         let body = serde_json::to_vec(event).map_err(|e| AppendError::Refused(e.to_string()))?;
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", event.event_id.to_string().as_str());
+        headers.insert(crate::EVENT_ID_HEADER, event.event_id.to_string().as_str());
         match expected {
             ExpectedVersion::NoStream => {
                 headers.insert("Nats-Expected-Last-Subject-Sequence", "0");

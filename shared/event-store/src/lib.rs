@@ -14,14 +14,25 @@
 //!   (within the stream's duplicate window) and answered with the original position;
 //! - streams are file-backed, `discard: new`, deny delete and purge, with no age, size or
 //!   count limit that could drop an event;
-//! - it refuses to start against a nats-server older than 2.12.3.
+//! - it refuses to start against a nats-server older than 2.12.3;
+//! - streams of independent facts (access records) can be written in atomic batches
+//!   ([`JetStreamStore::append_batch`], up to [`MAX_BATCH`] events, all or none) and with
+//!   group commit ([`GroupCommit`]: many writers, one fsync per batch). Batches carry no
+//!   `Nats-Msg-Id` (the server refuses it there), so a batch retried after a lost
+//!   acknowledgement can be stored twice: readers de-duplicate by event id, which every
+//!   stored event carries in its envelope and in the `Tsunagu-Event-Id` header.
 //!
 //! The store sits behind the [`EventStore`] trait so another backend (e.g. EventStoreDB)
 //! could live beside JetStream; [`JetStreamStore`] is the one used here.
 
+mod batch;
 mod envelope;
+mod group_commit;
 mod jetstream;
 mod upcast;
+
+pub use batch::{BATCH_TIMEOUT, BatchAck, EVENT_ID_HEADER, MAX_BATCH};
+pub use group_commit::{GroupCommit, GroupCommitConfig, GroupCommitError, GroupCommitStats};
 
 pub use envelope::{
     Actor, EventEnvelope, NewEvent, Position, RecordedEvent, Visibility, validate_token,

@@ -1,11 +1,15 @@
 //! The pure heart of the service: aggregates that decide what happens and evolve their
 //! state from events. No I/O, no clock: time and looked-up facts come in the command.
 
+pub mod access;
+pub mod care_team;
+pub mod consent;
 pub mod group;
 pub mod member;
 pub mod municipality;
 pub mod numbers;
 pub mod organisation;
+pub mod patient;
 pub mod site;
 mod validate;
 

@@ -1,4 +1,5 @@
-//! Numbers an organisation or a site is known by: 法人番号, 事業所番号, phone numbers.
+//! Numbers an organisation, a site or a patient is known by: 法人番号, 事業所番号, 保険者番号,
+//! 被保険者番号, phone numbers.
 //! Each arrives as a person typed it (full-width digits, odd dashes) and is stored as one
 //! canonical string, or refused naming the field.
 
@@ -71,6 +72,36 @@ pub fn provider_number(field: &str, input: &str) -> Result<String, Invalid> {
         return Err(Invalid::new(
             field,
             format!("a provider number starts with its prefecture, 01 to 47, not {prefecture:02}"),
+        ));
+    }
+    Ok(number)
+}
+
+/// A 保険者番号 of the long-term care insurance: 6 digits, the first two the prefecture
+/// (01–47). Full-width digits are accepted; the result is 6 ASCII digits.
+pub fn insurer_number(field: &str, input: &str) -> Result<String, Invalid> {
+    let number = ascii_digits(input);
+    if number.len() != 6 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Invalid::new(field, "an insurer number is 6 digits"));
+    }
+    let prefecture: u8 = number[..2].parse().unwrap_or(0);
+    if !(1..=47).contains(&prefecture) {
+        return Err(Invalid::new(
+            field,
+            format!("an insurer number starts with its prefecture, 01 to 47, not {prefecture:02}"),
+        ));
+    }
+    Ok(number)
+}
+
+/// A 被保険者番号: 10 digits, kept as a string (leading zeros matter). Full-width digits are
+/// accepted; the result is 10 ASCII digits.
+pub fn insured_number(field: &str, input: &str) -> Result<String, Invalid> {
+    let number = ascii_digits(input);
+    if number.len() != 10 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Invalid::new(
+            field,
+            "an insured number is 10 digits, as printed on the insurance card",
         ));
     }
     Ok(number)
@@ -165,6 +196,36 @@ mod tests {
         ] {
             let e = provider_number("/provider_number", bad).unwrap_err();
             assert_eq!(e.field, "/provider_number", "{bad}");
+        }
+    }
+
+    #[test]
+    fn insurer_and_insured_numbers_are_digits_of_their_length_kept_as_strings() {
+        assert_eq!(
+            insurer_number("/i", "３２２０３２").as_deref(),
+            Ok("322032")
+        );
+        for bad in ["32203", "3220321", "482032", "002032", "32203a"] {
+            assert_eq!(
+                insurer_number("/insurer_number", bad).unwrap_err().field,
+                "/insurer_number",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            insured_number("/n", "0000123456").as_deref(),
+            Ok("0000123456")
+        );
+        assert_eq!(
+            insured_number("/n", "００００１２３４５６").as_deref(),
+            Ok("0000123456")
+        );
+        for bad in ["000012345", "00001234567", "000012345x", ""] {
+            assert_eq!(
+                insured_number("/insured_number", bad).unwrap_err().field,
+                "/insured_number",
+                "{bad}"
+            );
         }
     }
 

@@ -315,6 +315,23 @@ impl Projection for Register {
             | E::SigningKeyRotated { .. }
             | E::IntegratorRegistered { .. }
             | E::IntegratorRevoked { .. } => {}
+            // Patients, consents and teams are another projection's (issue 5).
+            E::PatientRegistered { .. }
+            | E::PatientMoved { .. }
+            | E::CareLevelCertified { .. }
+            | E::PatientCareEnded { .. }
+            | E::ConsentRecorded { .. }
+            | E::ConsentAmended { .. }
+            | E::ConsentActivated { .. }
+            | E::ConsentRejected { .. }
+            | E::ConsentWithdrawn { .. }
+            | E::ConsentExpired { .. }
+            | E::TeamMemberAdded { .. }
+            | E::TeamMemberRemoved { .. }
+            | E::Contact24hChanged { .. }
+            | E::FamilyContactAdded { .. }
+            | E::FamilyContactRemoved { .. }
+            | E::BreakGlassOpened { .. } => {}
         }
         Ok(())
     }

@@ -1,0 +1,695 @@
+//! Patients, their consents and care teams: commands, views and the personal fields their
+//! events carry.
+//!
+//! Everything about one patient — registration, consents, the care team, break-glass — is
+//! one aggregate, `patient`, on one subject (`<ns>.identity.patient.<patient_id>`): who may
+//! see a patient is one decision, and a service knows its facts are current when its
+//! projection has reached that one subject's last sequence.
+//!
+//! **Personal fields.** Each patient event that carries personal data (names, date of birth,
+//! address, insured number, care level, a proxy's name, family contacts) keeps all of it in
+//! one field, `personal` ([`PERSONAL_FIELD`]), of one struct per event ([`PatientPersonal`],
+//! [`NewAddress`], [`CareLevelCertification`], [`ConsentPersonal`], [`FamilyContact`]). The
+//! service seals that field with the patient's key; once the key is destroyed it reads as
+//! absent (`None`) and the rest of the event replays unchanged.
+//!
+//! The vocabulary of consent (models, categories, parts on the team, statuses) is the
+//! `consent` crate's, so that every service decides with the same words it projects.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use consent::{
+    CategorySet, ConsentModel, ConsentStatus, DataCategory, FamilyRelationship, TeamPart,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The aggregate type of a patient (and of their consents, team and break-glass grants).
+pub const PATIENT: &str = "patient";
+
+/// The name of the field that holds an event's personal data, sealed per patient.
+pub const PERSONAL_FIELD: &str = "personal";
+
+/// Endpoint names on the bus.
+pub mod endpoints {
+    /// Command: register a patient ([`super::NewPatient`]).
+    pub const REGISTER_PATIENT: &str = "register_patient";
+    /// Command: a patient moved to another municipality ([`super::MovePatient`]).
+    pub const MOVE_PATIENT: &str = "move_patient";
+    /// Command: record a (new) care level certification ([`super::CertifyCareLevel`]).
+    pub const CERTIFY_CARE_LEVEL: &str = "certify_care_level";
+    /// Command: end of care ([`super::EndCare`]).
+    pub const END_CARE: &str = "end_care";
+    /// Command: the receiving site records a signed consent form ([`super::RecordConsent`]).
+    pub const RECORD_CONSENT: &str = "record_consent";
+    /// Command: record an amendment of a consent ([`super::AmendConsent`]).
+    pub const AMEND_CONSENT: &str = "amend_consent";
+    /// Command: the secretariat verifies and activates a version ([`super::VerifyConsent`]).
+    pub const VERIFY_CONSENT: &str = "verify_consent";
+    /// Command: the secretariat refuses a pending version ([`super::RejectConsent`]).
+    pub const REJECT_CONSENT: &str = "reject_consent";
+    /// Command: the patient withdraws a consent ([`super::WithdrawConsent`]).
+    pub const WITHDRAW_CONSENT: &str = "withdraw_consent";
+    /// Command: add a seat to the care team ([`super::AddTeamMember`]).
+    pub const ADD_TEAM_MEMBER: &str = "add_team_member";
+    /// Command: remove a seat from the care team ([`super::RemoveTeamMember`]).
+    pub const REMOVE_TEAM_MEMBER: &str = "remove_team_member";
+    /// Command: set or clear the team's 24-hour contact ([`super::SetContact24h`]).
+    pub const SET_CONTACT_24H: &str = "set_contact_24h";
+    /// Command: add a family contact ([`super::AddFamilyContact`]).
+    pub const ADD_FAMILY_CONTACT: &str = "add_family_contact";
+    /// Command: remove a family contact ([`super::RemoveFamilyContact`]).
+    pub const REMOVE_FAMILY_CONTACT: &str = "remove_family_contact";
+    /// Command: open a patient in an emergency ([`super::OpenBreakGlass`]).
+    pub const OPEN_BREAK_GLASS: &str = "open_break_glass";
+    /// Query: a patient's registration data ([`super::GetPatientRegistration`]).
+    pub const GET_PATIENT_REGISTRATION: &str = "get_patient_registration";
+    /// Query: who could see a patient at a past moment ([`super::WhoCouldSeeQuery`]).
+    pub const WHO_COULD_SEE: &str = "who_could_see";
+}
+
+// ── words ───────────────────────────────────────────────────────────────────────────────
+
+/// Sex, as on the insurance card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    /// 男
+    Male,
+    /// 女
+    Female,
+    /// Not stated.
+    NotStated,
+}
+
+/// Care level of the long-term care insurance (要介護度).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CareLevel {
+    /// 要支援1
+    SupportLevel1,
+    /// 要支援2
+    SupportLevel2,
+    /// 要介護1
+    CareLevel1,
+    /// 要介護2
+    CareLevel2,
+    /// 要介護3
+    CareLevel3,
+    /// 要介護4
+    CareLevel4,
+    /// 要介護5
+    CareLevel5,
+}
+
+/// A care level with the validity period of its certification (認定有効期間), dates inclusive.
+/// Personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CareLevelCertification {
+    /// The level.
+    pub level: CareLevel,
+    /// First day of the certification.
+    pub valid_from: NaiveDate,
+    /// Last day of the certification.
+    pub valid_until: NaiveDate,
+}
+
+/// Why care ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndOfCareReason {
+    /// The patient died.
+    Death,
+    /// The patient was admitted to a facility outside the network.
+    AdmittedOutsideNetwork,
+}
+
+/// How a consent form arrived. Only written and electronic consents can be recorded:
+/// `verbal` is accepted here so that the refusal can say why (special-care personal
+/// information is shared only with consent in writing or electronically).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceivedForm {
+    /// A signed paper form.
+    Written,
+    /// An electronic consent.
+    Electronic,
+    /// Told in words: refused.
+    Verbal,
+}
+
+/// Who gave a consent, as the receiving site reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConsentGiver {
+    /// The patient.
+    Patient,
+    /// A proxy for a patient who cannot give it: name and relationship required.
+    Proxy {
+        /// The proxy's name (personal data, sealed).
+        #[schema(min_length = 1, max_length = 200, example = "出雲 一郎")]
+        name: String,
+        /// How they are related to the patient.
+        #[serde(default)]
+        #[schema(value_type = Option<String>, example = "child")]
+        relationship: Option<FamilyRelationship>,
+    },
+}
+
+/// The wire shape of `consent::ConsentModel`, for the API document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum ConsentModelSchema {
+    /// 一括同意: every participating site now and in future, except those excluded.
+    AllParticipatingSites {
+        /// Site ids the patient excluded.
+        excluded: Vec<String>,
+    },
+    /// These sites only.
+    ListedSites {
+        /// Site ids (at least one).
+        sites: Vec<String>,
+    },
+    /// One site (one consent per site).
+    SiteBySite {
+        /// The site id.
+        site: String,
+    },
+}
+
+// ── personal fields (one struct per event, sealed whole) ────────────────────────────────
+
+/// The personal fields of `PatientRegistered`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientPersonal {
+    /// Name in kanji, normalised.
+    pub name: String,
+    /// Reading in katakana.
+    pub name_kana: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// Sex.
+    pub sex: Sex,
+    /// Postal address.
+    pub address: String,
+    /// 被保険者番号: 10 ASCII digits.
+    pub insured_number: String,
+    /// The care level, if certified.
+    pub care_level: Option<CareLevelCertification>,
+}
+
+/// The personal fields of `PatientMoved`: the new address and insured number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAddress {
+    /// Postal address.
+    pub address: String,
+    /// 被保険者番号 under the new insurer: 10 ASCII digits.
+    pub insured_number: String,
+}
+
+/// The personal fields of `ConsentRecorded` and `ConsentAmended`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentPersonal {
+    /// The proxy's name, when a proxy gave the consent.
+    pub proxy_name: Option<String>,
+}
+
+/// A family member to contact (not a user of the platform). Personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyContact {
+    /// Name.
+    #[schema(min_length = 1, max_length = 200, example = "出雲 花子")]
+    pub name: String,
+    /// Reading in kana, if known.
+    #[serde(default)]
+    #[schema(max_length = 200, example = "イズモ ハナコ")]
+    pub name_kana: Option<String>,
+    /// How they are related to the patient.
+    #[schema(value_type = String, example = "child")]
+    pub relationship: FamilyRelationship,
+    /// Phone.
+    #[schema(
+        pattern = "^0[0-9]*(-[0-9]+)*$",
+        max_length = 21,
+        example = "090-1234-5678"
+    )]
+    pub phone: String,
+    /// The key person (キーパーソン) the team calls first.
+    #[serde(default)]
+    pub key_person: bool,
+    /// A note (e.g. "平日昼間は仕事").
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+// ── commands ────────────────────────────────────────────────────────────────────────────
+
+/// Register a patient. Body of `POST /api/v1/patients` and the bus command; the service
+/// chooses the id, and the caller's site (when they are not the secretariat) registers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPatient {
+    /// Name in kanji.
+    #[schema(min_length = 1, max_length = 200, example = "出雲 太郎")]
+    pub name: String,
+    /// Reading in kana (half-width, hiragana and full-width are normalised to katakana).
+    #[schema(max_length = 200, example = "イズモ タロウ")]
+    pub name_kana: String,
+    /// Date of birth.
+    #[schema(example = "1938-05-03")]
+    pub date_of_birth: NaiveDate,
+    /// Sex.
+    pub sex: Sex,
+    /// Postal address.
+    #[schema(min_length = 1, max_length = 200, example = "島根県出雲市今市町1-1")]
+    pub address: String,
+    /// 保険者番号 of the long-term care insurance: 6 digits, the first two the prefecture.
+    #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$", example = "322032")]
+    pub insurer_number: String,
+    /// 被保険者番号: 10 digits (kept as a string; leading zeros matter).
+    #[schema(pattern = "^[0-9]{10}$", example = "0000123456")]
+    pub insured_number: String,
+    /// Care level, if certified.
+    #[serde(default)]
+    pub care_level: Option<CareLevelCertification>,
+    /// The patient's home municipality (6-digit local government code, check digit verified).
+    #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$", example = "322032")]
+    pub home_municipality: String,
+    /// The registering site (one the caller works at); absent when the secretariat registers.
+    #[serde(default)]
+    pub registering_site: Option<String>,
+}
+
+/// The answer to a registration: the new patient, and a warning (not a block) when a
+/// patient with the same reading and date of birth exists in the municipality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PatientRegistration {
+    /// The new patient's id.
+    pub patient_id: String,
+    /// Patients of the municipality with the same kana name and date of birth.
+    pub possible_duplicates: Vec<String>,
+}
+
+/// A move to another municipality. Body of the POST; the subject stays the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatientMove {
+    /// The new home municipality.
+    #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$", example = "322059")]
+    pub home_municipality: String,
+    /// The new insurer's number (6 digits).
+    #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$", example = "322059")]
+    pub insurer_number: String,
+    /// The insured number under the new insurer (10 digits).
+    #[schema(pattern = "^[0-9]{10}$")]
+    pub insured_number: String,
+    /// The new address.
+    #[schema(min_length = 1, max_length = 200)]
+    pub address: String,
+    /// The day of the move.
+    pub effective_on: NaiveDate,
+}
+
+/// Move a patient: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MovePatient {
+    /// The patient.
+    pub patient_id: String,
+    /// Where to.
+    pub change: PatientMove,
+}
+
+/// Record a care level certification: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertifyCareLevel {
+    /// The patient.
+    pub patient_id: String,
+    /// The certification.
+    pub certification: CareLevelCertification,
+}
+
+/// End of care. Body of the POST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CareEnding {
+    /// Why.
+    pub reason: EndOfCareReason,
+    /// When it happened (not in the future; may be earlier than today).
+    pub effective_at: DateTime<Utc>,
+}
+
+/// End a patient's care: the bus command. Closes the team and every access but the auditors'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndCare {
+    /// The patient.
+    pub patient_id: String,
+    /// How it ended.
+    pub ending: CareEnding,
+}
+
+/// A signed consent form, as the receiving site types it in. Body of the POST that records a
+/// consent and of the one that amends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentDetails {
+    /// Which sites it covers.
+    #[schema(value_type = ConsentModelSchema)]
+    pub model: ConsentModel,
+    /// Which kinds of data it opens (at least one).
+    #[schema(value_type = Vec<String>, example = json!(["care_records", "medication"]))]
+    pub categories: Vec<DataCategory>,
+    /// First valid day.
+    pub valid_from: NaiveDate,
+    /// Last valid day; absent: until withdrawn.
+    #[serde(default)]
+    pub valid_until: Option<NaiveDate>,
+    /// The patient also agreed to share information about their family.
+    #[serde(default)]
+    pub family_information: bool,
+    /// Written or electronic (verbal is refused).
+    pub form: ReceivedForm,
+    /// The patient or a proxy.
+    pub given_by: ConsentGiver,
+    /// The day the form was signed.
+    pub signed_on: NaiveDate,
+    /// The receiving site (one the caller works at).
+    pub received_at_site: String,
+    /// SHA-256 of the scanned form, uploaded to the file store first.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub scanned_form: Option<String>,
+}
+
+/// Record a consent (pending until the secretariat verifies it): the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordConsent {
+    /// The patient.
+    pub patient_id: String,
+    /// The form, as typed in.
+    pub details: ConsentDetails,
+}
+
+/// Record an amendment (a new version): the bus command. One that only narrows takes effect
+/// at once; one that widens waits for verification, the current version staying in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AmendConsent {
+    /// The patient.
+    pub patient_id: String,
+    /// The consent.
+    pub consent_id: String,
+    /// The amended form, whole.
+    pub details: ConsentDetails,
+}
+
+/// Verify and activate a pending version: the bus command (the secretariat).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyConsent {
+    /// The patient.
+    pub patient_id: String,
+    /// The consent.
+    pub consent_id: String,
+    /// The version verified.
+    pub version: u32,
+}
+
+/// Refuse a pending version. Body of the POST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRejection {
+    /// The version refused.
+    pub version: u32,
+    /// Why (shown to the receiving site).
+    #[schema(min_length = 1, max_length = 500, example = "署名欄が空欄です")]
+    pub reason: String,
+}
+
+/// Refuse a pending version: the bus command (the secretariat).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectConsent {
+    /// The patient.
+    pub patient_id: String,
+    /// The consent.
+    pub consent_id: String,
+    /// Which version and why.
+    pub rejection: ConsentRejection,
+}
+
+/// A withdrawal. Body of the POST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentWithdrawal {
+    /// When the patient withdrew (told by phone yesterday, recorded today); absent: now.
+    /// Access closes from the moment it is recorded either way.
+    #[serde(default)]
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// Withdraw a consent (every version, at once): the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WithdrawConsent {
+    /// The patient.
+    pub patient_id: String,
+    /// The consent.
+    pub consent_id: String,
+    /// When.
+    pub withdrawal: ConsentWithdrawal,
+}
+
+/// A seat on the care team. Body of the POST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeamMember {
+    /// The site (consent names sites, so a seat always has one).
+    pub site: String,
+    /// A member of that site holding the seat alone; absent: the whole site.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// Their part on the team.
+    #[schema(value_type = String, example = "visiting_nurse")]
+    pub part: TeamPart,
+    /// On the team from (absent: now).
+    #[serde(default)]
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Add a seat: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddTeamMember {
+    /// The patient.
+    pub patient_id: String,
+    /// The seat.
+    pub seat: NewTeamMember,
+}
+
+/// Remove a seat: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoveTeamMember {
+    /// The patient.
+    pub patient_id: String,
+    /// The seat.
+    pub membership_id: String,
+    /// Off the team from (absent: now).
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// The team's 24-hour contact (usually the home-visit nursing station's on-call phone).
+/// A business phone, not personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact24h {
+    /// The site that answers, if it is a site of the team.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// The phone.
+    #[schema(
+        pattern = "^0[0-9]*(-[0-9]+)*$",
+        max_length = 21,
+        example = "090-1234-5678"
+    )]
+    pub phone: String,
+    /// A note (e.g. "夜間は訪問看護の当番携帯").
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub note: Option<String>,
+}
+
+/// Set (or clear, with `None`) the 24-hour contact: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetContact24h {
+    /// The patient.
+    pub patient_id: String,
+    /// The contact.
+    pub contact: Option<Contact24h>,
+}
+
+/// Add a family contact: the bus command (the service chooses its id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddFamilyContact {
+    /// The patient.
+    pub patient_id: String,
+    /// The contact.
+    pub contact: FamilyContact,
+}
+
+/// Remove a family contact: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoveFamilyContact {
+    /// The patient.
+    pub patient_id: String,
+    /// The contact.
+    pub contact_id: String,
+}
+
+/// A break-glass request. Body of the POST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakGlassRequest {
+    /// Why (required): it is flagged to the coordination centre and auditors.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        example = "訪問時に意識レベル低下、救急搬送に同行"
+    )]
+    pub reason: String,
+    /// How long, in minutes (default 240, at most 720).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 720)]
+    pub minutes: Option<u32>,
+}
+
+/// Open a patient in an emergency: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenBreakGlass {
+    /// The patient.
+    pub patient_id: String,
+    /// Why, and for how long.
+    pub request: BreakGlassRequest,
+}
+
+// ── queries and views ───────────────────────────────────────────────────────────────────
+
+/// Query: a patient's registration data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetPatientRegistration {
+    /// The patient.
+    pub patient_id: String,
+}
+
+/// One version of a consent, as registration data shows it (no personal fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsentSummary {
+    /// The consent.
+    pub consent_id: String,
+    /// The version.
+    pub version: u32,
+    /// Where it stands.
+    #[schema(value_type = String, example = "active")]
+    pub status: ConsentStatus,
+    /// Which sites it covers.
+    #[schema(value_type = ConsentModelSchema)]
+    pub model: ConsentModel,
+    /// Which kinds of data.
+    #[schema(value_type = Vec<String>)]
+    pub categories: CategorySet,
+    /// First valid day.
+    pub valid_from: NaiveDate,
+    /// Last valid day.
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// One seat on the team, as registration data shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TeamSeat {
+    /// The seat.
+    pub membership_id: String,
+    /// The site.
+    pub site: String,
+    /// The member, if the seat is theirs alone.
+    pub member: Option<String>,
+    /// Their part.
+    #[schema(value_type = String)]
+    pub part: TeamPart,
+    /// Since.
+    pub since: DateTime<Utc>,
+}
+
+/// Registration data: what the secretariat and the team see of a patient without consent —
+/// that they are registered, their consents' status and the team's composition. No name, no
+/// clinical content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PatientRegistrationView {
+    /// The patient.
+    pub patient_id: String,
+    /// Home municipality.
+    pub home_municipality: String,
+    /// The registering site, if a site registered them.
+    pub registering_site: Option<String>,
+    /// When care ended, if it did.
+    pub care_ended_at: Option<DateTime<Utc>>,
+    /// Every consent version, oldest first.
+    pub consents: Vec<ConsentSummary>,
+    /// Seats held now.
+    pub team: Vec<TeamSeat>,
+    /// The 24-hour contact.
+    pub contact_24h: Option<Contact24h>,
+}
+
+/// Query: who could see a patient at a past moment, and why (auditors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhoCouldSeeQuery {
+    /// The patient.
+    pub patient_id: String,
+    /// The moment.
+    pub at: DateTime<Utc>,
+    /// Which reading: `in_force_as_known_today` or `as_known_then`.
+    pub reading: consent::Reading,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_consent_model_has_the_shape_of_the_real_one() {
+        let real = [
+            ConsentModel::AllParticipatingSites {
+                excluded: vec!["s1".into()],
+            },
+            ConsentModel::ListedSites {
+                sites: vec!["s1".into(), "s2".into()],
+            },
+            ConsentModel::SiteBySite { site: "s1".into() },
+        ];
+        for model in real {
+            let json = serde_json::to_value(&model).unwrap();
+            let doc: ConsentModelSchema = serde_json::from_value(json.clone()).unwrap();
+            assert_eq!(serde_json::to_value(doc).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn a_consent_form_refuses_fields_it_does_not_know() {
+        let form = serde_json::json!({
+            "model": {"model": "site_by_site", "site": "s1"},
+            "categories": ["care_records"],
+            "valid_from": "2026-10-01",
+            "form": "written",
+            "given_by": {"by": "proxy", "name": "出雲 一郎", "relationship": "child"},
+            "signed_on": "2026-10-01",
+            "received_at_site": "s1",
+        });
+        let parsed: ConsentDetails = serde_json::from_value(form.clone()).unwrap();
+        assert_eq!(
+            parsed.given_by,
+            ConsentGiver::Proxy {
+                name: "出雲 一郎".into(),
+                relationship: Some(FamilyRelationship::Child)
+            }
+        );
+        let mut extra = form;
+        extra["status"] = "active".into();
+        assert!(serde_json::from_value::<ConsentDetails>(extra).is_err());
+    }
+}

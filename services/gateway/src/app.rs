@@ -21,7 +21,9 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, problems_everywhere};
 use crate::extract::BodyLimit;
 use crate::guard;
-use crate::routes::{document, files, health, members, municipalities as m, organisations as o};
+use crate::routes::{
+    document, files, health, members, municipalities as m, organisations as o, patients as p,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -35,7 +37,10 @@ use crate::state::AppState;
          (name = "members", description = "Joining, signing in with two factors, sessions and leaving"),
          (name = "health", description = "Liveness and readiness"),
          (name = "files", description = "Files by SHA-256: uploads streamed into the blob store, type decided from the content, executables refused; downloads streamed to those who hold them"),
-         (name = "api", description = "This description of the API"))
+         (name = "api", description = "This description of the API"),
+         (name = "patients", description = "Patients: registration, moves, end of care, break-glass and the history of who could see them. Every access to a patient's data is decided by consent and team and recorded"),
+         (name = "consents", description = "Consent forms (同意書): recorded by the receiving site, verified by the secretariat, amended, withdrawn"),
+         (name = "care team", description = "The sites and members caring for a patient, the 24-hour contact and family contacts"))
 )]
 struct ApiDoc;
 
@@ -167,7 +172,24 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::register_integrator))
         .routes(routes!(members::client_token))
         .routes(routes!(members::list_members_of_municipality))
-        .routes(routes!(document::openapi));
+        .routes(routes!(document::openapi))
+        .routes(routes!(p::register_patient))
+        .routes(routes!(p::get_patient))
+        .routes(routes!(p::move_patient))
+        .routes(routes!(p::certify_care_level))
+        .routes(routes!(p::end_care))
+        .routes(routes!(p::record_consent))
+        .routes(routes!(p::amend_consent))
+        .routes(routes!(p::verify_consent))
+        .routes(routes!(p::reject_consent))
+        .routes(routes!(p::withdraw_consent))
+        .routes(routes!(p::add_team_member))
+        .routes(routes!(p::remove_team_member))
+        .routes(routes!(p::set_contact_24h))
+        .routes(routes!(p::add_family_contact))
+        .routes(routes!(p::remove_family_contact))
+        .routes(routes!(p::open_break_glass))
+        .routes(routes!(p::who_could_see));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

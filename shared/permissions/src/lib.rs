@@ -58,6 +58,7 @@
 //! | `verify_consent` | secretariat | own municipality |
 //! | `withdraw_consent` | care / secretariat | team or registering site / own municipality |
 //! | `break_glass` | clinical care | — |
+//! | `erase_patient_data` | operator / secretariat | — / own municipality |
 //! | `read_break_glass_alerts` | coordination centre / auditors | own municipality / — |
 //! | `read_audit_log` | auditors | — |
 //! | `read_own_staff_audit` | site admin | own organisation |

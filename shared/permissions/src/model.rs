@@ -292,6 +292,9 @@ closed_list! {
         /// Open a patient without consent in an emergency: reason required, time-limited,
         /// flagged.
         BreakGlass = "break_glass",
+        /// Erase a patient's personal data (destroy their data key): the history stays,
+        /// the personal fields become unreadable everywhere.
+        ErasePatientData = "erase_patient_data",
         /// Read the break-glass alerts (who opened which patient, when, why).
         ReadBreakGlassAlerts = "read_break_glass_alerts",
         /// Read the audit record of accesses to patient data.
@@ -346,6 +349,7 @@ impl Action {
             | Self::VerifyConsent
             | Self::WithdrawConsent
             | Self::BreakGlass
+            | Self::ErasePatientData
             | Self::ReadBreakGlassAlerts
             | Self::ReadAuditLog
             | Self::ReadOwnStaffAudit => DataClass::Patient,

@@ -221,6 +221,8 @@ pub const RULES: &[Rule] = &[
     row(WithdrawConsent,               CARE,                    Any,           TEAM_OR_REGISTERING_SITE),
     row(WithdrawConsent,               SECRETARIAT,             Any,           OWN_MUNICIPALITY),
     row(BreakGlass,                    CARE,                    Clinical,      NO_TIE),
+    row(ErasePatientData,              OPERATOR,                Any,           NO_TIE),
+    row(ErasePatientData,              SECRETARIAT,             Any,           OWN_MUNICIPALITY),
     row(ReadBreakGlassAlerts,          CENTRE,                  Any,           OWN_MUNICIPALITY),
     row(ReadBreakGlassAlerts,          AUDITOR,                 Any,           NO_TIE),
     row(ReadAuditLog,                  AUDITOR,                 Any,           NO_TIE),

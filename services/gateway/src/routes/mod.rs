@@ -7,6 +7,7 @@ pub mod health;
 pub mod members;
 pub mod municipalities;
 pub mod organisations;
+pub mod patients;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};

@@ -143,6 +143,10 @@ pub const ROUTES: &[RouteAccess] = &[
     row(DELETE, "/api/v1/patients/{patient_id}/family-contacts/{contact_id}", Signed(&[A::ManageCareTeam]), Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/break-glass",               Signed(&[A::BreakGlass]), Unplaced),
     row(GET,    "/api/v1/patients/{patient_id}/who-could-see",             Signed(&[A::ReadAuditLog, A::ReadPatientRegistration]), Unplaced),
+    row(GET,    "/api/v1/patients/{patient_id}/record",                    Signed(&[A::ReadPatientClinical]), Unplaced),
+    row(POST,   "/api/v1/patients/{patient_id}/documents",                 Signed(&[A::WritePatientClinical]), Unplaced),
+    row(GET,    "/api/v1/patients/{patient_id}/documents/{document_id}/content", Signed(&[A::ReadPatientClinical]), Unplaced),
+    row(POST,   "/api/v1/patients/{patient_id}/erasure",                   Signed(&[A::ErasePatientData]), Unplaced),
     // ── files ──────────────────────────────────────────────────────────────────────────
     row(POST,   "/api/v1/files",                                           Signed(&[A::ShareFiles]), Unplaced),
     row(GET,    "/api/v1/files/{sha256}",                                  Signed(&[A::ShareFiles]), Unplaced),

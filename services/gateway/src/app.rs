@@ -189,7 +189,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(p::add_family_contact))
         .routes(routes!(p::remove_family_contact))
         .routes(routes!(p::open_break_glass))
-        .routes(routes!(p::who_could_see));
+        .routes(routes!(p::who_could_see))
+        .routes(routes!(p::read_record))
+        .routes(routes!(p::erase_patient))
+        .routes(routes!(p::attach_document))
+        .routes(routes!(p::document_content));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

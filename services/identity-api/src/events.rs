@@ -10,11 +10,11 @@ use serde_json::Value;
 use crate::municipalities::{AreaKind, GroupKind};
 use crate::organisations::{OrganisationKind, SiteKind};
 use crate::patients::{
-    CareLevelCertification, ConsentPersonal, Contact24h, EndOfCareReason, FamilyContact,
-    NewAddress, PatientPersonal,
+    CareLevelCertification, ConsentPersonal, Contact24h, DocumentPersonal, EndOfCareReason,
+    FamilyContact, NewAddress, PERSONAL_FIELD, PatientPersonal, sealed_personal,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use consent::{BreakGlassGrant, ConsentTerms, TeamMembership};
+use consent::{BreakGlassGrant, ConsentTerms, DataCategory, TeamMembership};
 use permissions::{Profession, Role};
 
 /// A site's directory entry as recorded: every editable detail, normalised. Carried whole
@@ -465,6 +465,39 @@ pub enum IdentityEvent {
         /// The site the member worked from, if one.
         site: Option<String>,
     },
+    /// A document (a blob in the file store) was attached to the patient's record, through
+    /// consent for its category.
+    DocumentAttached {
+        /// The patient.
+        patient_id: String,
+        /// The document (a UUIDv7).
+        document_id: String,
+        /// The category of data it holds (what consent must open to read it).
+        category: DataCategory,
+        /// SHA-256 of the blob, lowercase hex.
+        sha256: String,
+        /// Media type.
+        media_type: String,
+        /// Size in bytes.
+        size: u64,
+        /// The member who attached it.
+        attached_by: String,
+        /// The site they attached it from (the team seat's site, when through consent).
+        site: Option<String>,
+        /// The title.
+        #[serde(default)]
+        personal: Option<DocumentPersonal>,
+    },
+    /// The patient's key was destroyed: every personal field of their events reads as
+    /// absent from now on, in every replay. Carries no personal data itself.
+    PatientErased {
+        /// The patient.
+        patient_id: String,
+        /// Why (the patient asked, the retention period ended).
+        reason: String,
+        /// Who erased it.
+        erased_by: String,
+    },
 }
 
 /// Why a sign-in failed.
@@ -504,7 +537,9 @@ impl IdentityEvent {
             | Self::Contact24hChanged { patient_id, .. }
             | Self::FamilyContactAdded { patient_id, .. }
             | Self::FamilyContactRemoved { patient_id, .. }
-            | Self::BreakGlassOpened { patient_id, .. } => Some(patient_id),
+            | Self::BreakGlassOpened { patient_id, .. }
+            | Self::DocumentAttached { patient_id, .. }
+            | Self::PatientErased { patient_id, .. } => Some(patient_id),
             _ => None,
         }
     }
@@ -520,6 +555,7 @@ impl IdentityEvent {
                 | Self::ConsentRecorded { .. }
                 | Self::ConsentAmended { .. }
                 | Self::FamilyContactAdded { .. }
+                | Self::DocumentAttached { .. }
         )
     }
 
@@ -534,6 +570,7 @@ impl IdentityEvent {
                 *personal = None
             }
             Self::FamilyContactAdded { personal, .. } => *personal = None,
+            Self::DocumentAttached { personal, .. } => *personal = None,
             _ => {}
         }
         self
@@ -584,6 +621,8 @@ const VERSIONS: &[(&str, u32)] = &[
     ("FamilyContactAdded", 1),
     ("FamilyContactRemoved", 1),
     ("BreakGlassOpened", 1),
+    ("DocumentAttached", 1),
+    ("PatientErased", 1),
 ];
 
 /// v1 of `MunicipalityRegistered` had no prefecture: it is the code's first two digits.
@@ -648,6 +687,8 @@ impl EventContract for IdentityEvent {
             Self::FamilyContactAdded { .. } => "FamilyContactAdded",
             Self::FamilyContactRemoved { .. } => "FamilyContactRemoved",
             Self::BreakGlassOpened { .. } => "BreakGlassOpened",
+            Self::DocumentAttached { .. } => "DocumentAttached",
+            Self::PatientErased { .. } => "PatientErased",
         }
     }
 
@@ -662,9 +703,19 @@ impl EventContract for IdentityEvent {
         encode_tagged(self).1
     }
 
-    fn decode(event_type: &str, schema_version: u32, payload: Value) -> Result<Self, DecodeError> {
+    /// Reads a stored event. A sealed personal field (`{"sealed": …}`) reads as absent:
+    /// only the identity service holds the keys, and it opens the field itself before
+    /// decoding where it needs it.
+    fn decode(
+        event_type: &str,
+        schema_version: u32,
+        mut payload: Value,
+    ) -> Result<Self, DecodeError> {
         let current = Self::current_version(event_type)
             .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
+        if sealed_personal(&payload).is_some() {
+            payload[PERSONAL_FIELD] = Value::Null;
+        }
         decode_tagged(event_type, schema_version, current, payload, UPCASTERS)
     }
 }
@@ -955,6 +1006,24 @@ mod tests {
                 },
                 site: Some("clinic".into()),
             },
+            IdentityEvent::DocumentAttached {
+                patient_id: p(),
+                document_id: "d1".into(),
+                category: DataCategory::Documents,
+                sha256: "ab".repeat(32),
+                media_type: "application/pdf".into(),
+                size: 1024,
+                attached_by: "ns".into(),
+                site: Some("nursing".into()),
+                personal: Some(DocumentPersonal {
+                    title: "出雲 太郎 退院時サマリー".into(),
+                }),
+            },
+            IdentityEvent::PatientErased {
+                patient_id: p(),
+                reason: "保存期間満了".into(),
+                erased_by: "operator:bootstrap".into(),
+            },
         ]
     }
 
@@ -1004,6 +1073,20 @@ mod tests {
             ] {
                 assert!(!rest.contains(personal), "{t} leaks {personal}");
             }
+        }
+    }
+
+    #[test]
+    fn a_sealed_personal_field_reads_as_absent_and_the_rest_replays() {
+        for ev in patient_events()
+            .into_iter()
+            .filter(|e| e.has_personal_field())
+        {
+            let t = ev.event_type();
+            let mut payload = ev.to_payload();
+            payload[PERSONAL_FIELD] = serde_json::json!({"sealed": "bm90LXJlYWxseS1zZWFsZWQ"});
+            let read = IdentityEvent::decode(t, 1, payload).unwrap();
+            assert_eq!(read, ev.clone().without_personal(), "{t}");
         }
     }
 

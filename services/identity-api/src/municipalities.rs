@@ -280,6 +280,7 @@ pub struct ServiceHealth {
     pub database: bool,
     /// Sequence the register projection has applied up to.
     pub checkpoint: u64,
-    /// Events parked because they could not be applied.
+    /// Events parked because they could not be applied (by any of the service's
+    /// projections: the register and care).
     pub dead_letters: u64,
 }

@@ -18,7 +18,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consent::{
-    CategorySet, ConsentModel, ConsentStatus, DataCategory, FamilyRelationship, TeamPart,
+    Basis, CategorySet, ConsentModel, ConsentStatus, DataCategory, FamilyRelationship, Purpose,
+    TeamPart,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -65,6 +66,40 @@ pub mod endpoints {
     pub const GET_PATIENT_REGISTRATION: &str = "get_patient_registration";
     /// Query: who could see a patient at a past moment ([`super::WhoCouldSeeQuery`]).
     pub const WHO_COULD_SEE: &str = "who_could_see";
+    /// Command: attach a document (a blob already in the file store) to a patient's record,
+    /// through consent ([`super::AttachDocument`]).
+    pub const ATTACH_DOCUMENT: &str = "attach_document";
+    /// Query: a patient's record — personal data and documents of the categories the
+    /// decision allows ([`super::ReadPatientRecord`]).
+    pub const READ_PATIENT_RECORD: &str = "read_patient_record";
+    /// Query: may the caller fetch this document's blob, and which is it
+    /// ([`super::OpenDocument`]).
+    pub const OPEN_DOCUMENT: &str = "open_document";
+    /// Command: erase a patient's personal data by destroying their key
+    /// ([`super::ErasePatient`]).
+    pub const ERASE_PATIENT: &str = "erase_patient";
+}
+
+/// The key of the object that replaces an event's `personal` field once sealed:
+/// `"personal": {"sealed": "<base64url>"}`. Readers without the patient's key read the
+/// field as absent.
+pub const SEALED: &str = "sealed";
+
+/// The sealed text of a stored payload's `personal` field, if it holds one.
+pub fn sealed_personal(payload: &serde_json::Value) -> Option<&str> {
+    payload
+        .get(PERSONAL_FIELD)?
+        .as_object()
+        .filter(|o| o.len() == 1)?
+        .get(SEALED)?
+        .as_str()
+}
+
+/// The context a patient event's personal field is sealed for: bound to the patient and the
+/// event type, so a sealed field copied into another patient's (or another kind of) event
+/// does not open there.
+pub fn seal_context(patient_id: &str, event_type: &str) -> String {
+    format!("patient:{patient_id}:{event_type}")
 }
 
 // ── words ───────────────────────────────────────────────────────────────────────────────
@@ -647,9 +682,179 @@ pub struct WhoCouldSeeQuery {
     pub reading: consent::Reading,
 }
 
+// ── clinical data through consent ───────────────────────────────────────────────────────
+
+/// The personal fields of `DocumentAttached`: its title may name the patient or their
+/// condition, so it is sealed with the patient's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentPersonal {
+    /// The title, as given (normalised).
+    pub title: String,
+}
+
+/// Attach a document to a patient's record: the bus command. The file was uploaded to the
+/// file store first; this records which blob it is, what kind of data it holds (the consent
+/// category that gates it) and its title. Needs `write_patient_clinical` through consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachDocument {
+    /// The patient.
+    pub patient_id: String,
+    /// The category of data the document holds.
+    #[schema(value_type = String, example = "documents")]
+    pub category: DataCategory,
+    /// SHA-256 of the blob, lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub sha256: String,
+    /// The blob's media type, as the file store sniffed it.
+    #[schema(max_length = 127, example = "application/pdf")]
+    pub media_type: String,
+    /// Size in bytes.
+    #[schema(minimum = 1)]
+    pub size: u64,
+    /// Title (personal data: sealed with the patient's key).
+    #[schema(min_length = 1, max_length = 200, example = "退院時サマリー")]
+    pub title: String,
+}
+
+/// The answer to an attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttachedDocument {
+    /// The new document's id (a UUIDv7).
+    pub document_id: String,
+}
+
+/// Query: a patient's record, for the categories asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadPatientRecord {
+    /// The patient.
+    pub patient_id: String,
+    /// The categories asked (at least one); the answer holds those the decision allows.
+    #[schema(value_type = Vec<String>, example = json!(["documents", "care_records"]))]
+    pub categories: Vec<DataCategory>,
+    /// Why: `care`, or `emergency` (break-glass).
+    #[schema(value_type = String, example = "care")]
+    pub purpose: Purpose,
+}
+
+/// A patient's personal data as their record shows it (opened with their key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PatientPersonalView {
+    /// Name in kanji.
+    pub name: String,
+    /// Reading in katakana.
+    pub name_kana: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// Sex.
+    pub sex: Sex,
+    /// Postal address (the latest).
+    pub address: String,
+    /// The latest care level certification, if any.
+    pub care_level: Option<CareLevelCertification>,
+}
+
+/// One document of a patient's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    /// The document.
+    pub document_id: String,
+    /// Its category.
+    #[schema(value_type = String)]
+    pub category: DataCategory,
+    /// SHA-256 of its blob.
+    pub sha256: String,
+    /// Media type.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Title; `null` once the patient's personal data was erased.
+    pub title: Option<String>,
+    /// When it was attached.
+    pub attached_at: DateTime<Utc>,
+}
+
+/// A patient's record: personal data and the documents of the allowed categories, with the
+/// reason it may be seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PatientRecordView {
+    /// The patient.
+    pub patient_id: String,
+    /// Personal data; `null` once erased.
+    pub personal: Option<PatientPersonalView>,
+    /// The categories allowed (a subset of those asked).
+    #[schema(value_type = Vec<String>)]
+    pub allowed_categories: CategorySet,
+    /// Why it may be seen: consent id, version and team seat, or a break-glass grant.
+    #[schema(value_type = Object)]
+    pub basis: Basis,
+    /// Documents of the allowed categories, oldest first.
+    pub documents: Vec<DocumentView>,
+}
+
+/// Query: may the caller fetch a document's blob? Decided for the document's category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDocument {
+    /// The patient.
+    pub patient_id: String,
+    /// The document.
+    pub document_id: String,
+    /// Why: `care`, or `emergency` (break-glass).
+    #[schema(value_type = String, example = "care")]
+    pub purpose: Purpose,
+}
+
+/// Which blob a document is: the gateway streams it from the file store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DocumentBlob {
+    /// SHA-256 of the blob, lowercase hex.
+    pub sha256: String,
+    /// Media type.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Erase a patient's personal data: the bus command (the operator, or the secretariat of
+/// the patient's home municipality). Destroys the patient's key; the history stays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasePatient {
+    /// The patient.
+    pub patient_id: String,
+    /// Why (required): the patient asked, or the retention period ended.
+    #[schema(min_length = 1, max_length = 500, example = "保存期間満了")]
+    pub reason: String,
+}
+
+/// The answer to an erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PatientErasure {
+    /// The patient.
+    pub patient_id: String,
+    /// When the key was destroyed.
+    pub erased_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_sealed_object_counts_as_a_sealed_personal_field() {
+        let sealed = serde_json::json!({"personal": {"sealed": "abc"}});
+        assert_eq!(sealed_personal(&sealed), Some("abc"));
+        for not in [
+            serde_json::json!({"personal": null}),
+            serde_json::json!({}),
+            serde_json::json!({"personal": {"name": "出雲 太郎", "sealed": "x"}}),
+            serde_json::json!({"personal": {"sealed": 1}}),
+        ] {
+            assert_eq!(sealed_personal(&not), None, "{not}");
+        }
+    }
 
     #[test]
     fn the_documented_consent_model_has_the_shape_of_the_real_one() {

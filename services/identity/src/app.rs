@@ -13,7 +13,8 @@ use deadpool_postgres::Pool;
 use projection_runner::ProjectionRunner;
 
 use crate::handlers::{Identity, endpoints};
-use crate::projections::register::Register;
+use crate::projections::care::{self, Care};
+use crate::projections::register::{self, Register};
 use crate::settings::Settings;
 use crate::signin::store::CredentialStore;
 
@@ -22,13 +23,18 @@ pub fn pool(database_url: &str) -> anyhow::Result<Pool> {
         .context("TSUNAGU_DATABASE_URL is not a usable postgres URL")
 }
 
-/// Creates the stream and the projection schemas. Safe to run again.
+/// Creates the streams this service writes (its own, and the access records') and the
+/// projection schemas. Safe to run again.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let client = settings.nats.connect("tsunagu-identity-migrate").await?;
     let store = settings.nats.store(client)?;
     store.ensure_stream(identity_api::CONTEXT).await?;
+    store.ensure_stream(access_log::CONTEXT).await?;
     let pool = pool(&settings.database_url)?;
-    ProjectionRunner::new(Arc::new(Register), pool.clone(), store)
+    ProjectionRunner::new(Arc::new(Register), pool.clone(), store.clone())
+        .migrate()
+        .await?;
+    ProjectionRunner::new(Arc::new(Care), pool.clone(), store)
         .migrate()
         .await?;
     CredentialStore::new(pool, settings.credential_key.clone())
@@ -38,15 +44,29 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Rebuilds the register from sequence 0 into a fresh schema, compares it with the live
-/// one, and swaps it in when asked.
+/// Rebuilds every projection (the register, then care) from sequence 0 into fresh
+/// schemas, compares each with the live one, and swaps them in when asked.
 pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
     let client = settings.nats.connect("tsunagu-identity-rebuild").await?;
     let store = settings.nats.store(client)?;
     let pool = pool(&settings.database_url)?;
-    let target = "register_rebuild";
+    rebuild_one(Register, register::SCHEMA, &pool, &store, swap).await?;
+    rebuild_one(Care, care::SCHEMA, &pool, &store, swap).await?;
+    Ok(())
+}
+
+async fn rebuild_one<P: projection_runner::Projection>(
+    projection: P,
+    live: &str,
+    pool: &Pool,
+    store: &event_store::JetStreamStore,
+    swap: bool,
+) -> anyhow::Result<()> {
+    let target = format!("{live}_rebuild");
+    let tables = projection.tables();
     let report =
-        projection_runner::rebuild(Arc::new(Register), pool.clone(), store, target).await?;
+        projection_runner::rebuild(Arc::new(projection), pool.clone(), store.clone(), &target)
+            .await?;
     println!(
         "rebuilt {target}: {} events applied, {} duplicates, {} parked, checkpoint {}, {:.2}s",
         report.outcome.applied,
@@ -55,13 +75,9 @@ pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
         report.outcome.checkpoint,
         report.elapsed.as_secs_f64()
     );
-    use projection_runner::Projection as _;
-    let tables = Register.tables();
-    let live =
-        projection_runner::table_digests(&pool, crate::projections::register::SCHEMA, tables)
-            .await?;
-    let fresh = projection_runner::table_digests(&pool, target, tables).await?;
-    for (l, f) in live.iter().zip(&fresh) {
+    let live_digests = projection_runner::table_digests(pool, live, tables).await?;
+    let fresh = projection_runner::table_digests(pool, &target, tables).await?;
+    for (l, f) in live_digests.iter().zip(&fresh) {
         let same = if l == f { "identical" } else { "DIFFERENT" };
         println!(
             "{:<20} live {:>8} rows  rebuilt {:>8} rows  {same}",
@@ -69,8 +85,8 @@ pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
         );
     }
     if swap {
-        projection_runner::swap_in(&pool, crate::projections::register::SCHEMA, target).await?;
-        println!("swapped {target} in as the live register");
+        projection_runner::swap_in(pool, live, &target).await?;
+        println!("swapped {target} in as the live {live}");
     }
     Ok(())
 }
@@ -87,9 +103,24 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         .ensure_stream(identity_api::CONTEXT)
         .await
         .context("creating the identity stream")?;
+    // Access records: their own stream, written with group commit (atomic batches).
+    store
+        .ensure_stream(access_log::CONTEXT)
+        .await
+        .context("creating the access stream")?;
+    let access_log = access_log::AccessLog::new(event_store::GroupCommit::start(
+        store.clone(),
+        access_log::CONTEXT,
+        Default::default(),
+    ));
     let pool = pool(&settings.database_url)?;
     let runner = ProjectionRunner::new(Arc::new(Register), pool.clone(), store.clone());
     runner.migrate().await.context("migrating the register")?;
+    let care_runner = ProjectionRunner::new(Arc::new(Care), pool.clone(), store.clone());
+    care_runner
+        .migrate()
+        .await
+        .context("migrating the care projection")?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -98,6 +129,10 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     let projection = tokio::spawn({
         let stop = stopped(stop_rx.clone());
         async move { runner.run(stop).await }
+    });
+    let care_projection = tokio::spawn({
+        let stop = stopped(stop_rx.clone());
+        async move { care_runner.run(stop).await }
     });
 
     let credentials = CredentialStore::new(pool.clone(), settings.credential_key.clone());
@@ -112,13 +147,15 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         read_wait: settings.read_wait,
         credentials,
         tokens: settings.tokens.clone(),
+        access_log,
+        facts: Default::default(),
     });
     let service = bus::serve(
         client.clone(),
         ServiceSpec {
             name: identity_api::SERVICE,
             version: env!("CARGO_PKG_VERSION"),
-            description: "identity & consent: the municipality register, organisations and service sites",
+            description: "identity & consent: the municipality register, organisations and service sites, members, patients, consents and care teams",
             namespace: settings.nats.namespace.clone(),
             concurrency: 64,
         },
@@ -149,6 +186,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     let _ = stop_tx.send(true);
     service.stop().await;
     let _ = projection.await;
+    let _ = care_projection.await;
     let _ = http.await;
     Ok(())
 }

@@ -1,8 +1,13 @@
 //! Bus endpoints: commands load their aggregate from the event store, decide, and append
 //! conditionally; queries read the register projection, waiting for the caller's last
-//! write when asked to (read-your-writes). Organisations and sites live in `directory`.
+//! write when asked to (read-your-writes). Organisations and sites live in `directory`;
+//! patients, their consents and care teams, and every read of patient data (through the
+//! access decision, recorded) in `patients`.
 
 mod directory;
+mod patients;
+
+pub use patients::BOOTSTRAP;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +46,10 @@ pub struct Identity {
     pub credentials: CredentialStore,
     /// Issuer, audience and lifetime of access tokens.
     pub tokens: TokenSettings,
+    /// Where every access to patient data is recorded (group commit on the access stream).
+    pub access_log: access_log::AccessLog,
+    /// Patients' access facts folded from the care projection, by the sequence reached.
+    pub facts: crate::records::FactsCache,
 }
 
 /// Who may see an event: its envelope's visibility and municipality.
@@ -150,10 +159,35 @@ impl Identity {
         event: IdentityEvent,
         scope: Scope,
     ) -> Result<Position, Problem> {
+        let payload = event.to_payload();
+        self.append_payload(
+            ctx,
+            aggregate_type,
+            id,
+            expected,
+            event.event_type(),
+            payload,
+            scope,
+        )
+        .await
+    }
+
+    /// Appends one event given as its type and (already sealed) payload.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn append_payload(
+        &self,
+        ctx: &CallContext,
+        aggregate_type: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        event_type: &str,
+        payload: serde_json::Value,
+        scope: Scope,
+    ) -> Result<Position, Problem> {
         let envelope = EventEnvelope {
             event_id: Uuid::now_v7(),
-            event_type: event.event_type().to_owned(),
-            schema_version: IdentityEvent::current_version(event.event_type()).unwrap_or(1),
+            event_type: event_type.to_owned(),
+            schema_version: IdentityEvent::current_version(event_type).unwrap_or(1),
             visibility: scope.visibility,
             municipality: scope.municipality,
             aggregate_type: aggregate_type.to_owned(),
@@ -163,7 +197,7 @@ impl Identity {
             correlation_id: ctx.correlation_id,
             causation_id: None,
             traceparent: telemetry::current_traceparent(),
-            payload: event.to_payload(),
+            payload,
         };
         match self.store.append(CONTEXT, expected, envelope).await {
             Ok(appended) => Ok(appended.position),
@@ -527,6 +561,7 @@ impl Identity {
             members::VERIFY_MEMBER => self.verify_member(ctx, incoming.json()?).await,
             members::REGISTER_INTEGRATOR => self.register_integrator(ctx, incoming.json()?).await,
             members::CLIENT_TOKEN => self.client_token(incoming.json()?).await,
+            e if patients::ENDPOINTS.contains(&e) => self.handle_patients(e, incoming).await,
             _ => self.handle_directory(endpoint, incoming).await,
         }
     }
@@ -585,6 +620,7 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         members::CLIENT_TOKEN,
     ]
     .into_iter()
+    .chain(patients::ENDPOINTS.iter().copied())
     .map(|name| {
         let identity = identity.clone();
         Endpoint {

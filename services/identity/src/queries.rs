@@ -126,7 +126,11 @@ pub async fn groups(
 
 pub async fn health(pool: &Pool) -> Result<ServiceHealth, QueryError> {
     let checkpoint = projection_runner::checkpoint(pool, SCHEMA).await?;
-    let dead_letters = projection_runner::dead_letters(pool, SCHEMA).await?.len() as u64;
+    let dead_letters = projection_runner::dead_letters(pool, SCHEMA).await?.len()
+        + projection_runner::dead_letters(pool, crate::projections::care::SCHEMA)
+            .await?
+            .len();
+    let dead_letters = dead_letters as u64;
     Ok(ServiceHealth {
         database: true,
         checkpoint,

@@ -162,7 +162,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Prob
     let de = &mut serde_json::Deserializer::from_slice(body);
     let result: Result<T, _> = serde_path_to_error::deserialize(de);
     result.map_err(|e| {
-        let pointer = to_pointer(e.path());
+        let mut pointer = to_pointer(e.path());
         let inner = e.into_inner();
         let message = inner.to_string();
         // serde's message ends with " at line L column C": useless to a client.
@@ -170,6 +170,14 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Prob
             Some(i) => message[..i].to_owned(),
             None => message,
         };
+        // A missing field is reported at its parent object: name the field itself.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            pointer.push('/');
+            pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+        }
         if inner.is_syntax() || inner.is_eof() {
             Problem::bad_request(format!("the body is not valid JSON: {message}"))
         } else {
@@ -199,6 +207,25 @@ fn to_pointer(path: &serde_path_to_error::Path) -> String {
 #[cfg(test)]
 mod parse_tests {
     use super::*;
+
+    #[test]
+    fn a_missing_field_is_named_by_its_own_pointer() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            inner: Inner,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            reason: String,
+        }
+        let e = parse_json::<Outer>(br#"{"inner": {}}"#).unwrap_err();
+        assert_eq!(e.status, 422);
+        assert_eq!(e.errors[0].pointer, "/inner/reason");
+        let e = parse_json::<Inner>(b"{}").unwrap_err();
+        assert_eq!(e.errors[0].pointer, "/reason");
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

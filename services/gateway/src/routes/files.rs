@@ -44,7 +44,7 @@ pub struct FilePath {
 }
 
 /// Who may fetch what the caller uploads, and whose files the caller may fetch.
-fn holders(caller: &permissions::Caller) -> Vec<String> {
+pub(crate) fn holders(caller: &permissions::Caller) -> Vec<String> {
     std::iter::once(format!("member:{}", caller.member_id))
         .chain(caller.sites.iter().map(|s| format!("site:{s}")))
         .collect()
@@ -54,7 +54,7 @@ fn too_large(limit: u64) -> Problem {
     Problem::payload_too_large(usize::try_from(limit).unwrap_or(usize::MAX))
 }
 
-fn problem(e: BlobError) -> Problem {
+pub(crate) fn problem(e: BlobError) -> Problem {
     match e {
         BlobError::InvalidDigest => invalid_digest(),
         BlobError::Empty => Problem::invalid_field("/body", "the file is empty"),
@@ -193,6 +193,15 @@ pub async fn download(
     let Some((blob, content)) = state.blobs.get(&sha256).await.map_err(problem)? else {
         return Err(no_such_file().into());
     };
+    streamed(&blob, content)
+}
+
+/// A blob as a streamed download, typed as decided at upload and never cached.
+pub(crate) fn streamed(
+    blob: &blob_store::StoredBlob,
+    content: impl futures::Stream<Item = std::io::Result<axum::body::Bytes>> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let sha256 = &blob.sha256;
     let header_value = |v: &str| HeaderValue::from_str(v).map_err(|_| Problem::internal());
     let mut response = Response::new(Body::from_stream(content));
     let h = response.headers_mut();

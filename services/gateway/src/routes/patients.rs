@@ -460,3 +460,218 @@ pub async fn who_could_see(
     };
     forward(&state, SERVICE, ep::WHO_COULD_SEE, &ctx, &q, StatusCode::OK).await
 }
+
+/// A document to attach: a file you uploaded (`POST /api/v1/files`), what kind of data it
+/// holds (the consent category that gates it) and its title.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDocument {
+    /// The category of data the document holds.
+    #[schema(value_type = String, example = "documents")]
+    pub category: consent::DataCategory,
+    /// The file's SHA-256 (lowercase hex), as the upload answered; you or your site must
+    /// hold it.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub sha256: String,
+    /// Title (personal data: sealed with the patient's key).
+    #[schema(min_length = 1, max_length = 200, example = "退院時サマリー")]
+    pub title: String,
+}
+
+/// A document of a patient in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DocumentPath {
+    /// The patient's id.
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub patient_id: String,
+    /// The document's id.
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub document_id: String,
+}
+
+/// What a record read asks for.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecordParams {
+    /// The categories wanted, comma-separated (e.g. `care_records,documents`); the answer
+    /// holds those the consent covers.
+    #[param(example = "care_records,documents", pattern = "^[a-z_]+(,[a-z_]+)*$")]
+    pub categories: String,
+    /// Why: `care` (default) or `emergency` (break-glass).
+    #[param(value_type = Option<String>, pattern = "^(care|emergency)$", nullable = false)]
+    pub purpose: Option<consent::Purpose>,
+}
+
+/// Why a document is fetched.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PurposeParams {
+    /// `care` (default) or `emergency` (break-glass).
+    #[param(value_type = Option<String>, pattern = "^(care|emergency)$", nullable = false)]
+    pub purpose: Option<consent::Purpose>,
+}
+
+/// Erasure: why.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureReason {
+    /// Why the personal data is erased (e.g. the retention period ended).
+    #[schema(min_length = 1, max_length = 500, example = "保存期間満了")]
+    pub reason: String,
+}
+
+fn categories(text: &str) -> Result<Vec<consent::DataCategory>, ApiError> {
+    text.split(',')
+        .map(|c| {
+            serde_json::from_value(serde_json::Value::String(c.trim().to_owned())).map_err(|_| {
+                let detail = format!("{c:?} is not a data category");
+                ApiError(
+                    problem::Problem::new(400, "invalid-query", "A query parameter is invalid")
+                        .with_detail(detail.clone())
+                        .with_field("/categories", detail),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Attach a file you uploaded to the patient's record, as data of one category: allowed
+/// through consent (write) or break-glass.
+#[utoipa::path(post, path = "/patients/{patient_id}/documents", tag = "patients", security(("bearer" = [])),
+    params(PatientPath), request_body = NewDocument,
+    responses((status = 201, description = "attached", body = AttachedDocument)))]
+pub async fn attach_document(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    addr: ClientAddr,
+    Path(PatientPath { patient_id }): Path<PatientPath>,
+    Body(doc): Body<NewDocument>,
+) -> Result<Response, ApiError> {
+    let Signed::Member(caller) = &signed else {
+        return Err(problem::Problem::forbidden("documents are attached by members").into());
+    };
+    // A digest is not a permission: only a file the caller (or their site) holds, and its
+    // type and size as the store decided them, never as the client says.
+    let holders = super::files::holders(caller);
+    let not_yours = || {
+        ApiError(problem::Problem::invalid_field(
+            "/sha256",
+            "no file you or your site uploaded has this digest",
+        ))
+    };
+    if !blob_store::is_sha256_hex(&doc.sha256)
+        || !state
+            .blobs
+            .held_by_any(&doc.sha256, &holders)
+            .await
+            .map_err(super::files::problem)?
+    {
+        return Err(not_yours());
+    }
+    let Some((blob, _)) = state
+        .blobs
+        .get(&doc.sha256)
+        .await
+        .map_err(super::files::problem)?
+    else {
+        return Err(not_yours());
+    };
+    let ctx = patient_context(&signed, &rid, MinPosition(None), addr);
+    let c = AttachDocument {
+        patient_id,
+        category: doc.category,
+        sha256: blob.sha256,
+        media_type: blob.media_type,
+        size: blob.size,
+        title: doc.title,
+    };
+    forward(&state, SERVICE, ep::ATTACH_DOCUMENT, &ctx, &c, StatusCode::CREATED).await
+}
+
+/// The patient's record for the categories asked: personal data and the documents of
+/// the categories the consent covers (or break-glass opens), with the basis of the
+/// decision. Every read, allowed or refused, is recorded.
+#[utoipa::path(get, path = "/patients/{patient_id}/record", tag = "patients", security(("bearer" = [])),
+    params(PatientPath, RecordParams, ReadAfter),
+    responses((status = 200, description = "what the consent covers", body = PatientRecordView)))]
+pub async fn read_record(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    min: MinPosition,
+    addr: ClientAddr,
+    Path(PatientPath { patient_id }): Path<PatientPath>,
+    Params(p): Params<RecordParams>,
+) -> Result<Response, ApiError> {
+    let ctx = patient_context(&signed, &rid, min, addr);
+    let q = ReadPatientRecord {
+        patient_id,
+        categories: categories(&p.categories)?,
+        purpose: p.purpose.unwrap_or(consent::Purpose::Care),
+    };
+    forward(&state, SERVICE, ep::READ_PATIENT_RECORD, &ctx, &q, StatusCode::OK).await
+}
+
+/// A document's content, streamed, once the access decision allows its category (and the
+/// access is recorded).
+#[utoipa::path(get, path = "/patients/{patient_id}/documents/{document_id}/content", tag = "patients", security(("bearer" = [])),
+    params(DocumentPath, PurposeParams),
+    responses((status = 200, description = "the document", body = super::files::FileContent, content_type = "*/*")))]
+pub async fn document_content(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    addr: ClientAddr,
+    Path(DocumentPath {
+        patient_id,
+        document_id,
+    }): Path<DocumentPath>,
+    Params(p): Params<PurposeParams>,
+) -> Result<Response, ApiError> {
+    let ctx = patient_context(&signed, &rid, MinPosition(None), addr);
+    let q = OpenDocument {
+        patient_id,
+        document_id,
+        purpose: p.purpose.unwrap_or(consent::Purpose::Care),
+    };
+    let value = match state.bus.call(SERVICE, ep::OPEN_DOCUMENT, &ctx, &q).await {
+        bus::Reply::Ok { value, .. } => value,
+        bus::Reply::Problem(p) => return Err(ApiError(p)),
+    };
+    let doc: DocumentBlob =
+        serde_json::from_value(value).map_err(|_| ApiError(problem::Problem::internal()))?;
+    let Some((blob, content)) = state
+        .blobs
+        .get(&doc.sha256)
+        .await
+        .map_err(super::files::problem)?
+    else {
+        return Err(problem::Problem::unavailable("the document's file is missing").into());
+    };
+    super::files::streamed(&blob, content)
+}
+
+/// Erase the patient's personal data: their key is destroyed, so names, addresses and
+/// titles can never be read again from any event, replay or rebuild; the history stays.
+#[utoipa::path(post, path = "/patients/{patient_id}/erasure", tag = "patients", security(("bearer" = [])),
+    params(PatientPath), request_body = ErasureReason,
+    responses((status = 201, description = "erased", body = PatientErasure)))]
+pub async fn erase_patient(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    addr: ClientAddr,
+    Path(PatientPath { patient_id }): Path<PatientPath>,
+    Body(erasure): Body<ErasureReason>,
+) -> Result<Response, ApiError> {
+    let ctx = patient_context(&signed, &rid, MinPosition(None), addr);
+    let c = ErasePatient {
+        patient_id,
+        reason: erasure.reason,
+    };
+    forward(&state, SERVICE, ep::ERASE_PATIENT, &ctx, &c, StatusCode::CREATED).await
+}

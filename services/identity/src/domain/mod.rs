@@ -4,6 +4,7 @@
 pub mod access;
 pub mod care_team;
 pub mod consent;
+pub mod document;
 pub mod group;
 pub mod member;
 pub mod municipality;

@@ -26,6 +26,8 @@ pub struct Patient {
     pub registering_site: Option<String>,
     pub care_level: Option<CareLevelCertification>,
     pub care_ended: Option<(EndOfCareReason, DateTime<Utc>)>,
+    /// The patient's key was destroyed: their personal data is erased everywhere.
+    pub erased: bool,
 }
 
 /// Facts the handler looked up for a registration.
@@ -63,7 +65,12 @@ pub enum PatientCommand {
         ending: CareEnding,
         now: DateTime<Utc>,
     },
+    /// Erase the personal data (the handler destroys the key; this records that it did).
+    Erase { reason: String, erased_by: String },
 }
+
+/// The longest erasure reason, in characters.
+pub const MAX_ERASURE_REASON_CHARS: usize = 500;
 
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +83,8 @@ pub enum PatientError {
     NotRegistered,
     #[error("the patient's care has ended; nothing about it changes any more")]
     CareEnded,
+    #[error("the patient's personal data was erased; nothing about them changes any more")]
+    Erased,
 }
 
 fn care_level(field: &str, c: &CareLevelCertification) -> Result<(), Invalid> {
@@ -165,6 +174,26 @@ pub fn decide(
             }))
         }
         (None, _) => Err(PatientError::NotRegistered),
+        // Erasure is what a retention period ends with: after the end of care too.
+        (Some(p), C::Erase { reason, erased_by }) => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > MAX_ERASURE_REASON_CHARS {
+                return Err(Invalid::new(
+                    "/reason",
+                    format!("give a reason of 1 to {MAX_ERASURE_REASON_CHARS} characters"),
+                )
+                .into());
+            }
+            if p.erased {
+                return Ok(None);
+            }
+            Ok(Some(IdentityEvent::PatientErased {
+                patient_id: p.patient_id.clone(),
+                reason: reason.to_owned(),
+                erased_by,
+            }))
+        }
+        (Some(p), _) if p.erased => Err(PatientError::Erased),
         (Some(p), _) if p.care_ended.is_some() => Err(PatientError::CareEnded),
         (
             Some(p),
@@ -253,6 +282,7 @@ pub fn evolve(state: Option<Patient>, event: &IdentityEvent) -> Option<Patient> 
             registering_site: registering_site.clone(),
             care_level: personal.as_ref().and_then(|p| p.care_level.clone()),
             care_ended: None,
+            erased: false,
         }),
         (
             Some(mut p),
@@ -279,6 +309,11 @@ pub fn evolve(state: Option<Patient>, event: &IdentityEvent) -> Option<Patient> 
             },
         ) => {
             p.care_ended = Some((*reason, *effective_at));
+            Some(p)
+        }
+        (Some(mut p), E::PatientErased { .. }) => {
+            p.care_level = None;
+            p.erased = true;
             Some(p)
         }
         (state, _) => state,
@@ -539,6 +574,46 @@ mod tests {
         let state = given(&[erased]).unwrap();
         assert_eq!(state.home_municipality, "322032");
         assert_eq!(state.care_level, None);
+    }
+
+    #[test]
+    fn erasure_needs_a_reason_happens_once_and_closes_the_patient_even_after_the_end_of_care() {
+        let ended = IdentityEvent::PatientCareEnded {
+            patient_id: ID.into(),
+            reason: EndOfCareReason::Death,
+            effective_at: at("2026-12-20T00:00:00Z"),
+        };
+        let state = given(&[registered(), ended.clone()]);
+        let erase = |reason: &str| PatientCommand::Erase {
+            reason: reason.into(),
+            erased_by: "sec".into(),
+        };
+        assert_eq!(
+            field_of(decide(state.as_ref(), erase(" ")).unwrap_err()),
+            "/reason"
+        );
+        let erased = decide(state.as_ref(), erase(" 保存期間満了 "))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            erased,
+            IdentityEvent::PatientErased {
+                patient_id: ID.into(),
+                reason: "保存期間満了".into(),
+                erased_by: "sec".into()
+            }
+        );
+        let after = given(&[registered(), ended, erased]);
+        assert!(after.as_ref().unwrap().erased);
+        assert_eq!(decide(after.as_ref(), erase("again")), Ok(None));
+        let certify = PatientCommand::CertifyCareLevel {
+            certification: CareLevelCertification {
+                level: CareLevel::CareLevel1,
+                valid_from: date("2027-01-01"),
+                valid_until: date("2027-12-31"),
+            },
+        };
+        assert_eq!(decide(after.as_ref(), certify), Err(PatientError::Erased));
     }
 
     #[test]

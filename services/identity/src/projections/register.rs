@@ -331,7 +331,9 @@ impl Projection for Register {
             | E::Contact24hChanged { .. }
             | E::FamilyContactAdded { .. }
             | E::FamilyContactRemoved { .. }
-            | E::BreakGlassOpened { .. } => {}
+            | E::BreakGlassOpened { .. }
+            | E::DocumentAttached { .. }
+            | E::PatientErased { .. } => {}
         }
         Ok(())
     }

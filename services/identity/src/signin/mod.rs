@@ -267,7 +267,7 @@ impl Identity {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    async fn open_sites(&self, sites: &[String]) -> Result<Vec<String>, Problem> {
+    pub(crate) async fn open_sites(&self, sites: &[String]) -> Result<Vec<String>, Problem> {
         self.settled().await?;
         let client = self
             .pool

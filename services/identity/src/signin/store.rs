@@ -134,6 +134,31 @@ impl CredentialStore {
         }
     }
 
+    /// The live data keys of these patients, in one query (destroyed and unknown keys are
+    /// left out).
+    pub async fn patient_keys(
+        &self,
+        patient_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, credentials::shredding::DataKey>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT patient_id, sealed_key FROM credentials.patient_keys
+                 WHERE patient_id = ANY($1) AND sealed_key IS NOT NULL",
+                &[&patient_ids],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let sealed: Vec<u8> = row.get(1);
+                let bytes = self.seal.open(&sealed).map_err(|_| StoreError::Sealed)?;
+                let key = credentials::shredding::DataKey::from_bytes(&bytes)
+                    .map_err(|_| StoreError::Sealed)?;
+                Ok((row.get(0), key))
+            })
+            .collect()
+    }
+
     /// Destroys a patient's data key: their personal fields can never be read again, from
     /// any event, by any replay. Answers whether a live key was destroyed now.
     pub async fn destroy_patient_key(

@@ -2,28 +2,41 @@
 
 Run by deploy/demo/load (which finds the gateway and checks the tools), not by hand:
 
-    python3 load.py REGION_JSON ACCOUNTS_JSON   (env: TSUNAGU_GATEWAY_URL, TSUNAGU_BOOTSTRAP_TOKEN)
+    python3 load.py REGION_JSON ACCOUNTS_JSON [PATIENTS_JSON]
+                                   (env: TSUNAGU_GATEWAY_URL, TSUNAGU_BOOTSTRAP_TOKEN)
 
 What it loads, parents first:
   municipalities, their areas and municipality groups  POST; HTTP 409 means "already there"
   organisations                                        looked up by name and home municipality
   sites                                                looked up by organisation and name
   member accounts                                      invited, activated, second factor enrolled
+  patients, their care teams and consents              as the demo members who would do it:
+                                                       registered by a care manager (or a support
+                                                       centre), the team built, the signed form
+                                                       recorded by the receiving site, verified
+                                                       by the secretariat
 
 Every account made is written at once to ACCOUNTS_JSON (a JSON array, mode 600) with its
 username, password and TOTP secret, so that scripts can sign in. On the next run an account
 found there that still signs in is kept as it is; one whose username is taken but whose
 credentials are not there (or no longer work) is reported and skipped, never made twice.
 
+Patients get their ids from the service, so each one registered is written at once to
+PATIENTS_JSON (mode 600) with its consents' ids. On the next run a patient found there is
+completed rather than registered again: missing seats added, consents recorded or verified
+where they are not yet.
+
 HTTP goes through curl: the bootstrap token travels in a header file and request bodies on
 stdin, never on a command line where ps would show them.
 """
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import struct
 import subprocess
@@ -194,6 +207,9 @@ class Loader:
         self.existing = 0
         self.municipality_names = {m["code"]: m["name"] for m in region.get("municipalities", [])}
         self.sites = {}  # site key -> (site_id, name)
+        self.last_step = {}  # username -> the last TOTP step used (each is used once)
+        self.tokens = {}  # username -> access token kept from the sign-in check
+        self.save_accounts = lambda: None
 
     def done(self, label, created):
         if created:
@@ -260,8 +276,27 @@ class Loader:
 
     # --- members ---
 
-    def sign_in(self, account, step):
-        """One sign-in with the code of `step`: 'ok', 'refused' or 'locked'. Signs out again."""
+    def step_floor(self, account, tried=()):
+        """The last TOTP step known used for `account` (this run, or saved by an earlier
+        one), or None: only a later step's code can sign it in."""
+        steps = list(tried)
+        if account["username"] in self.last_step:
+            steps.append(self.last_step[account["username"]])
+        saved = account.get("totp_last_step")
+        if isinstance(saved, int):
+            steps.append(saved)
+        return max(steps) if steps else None
+
+    def used_step(self, account, step):
+        """Remembers that `step` was used (kept in the accounts file as totp_last_step)."""
+        last = self.step_floor(account)
+        if last is None or step > last:
+            self.last_step[account["username"]] = step
+            account["totp_last_step"] = step
+
+    def sign_in(self, account, step, keep=False):
+        """One sign-in with the code of `step`: 'ok', 'refused' or 'locked'. Signs out again,
+        unless `keep`: then the access token is kept for loading the patients."""
         label = f"account {account['username']}"
         try:
             code = totp(str(account.get("totp_secret", "")), step)
@@ -277,24 +312,32 @@ class Loader:
         if status != 201:
             raise self.gw.failed(label + " (sign-in check)", "POST", "/api/v1/sessions",
                                  status, body, raw)
-        self.gw.expect(label + " (sign-out after the check)", "DELETE",
-                       "/api/v1/sessions/current", None, {200, 204},
-                       auth=answer["access_token"])
+        self.used_step(account, step)
+        if keep:
+            self.tokens[account["username"]] = answer["access_token"]
+        else:
+            self.gw.expect(label + " (sign-out after the check)", "DELETE",
+                           "/api/v1/sessions/current", None, {200, 204},
+                           auth=answer["access_token"])
         return "ok"
 
-    def check_saved(self, saved):
+    def check_saved(self, saved, keep=()):
         """Which saved accounts still sign in. Each code works once (a step at or before the
-        last one used is refused), so a refusal is retried with a later step, at most three
-        tries in all (the lock-out comes after five failures), and the wait for a fresh step,
-        if any is needed, is shared by all accounts."""
+        last one used is refused), so each account tries a step after the last one it is
+        known to have used (the file keeps it), waiting for one if need be; a refusal is
+        retried with a later step, at most three tries in all (the lock-out comes after
+        five failures, and 20 failures from one address slow it down), and the wait for a
+        fresh step is shared by all accounts."""
         result, tried = {}, {}
         pending = list(saved)
         for attempt in range(3):
             if not pending:
                 break
-            if attempt == 2:
-                # Both steps open now were refused: wait for the next one (once, for all).
-                latest = max(max(tried[a["username"]]) for a in pending)
+            floors = [self.step_floor(a, tried.get(a["username"], [])) for a in pending]
+            latest = max((f for f in floors if f is not None), default=None)
+            if attempt > 0 and latest is not None and latest >= current_step():
+                # No step open now is later than the last one used: wait for the next one
+                # (once, for all).
                 while current_step() <= latest:
                     time.sleep(TOTP_STEP - time.time() % TOTP_STEP + 0.2)
             still = []
@@ -303,12 +346,13 @@ class Loader:
                 # The previous step first (the service accepts one step of drift), so that
                 # whoever reads demo-accounts.json next can sign in at once with the current one.
                 done = tried.setdefault(a["username"], [])
-                step = next((s for s in (now - 1, now) if not done or s > max(done)), None)
+                floor = self.step_floor(a, done)
+                step = next((s for s in (now - 1, now) if floor is None or s > floor), None)
                 if step is None:
                     still.append(a)
                     continue
                 done.append(step)
-                outcome = self.sign_in(a, step)
+                outcome = self.sign_in(a, step, keep=a["username"] in keep)
                 if outcome == "refused":
                     still.append(a)
                 else:
@@ -319,13 +363,14 @@ class Loader:
         return result
 
     def enrol(self, label, enrolment_token, secret):
+        """Confirms the second factor; answers the step whose code was used."""
         path = "/api/v1/activation/second-factor"
         now = current_step()
         for step in (now - 1, now, now + 1):
             body = {"enrolment_token": enrolment_token, "code": totp(secret, step)}
             status, _, raw = self.gw.call("POST", path, body, auth=None)
             if 200 <= status < 300:
-                return
+                return step
             # A wrong code (the clock moved on) leaves the token usable: try the next step.
             if status != 422 or '"/code"' not in raw:
                 raise self.gw.failed(label, "POST", path, status, body, raw)
@@ -358,8 +403,11 @@ class Loader:
         if status != 200:
             raise self.gw.failed(label + " (activation)", "POST", "/api/v1/activation",
                                  status, activation, raw)
-        self.enrol(label + " (second factor)", answer["enrolment_token"], answer["secret"])
+        enrolled_at = self.enrol(label + " (second factor)", answer["enrolment_token"],
+                                 answer["secret"])
+        self.last_step[username] = enrolled_at
         return {
+            "totp_last_step": enrolled_at,
             "username": username,
             "password": password,
             "totp_secret": answer["secret"],
@@ -388,7 +436,8 @@ class Loader:
         by_name = {a["username"]: a for a in saved}
         wanted = {s["username"] for s in specs}
         checks = self.check_saved([by_name[s["username"]] for s in specs
-                                   if s["username"] in by_name])
+                                   if s["username"] in by_name],
+                                  keep=patient_members(self.region))
         # Accounts the file holds that the region file no longer names stay as they are.
         kept_others = [a for a in saved if a["username"] not in wanted]
         records = {}
@@ -397,6 +446,8 @@ class Loader:
         def save():
             ordered = [records[s["username"]] for s in specs if s["username"] in records]
             write_accounts(self.accounts_path, ordered + kept_others)
+
+        self.save_accounts = save
 
         for spec in specs:
             username = spec["username"]
@@ -442,6 +493,322 @@ class Loader:
         return [records[s["username"]] for s in specs if s["username"] in records]
 
 
+# --- patients ------------------------------------------------------------------------------
+
+PATIENT_FIELDS = ("name", "name_kana", "date_of_birth", "sex", "address", "insurer_number",
+                  "insured_number", "care_level", "home_municipality")
+
+
+def today_in_japan():
+    """The services' today (consent forms are signed and valid from it)."""
+    return (datetime.datetime.now(datetime.timezone.utc)
+            + datetime.timedelta(hours=9)).date().isoformat()
+
+
+def read_patients(path):
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            patients = json.load(f)
+        if not isinstance(patients, list) or not all(
+                isinstance(p, dict) and isinstance(p.get("key"), str)
+                and isinstance(p.get("patient_id"), str) for p in patients):
+            raise ValueError("not a JSON array of patients")
+    except ValueError as e:
+        raise Failed(f"cannot read {path}: {e}\n"
+                     "  fix or move it away (the patients' ids are not recoverable otherwise)")
+    return {p["key"]: p for p in patients}
+
+
+def write_patients(path, patients):
+    tmp = f"{path}.tmp.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(list(patients.values()), f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def patient_members(region):
+    """The demo members who load the patients (and so sign in for it)."""
+    names = set()
+    for spec in region.get("patients", []):
+        names |= {spec["registered_by"], spec["secretariat"]}
+        names |= {c["recorded_by"] for c in spec.get("consents", [])}
+    return names
+
+
+class Sessions:
+    """Access tokens of the demo members who load the patients: the ones kept from the
+    sign-in check, or a sign-in when first needed. Every TOTP step is used once per account,
+    so a sign-in takes a step after the last one used (waiting for it if need be), and
+    gives up after two refusals (five lock the account)."""
+
+    def __init__(self, loader, accounts):
+        self.loader = loader
+        self.gw = loader.gw
+        self.by_name = {a["username"]: a for a in accounts}
+        self.tokens = dict(loader.tokens)
+
+    def has(self, username):
+        return username in self.by_name
+
+    def member_id(self, username):
+        return self.by_name[username]["member_id"]
+
+    def token(self, username):
+        if username in self.tokens:
+            return self.tokens[username]
+        account = self.by_name[username]
+        label = f"account {username} (signing in to load the demo patients)"
+        status, body, raw = 0, None, ""
+        for _ in range(2):
+            floor = self.loader.step_floor(account)
+            while floor is not None and current_step() <= floor:
+                time.sleep(TOTP_STEP - time.time() % TOTP_STEP + 0.2)
+            now = current_step()
+            step = now - 1 if floor is None or now - 1 > floor else now
+            body = {"username": username, "password": account["password"],
+                    "code": totp(account["totp_secret"], step)}
+            status, answer, raw = self.gw.call("POST", "/api/v1/sessions", body, auth=None)
+            if status == 429:
+                # Too many failed sign-ins from this address (someone else's, or a quick
+                # re-run): wait as long as the gateway says, once.
+                said = re.search(r"(\d+) seconds", str((answer or {}).get("detail", "")))
+                wait = int(said.group(1)) if said else 60
+                print(f"{label}: the gateway asks to wait {wait} s; waiting", flush=True)
+                time.sleep(min(wait, 330) + 1)
+                continue
+            self.loader.used_step(account, step)
+            if status == 201:
+                self.tokens[username] = answer["access_token"]
+                return self.tokens[username]
+            if status != 401:
+                break
+        raise self.gw.failed(label, "POST", "/api/v1/sessions", status, body, raw)
+
+    def sign_out_all(self):
+        for token in self.tokens.values():
+            self.gw.call("DELETE", "/api/v1/sessions/current", None, auth=token)
+        self.tokens = {}
+        self.loader.tokens = {}
+
+
+class PatientLoader:
+    """Patients as the people who would do it in the field: a care manager (or a community
+    support centre) registers the patient and builds the team, the site that receives the
+    signed form records it, the secretariat of the patient's municipality verifies it."""
+
+    def __init__(self, loader, sessions, path):
+        self.loader = loader
+        self.gw = loader.gw
+        self.sessions = sessions
+        self.path = path
+        self.saved = {}
+
+    def site(self, key):
+        if key not in self.loader.sites:
+            raise Failed(f"no site with key {key!r} in the region file")
+        return self.loader.sites[key][0]
+
+    def expect(self, label, username, method, path, body, ok):
+        return self.gw.expect(label, method, path, body, ok, auth=self.sessions.token(username))
+
+    def save(self):
+        write_patients(self.path, self.saved)
+
+    def model(self, spec):
+        kind = spec["model"]
+        if kind == "all_participating_sites":
+            return {"model": kind, "excluded": [self.site(k) for k in spec.get("excluded", [])]}
+        if kind == "listed_sites":
+            return {"model": kind, "sites": [self.site(k) for k in spec["sites"]]}
+        return {"model": kind, "site": self.site(spec["site"])}
+
+    def load(self):
+        specs = self.loader.region.get("patients", [])
+        if not specs:
+            return []
+        self.saved = read_patients(self.path)
+        done = []
+        for spec in specs:
+            needed = {spec["registered_by"], spec["secretariat"]}
+            needed |= {s["member"] for s in spec.get("team", []) if s.get("member")}
+            needed |= {c["recorded_by"] for c in spec.get("consents", [])}
+            missing = sorted(u for u in needed if not self.sessions.has(u))
+            if missing:
+                print(f"patient {spec['name']}: SKIPPED: no credentials for "
+                      f"{', '.join(missing)}", flush=True)
+                continue
+            done.append(self.load_one(spec))
+        return done
+
+    def load_one(self, spec):
+        label = f"patient {spec['name']}"
+        record = self.saved.get(spec["key"])
+        view = None
+        if record is not None:
+            path = f"/api/v1/patients/{record['patient_id']}"
+            status, view, raw = self.gw.call("GET", path, None,
+                                             auth=self.sessions.token(spec["secretariat"]))
+            if status == 200:
+                self.loader.done(label, False)
+            elif status in (403, 404):
+                print(f"{label}: {os.path.basename(self.path)} names {record['patient_id']}, "
+                      "which the platform does not know; registering again", flush=True)
+                record, view = None, None
+            else:
+                raise self.gw.failed(label, "GET", path, status, None, raw)
+        if record is None:
+            body = {k: spec[k] for k in PATIENT_FIELDS if k in spec}
+            if spec.get("registering_site"):
+                body["registering_site"] = self.site(spec["registering_site"])
+            _, answer = self.expect(label, spec["registered_by"], "POST", "/api/v1/patients",
+                                    body, {201})
+            record = {"key": spec["key"], "patient_id": answer["patient_id"],
+                      "name": spec["name"], "home_municipality": spec["home_municipality"],
+                      "consents": {}}
+            self.saved[spec["key"]] = record
+            self.save()
+            self.loader.done(label, True)
+            if answer.get("possible_duplicates"):
+                print(f"{label}: note: the same reading and date of birth are registered as "
+                      f"{', '.join(answer['possible_duplicates'])}", flush=True)
+            view = {"team": [], "consents": [], "contact_24h": None}
+        patient = record["patient_id"]
+        record["name"] = spec["name"]
+        record["team"] = self.load_team(spec, patient, view)
+        record["consents"] = self.load_consents(spec, record, view)
+        self.save()
+        return record
+
+    def load_team(self, spec, patient, view):
+        held = {(s["site"], s.get("member"), s["part"]) for s in view.get("team") or []}
+        team = []
+        for seat in spec.get("team", []):
+            site = self.site(seat["site"])
+            member = self.sessions.member_id(seat["member"]) if seat.get("member") else None
+            who = seat["site"] + (f" ({seat['member']})" if seat.get("member") else "")
+            label = f"  seat {who} as {seat['part']}"
+            if (site, member, seat["part"]) in held:
+                self.loader.done(label, False)
+            else:
+                self.expect(label, spec["registered_by"], "POST",
+                            f"/api/v1/patients/{patient}/team",
+                            {"site": site, "member": member, "part": seat["part"]}, {201})
+                self.loader.done(label, True)
+            team.append({"site": self.loader.sites[seat["site"]][1], "site_id": site,
+                         "member": seat.get("member"), "part": seat["part"]})
+        contact = spec.get("contact_24h")
+        if contact:
+            body = dict(contact)
+            if body.get("site"):
+                body["site"] = self.site(body["site"])
+            current = view.get("contact_24h") or {}
+            label = "  24-hour contact"
+            if all(current.get(k) == v for k, v in body.items()):
+                self.loader.done(label, False)
+            else:
+                self.expect(label, spec["registered_by"], "PUT",
+                            f"/api/v1/patients/{patient}/contact-24h", body, {200})
+                self.loader.done(label, True)
+        return team
+
+    def load_consents(self, spec, record, view):
+        patient = record["patient_id"]
+        versions = {}
+        for c in view.get("consents") or []:
+            versions.setdefault(c["consent_id"], []).append(c)
+        ids = dict(record.get("consents") or {})
+        today = today_in_japan()
+        for c in spec.get("consents", []):
+            label = f"  consent {c['key']} ({c['model']['model']})"
+            consent = ids.get(c["key"])
+            known = versions.get(consent, []) if consent else []
+            if not known:
+                form = {"model": self.model(c["model"]), "categories": c["categories"],
+                        "valid_from": c.get("valid_from", today), "form": c.get("form", "written"),
+                        "given_by": c.get("given_by", {"by": "patient"}),
+                        "signed_on": c.get("signed_on", today),
+                        "received_at_site": self.site(c["received_at_site"]),
+                        "family_information": c.get("family_information", False)}
+                _, answer = self.expect(label + " (recorded)", c["recorded_by"], "POST",
+                                        f"/api/v1/patients/{patient}/consents", form, {201})
+                consent = answer["consent_id"]
+                ids[c["key"]] = consent
+                record["consents"] = ids
+                self.save()
+                known = [{"version": 1, "status": "pending"}]
+                self.loader.done(label + " (recorded)", True)
+            pending = [v for v in known if v["status"] == "pending"]
+            if pending:
+                self.expect(label + " (verified)", spec["secretariat"], "POST",
+                            f"/api/v1/patients/{patient}/consents/{consent}/verification",
+                            {"version": pending[0]["version"]}, {201})
+                self.loader.done(label + " (verified)", True)
+            elif any(v["status"] == "active" for v in known):
+                self.loader.done(label, False)
+            else:
+                statuses = ", ".join(sorted({v["status"] for v in known}))
+                self.loader.existing += 1
+                print(f"{label}: {statuses} on the platform (kept as it is)", flush=True)
+        return ids
+
+
+def print_patients(patients, region, path):
+    if not patients:
+        return
+    names = {m["code"]: m["name"] for m in region.get("municipalities", [])}
+    specs = {p["key"]: p for p in region.get("patients", [])}
+
+    def consent_text(consents):
+        by_site = [c for c in consents if c["model"]["model"] == "site_by_site"]
+        parts = []
+        for c in consents:
+            m = c["model"]
+            if m["model"] == "all_participating_sites":
+                excluded = ", ".join(site_name(region, k) for k in m.get("excluded", []))
+                parts.append("一括同意" + (f" except {excluded}" if excluded else ""))
+            elif m["model"] == "listed_sites":
+                parts.append(f"listed sites ({len(m['sites'])})")
+        if by_site:
+            parts.append("site by site: " + ", ".join(site_name(region, c["model"]["site"])
+                                                      for c in by_site))
+        return "; ".join(parts)
+
+    print()
+    print(f"demo patients ({len(patients)}; also in {path}):")
+    for p in patients:
+        spec = specs.get(p["key"], {})
+        homes = [spec.get("home_municipality", "")]
+        homes += [site_municipality(region, s["site"]) for s in spec.get("team", [])]
+        municipalities = sorted({names.get(m, m) for m in homes if m})
+        print(f"  {p['name']}  {p['patient_id']}")
+        print(f"    home {names.get(p['home_municipality'], p['home_municipality'])}; "
+              f"team in {', '.join(municipalities)}")
+        print(f"    consent: {consent_text(spec.get('consents', []))}")
+        print(f"    team: {', '.join(s['site'] + ' (' + s['part'] + ')' for s in p.get('team', []))}")
+    print("  read: GET /api/v1/patients/{id} (registration), "
+          "GET /api/v1/patients/{id}/record?categories=care_records&purpose=care (clinical)")
+
+
+def site_name(region, key):
+    for o in region.get("organisations", []):
+        for s in o.get("sites", []):
+            if s.get("key") == key:
+                return s["name"]
+    return key
+
+
+def site_municipality(region, key):
+    for o in region.get("organisations", []):
+        for s in o.get("sites", []):
+            if s.get("key") == key:
+                return s.get("home_municipality", o["home_municipality"])
+    return ""
+
+
 def coverage(region):
     specs = region.get("members", [])
     professions = {s["profession"] for s in specs}
@@ -480,10 +847,12 @@ def print_table(accounts, path):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: load.py REGION_JSON ACCOUNTS_JSON", file=sys.stderr)
+    if len(sys.argv) not in (3, 4):
+        print("usage: load.py REGION_JSON ACCOUNTS_JSON [PATIENTS_JSON]", file=sys.stderr)
         return 2
     region_path, accounts_path = sys.argv[1], sys.argv[2]
+    patients_path = sys.argv[3] if len(sys.argv) == 4 else os.path.join(
+        os.path.dirname(os.path.abspath(accounts_path)), "demo-patients.json")
     url = os.environ.get("TSUNAGU_GATEWAY_URL", "")
     token = os.environ.get("TSUNAGU_BOOTSTRAP_TOKEN", "")
     if not url or not token:
@@ -498,15 +867,27 @@ def main():
     with tempfile.TemporaryDirectory(prefix="tsunagu-demo-") as tmp:
         os.chmod(tmp, 0o700)
         loader = Loader(Gateway(url, token, tmp), region, accounts_path)
+        sessions = None
         try:
             loader.load_region()
             loader.load_organisations()
             accounts = loader.load_members()
+            sessions = Sessions(loader, accounts)
+            patients = PatientLoader(loader, sessions, patients_path).load()
         except Failed as e:
             print(e, file=sys.stderr)
             return 1
+        finally:
+            if sessions is None:
+                for kept in loader.tokens.values():
+                    loader.gw.call("DELETE", "/api/v1/sessions/current", None, auth=kept)
+            else:
+                sessions.sign_out_all()
+            # The last TOTP step each account used, so that the next run starts after it.
+            loader.save_accounts()
     print(f"demo region loaded: {loader.created} created, {loader.existing} already there")
     print_table(accounts, accounts_path)
+    print_patients(patients, region, patients_path)
     return 0
 
 

@@ -25,6 +25,10 @@ pub enum Door {
     Signed(&'static [Action]),
     /// A signed-in member only, about their own account or session.
     OwnAccount,
+    /// A read of one patient's data: any signed-in caller gets through to the service,
+    /// whose one access decision (the permission rules, then consent and team) refuses and
+    /// records the refusal — a refusal the gateway made itself would leave no access record.
+    PatientRead,
 }
 
 /// What the id in a route's path is, so the gateway can work out the caller's tie to it.
@@ -61,7 +65,7 @@ const fn row(method: Method, path: &'static str, door: Door, object: Object) -> 
 }
 
 use Action as A;
-use Door::{Open, OwnAccount, Signed};
+use Door::{Open, OwnAccount, PatientRead, Signed};
 use Object::{Member, Municipality, Site, Unplaced};
 
 const GET: Method = Method::GET;
@@ -127,7 +131,7 @@ pub const ROUTES: &[RouteAccess] = &[
     row(DELETE, "/api/v1/sites/{site_id}",                                 Signed(&[A::ManageSites]), Site("site_id")),
     // ── patients (the identity service decides each patient by consent and team) ──────
     row(POST,   "/api/v1/patients",                                        Signed(&[A::RegisterPatient]), Unplaced),
-    row(GET,    "/api/v1/patients/{patient_id}",                           Signed(&[A::ReadPatientRegistration]), Unplaced),
+    row(GET,    "/api/v1/patients/{patient_id}",                           PatientRead, Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/moves",                     Signed(&[A::RegisterPatient, A::ManageCareTeam]), Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/care-level",                Signed(&[A::RegisterPatient, A::ManageCareTeam]), Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/end-of-care",               Signed(&[A::RegisterPatient, A::ManageCareTeam]), Unplaced),
@@ -142,10 +146,10 @@ pub const ROUTES: &[RouteAccess] = &[
     row(POST,   "/api/v1/patients/{patient_id}/family-contacts",           Signed(&[A::ManageCareTeam]), Unplaced),
     row(DELETE, "/api/v1/patients/{patient_id}/family-contacts/{contact_id}", Signed(&[A::ManageCareTeam]), Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/break-glass",               Signed(&[A::BreakGlass]), Unplaced),
-    row(GET,    "/api/v1/patients/{patient_id}/who-could-see",             Signed(&[A::ReadAuditLog, A::ReadPatientRegistration]), Unplaced),
-    row(GET,    "/api/v1/patients/{patient_id}/record",                    Signed(&[A::ReadPatientClinical]), Unplaced),
+    row(GET,    "/api/v1/patients/{patient_id}/who-could-see",             PatientRead, Unplaced),
+    row(GET,    "/api/v1/patients/{patient_id}/record",                    PatientRead, Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/documents",                 Signed(&[A::WritePatientClinical]), Unplaced),
-    row(GET,    "/api/v1/patients/{patient_id}/documents/{document_id}/content", Signed(&[A::ReadPatientClinical]), Unplaced),
+    row(GET,    "/api/v1/patients/{patient_id}/documents/{document_id}/content", PatientRead, Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/erasure",                   Signed(&[A::ErasePatientData]), Unplaced),
     // ── files ──────────────────────────────────────────────────────────────────────────
     row(POST,   "/api/v1/files",                                           Signed(&[A::ShareFiles]), Unplaced),

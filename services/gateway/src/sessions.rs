@@ -318,7 +318,10 @@ mod tests {
         cache.insert("t", claims(1_000));
         assert!(matches!(cache.get("t", 1_000), Some(Ok(_))));
         let leeway = tokens::LEEWAY_SECONDS as i64;
-        assert!(matches!(cache.get("t", 1_000 + leeway + 1), Some(Err(TokenError::Expired))));
+        assert!(matches!(
+            cache.get("t", 1_000 + leeway + 1),
+            Some(Err(TokenError::Expired))
+        ));
         assert!(cache.get("other", 1_000).is_none());
     }
 

@@ -101,10 +101,7 @@ pub struct NewOrganisation {
     /// 法人番号: 13 digits, the first a check digit over the other twelve. Full-width
     /// digits are accepted. Absent for an entity that has none.
     #[serde(default)]
-    #[schema(
-        example = "7000012050002",
-        pattern = "^[1-9][0-9]{12}$"
-    )]
+    #[schema(example = "7000012050002", pattern = "^[1-9][0-9]{12}$")]
     pub corporate_number: Option<String>,
     /// What kind of legal entity it is.
     pub kind: OrganisationKind,
@@ -171,10 +168,7 @@ pub struct SiteDetails {
     pub home_municipality: String,
     /// An area (ward, daily-life area) of the home municipality.
     #[serde(default)]
-    #[schema(
-        example = "hirata",
-        pattern = "^[a-z0-9][a-z0-9-]{0,63}$"
-    )]
+    #[schema(example = "hirata", pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub area_id: Option<String>,
     /// Other registered municipalities it serves; the home municipality is always served.
     #[serde(default)]

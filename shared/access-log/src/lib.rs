@@ -11,9 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use consent::{AccessDecision, Purpose, Reach};
-use event_store::{
-    Actor, EventEnvelope, GroupCommit, GroupCommitError, Position, Visibility,
-};
+use event_store::{Actor, EventEnvelope, GroupCommit, GroupCommitError, Position, Visibility};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -49,7 +47,12 @@ impl Accessor {
         Self {
             member_id: caller.member_id.clone(),
             session_id: caller.session_id.clone(),
-            roles: caller.subject.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            roles: caller
+                .subject
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
             profession: caller.subject.profession.map(|p| p.as_str().to_owned()),
             sites: caller.sites.clone(),
             municipality: caller.municipality.clone(),

@@ -7,7 +7,8 @@ use serde::Serialize;
 use tracing::instrument;
 
 use crate::{
-    ACTOR, CALLER, CLIENT_ADDRESS, CORRELATION_ID, CallContext, MAX_BODY, MIN_POSITION, REQUEST_ID, Reply,
+    ACTOR, CALLER, CLIENT_ADDRESS, CORRELATION_ID, CallContext, MAX_BODY, MIN_POSITION, REQUEST_ID,
+    Reply,
 };
 
 /// Calls services over the bus.

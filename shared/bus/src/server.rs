@@ -11,7 +11,9 @@ use tokio::sync::Semaphore;
 use tracing::{Instrument, info_span};
 use uuid::Uuid;
 
-use crate::{ACTOR, CALLER, CLIENT_ADDRESS, CORRELATION_ID, CallContext, MIN_POSITION, REQUEST_ID, Reply};
+use crate::{
+    ACTOR, CALLER, CLIENT_ADDRESS, CORRELATION_ID, CallContext, MIN_POSITION, REQUEST_ID, Reply,
+};
 
 /// One request as a handler sees it.
 #[derive(Debug)]

@@ -121,7 +121,9 @@ impl Nats {
                 // monitoring endpoint names the server we configured.
                 // The monitoring port can answer before the client port listens: wait for both.
                 if is_ours(monitor_port, &format!("test_{port}")).await
-                    && tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+                    && tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .is_ok()
                     && matches!(child.try_wait(), Ok(None))
                 {
                     return Ok(Self {

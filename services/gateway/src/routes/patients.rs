@@ -120,7 +120,15 @@ pub async fn register_patient(
     Body(body): Body<NewPatient>,
 ) -> Result<Response, ApiError> {
     let ctx = patient_context(&signed, &rid, MinPosition(None), addr);
-    forward(&state, SERVICE, ep::REGISTER_PATIENT, &ctx, &body, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::REGISTER_PATIENT,
+        &ctx,
+        &body,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// A patient's registration data: that they are registered, where, the consents' status
@@ -138,7 +146,15 @@ pub async fn get_patient(
 ) -> Result<Response, ApiError> {
     let ctx = patient_context(&signed, &rid, min, addr);
     let q = GetPatientRegistration { patient_id };
-    forward(&state, SERVICE, ep::GET_PATIENT_REGISTRATION, &ctx, &q, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::GET_PATIENT_REGISTRATION,
+        &ctx,
+        &q,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The patient moved to another municipality (their id stays; their history is kept).
@@ -155,7 +171,15 @@ pub async fn move_patient(
 ) -> Result<Response, ApiError> {
     let ctx = patient_context(&signed, &rid, MinPosition(None), addr);
     let c = MovePatient { patient_id, change };
-    forward(&state, SERVICE, ep::MOVE_PATIENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::MOVE_PATIENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// A new care level certification (要支援・要介護) with its validity period.
@@ -175,7 +199,15 @@ pub async fn certify_care_level(
         patient_id,
         certification,
     };
-    forward(&state, SERVICE, ep::CERTIFY_CARE_LEVEL, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::CERTIFY_CARE_LEVEL,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// End of care (death, or admission to a facility outside the network): the team closes
@@ -214,7 +246,15 @@ pub async fn record_consent(
         patient_id,
         details,
     };
-    forward(&state, SERVICE, ep::RECORD_CONSENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::RECORD_CONSENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Amend a consent: a new version. Narrowing takes effect at once; widening waits for
@@ -239,7 +279,15 @@ pub async fn amend_consent(
         consent_id,
         details,
     };
-    forward(&state, SERVICE, ep::AMEND_CONSENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::AMEND_CONSENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// The secretariat verified the form: the version becomes active.
@@ -263,7 +311,15 @@ pub async fn verify_consent(
         consent_id,
         version: checked.version,
     };
-    forward(&state, SERVICE, ep::VERIFY_CONSENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::VERIFY_CONSENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// The secretariat refused a pending version (e.g. the signature is missing).
@@ -287,7 +343,15 @@ pub async fn reject_consent(
         consent_id,
         rejection,
     };
-    forward(&state, SERVICE, ep::REJECT_CONSENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::REJECT_CONSENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// The patient withdrew the consent: refused for everyone from the next request on.
@@ -311,7 +375,15 @@ pub async fn withdraw_consent(
         consent_id,
         withdrawal,
     };
-    forward(&state, SERVICE, ep::WITHDRAW_CONSENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::WITHDRAW_CONSENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Add a site (and optionally one of its members) to the patient's team, with their part.
@@ -328,7 +400,15 @@ pub async fn add_team_member(
 ) -> Result<Response, ApiError> {
     let ctx = patient_context(&signed, &rid, MinPosition(None), addr);
     let c = AddTeamMember { patient_id, seat };
-    forward(&state, SERVICE, ep::ADD_TEAM_MEMBER, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::ADD_TEAM_MEMBER,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Remove a seat from the patient's team.
@@ -352,7 +432,15 @@ pub async fn remove_team_member(
         membership_id,
         effective_at: ending.effective_at,
     };
-    forward(&state, SERVICE, ep::REMOVE_TEAM_MEMBER, &ctx, &c, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::REMOVE_TEAM_MEMBER,
+        &ctx,
+        &c,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The team's 24-hour contact (usually the visiting nursing station's on-call phone).
@@ -372,7 +460,15 @@ pub async fn set_contact_24h(
         patient_id,
         contact: Some(contact),
     };
-    forward(&state, SERVICE, ep::SET_CONTACT_24H, &ctx, &c, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::SET_CONTACT_24H,
+        &ctx,
+        &c,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// A family contact (not a user of the platform).
@@ -392,7 +488,15 @@ pub async fn add_family_contact(
         patient_id,
         contact,
     };
-    forward(&state, SERVICE, ep::ADD_FAMILY_CONTACT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::ADD_FAMILY_CONTACT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Remove a family contact.
@@ -414,7 +518,15 @@ pub async fn remove_family_contact(
         patient_id,
         contact_id,
     };
-    forward(&state, SERVICE, ep::REMOVE_FAMILY_CONTACT, &ctx, &c, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::REMOVE_FAMILY_CONTACT,
+        &ctx,
+        &c,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Break-glass: a clinical professional opens a patient without consent in an emergency
@@ -436,7 +548,15 @@ pub async fn open_break_glass(
         patient_id,
         request,
     };
-    forward(&state, SERVICE, ep::OPEN_BREAK_GLASS, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::OPEN_BREAK_GLASS,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Who could see this patient at a past moment (which categories), and why — in the
@@ -589,7 +709,15 @@ pub async fn attach_document(
         size: blob.size,
         title: doc.title,
     };
-    forward(&state, SERVICE, ep::ATTACH_DOCUMENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::ATTACH_DOCUMENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// The patient's record for the categories asked: personal data and the documents of
@@ -613,7 +741,15 @@ pub async fn read_record(
         categories: categories(&p.categories)?,
         purpose: p.purpose.unwrap_or(consent::Purpose::Care),
     };
-    forward(&state, SERVICE, ep::READ_PATIENT_RECORD, &ctx, &q, StatusCode::OK).await
+    forward(
+        &state,
+        SERVICE,
+        ep::READ_PATIENT_RECORD,
+        &ctx,
+        &q,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// A document's content, streamed, once the access decision allows its category (and the
@@ -673,5 +809,13 @@ pub async fn erase_patient(
         patient_id,
         reason: erasure.reason,
     };
-    forward(&state, SERVICE, ep::ERASE_PATIENT, &ctx, &c, StatusCode::CREATED).await
+    forward(
+        &state,
+        SERVICE,
+        ep::ERASE_PATIENT,
+        &ctx,
+        &c,
+        StatusCode::CREATED,
+    )
+    .await
 }

@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tsunagu_tests::bench_args;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
@@ -265,36 +266,17 @@ fn args() -> anyhow::Result<Args> {
         requesters: vec![1, 16, 64, 256],
         group: GroupCommitConfig::default(),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> anyhow::Result<String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => args.next().with_context(|| format!("{name} needs a value")),
-            }
-        };
+    for (name, value) in bench_args::flags(USAGE)? {
         match name.as_str() {
-            "--events" => parsed.events = parse_count(&value("--events")?, "--events")?,
+            "--events" => parsed.events = parse_count(&value, "--events")?,
             "--requesters" => {
-                parsed.requesters = value("--requesters")?
+                parsed.requesters = value
                     .split(',')
                     .map(|v| parse_count(v.trim(), "--requesters"))
                     .collect::<anyhow::Result<_>>()?;
             }
-            "--in-flight" => {
-                parsed.group.max_in_flight = parse_count(&value("--in-flight")?, "--in-flight")?;
-            }
-            "--atomic-from" => {
-                parsed.group.atomic_from = parse_count(&value("--atomic-from")?, "--atomic-from")?;
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
+            "--in-flight" => parsed.group.max_in_flight = parse_count(&value, "--in-flight")?,
+            "--atomic-from" => parsed.group.atomic_from = parse_count(&value, "--atomic-from")?,
             other => bail!("unknown argument {other:?}; {USAGE}"),
         }
     }

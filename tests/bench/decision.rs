@@ -25,8 +25,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::time::Instant;
+use tsunagu_tests::bench_args;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 use consent::{
     AccessDecision, AccessRequest, BreakGlassGrant, CategorySet, ConsentForm, ConsentModel,
@@ -59,34 +60,14 @@ fn args() -> anyhow::Result<Args> {
         calls: 2_000_000,
         seed: 20_261_001,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let (name, value) = match arg.split_once('=') {
-            Some((name, value)) => (name.to_owned(), value.to_owned()),
-            None => {
-                let value = args
-                    .next()
-                    .with_context(|| format!("{arg} needs a number"))?;
-                (arg, value)
-            }
-        };
-        let number: u64 = value
-            .parse()
-            .with_context(|| format!("{name} {value:?} is not a number"))?;
+    for (name, value) in bench_args::flags(USAGE)? {
         match name.as_str() {
-            "--patients" => parsed.patients = number as usize,
-            "--consents" => parsed.consents = number as usize,
-            "--calls" => parsed.calls = number as usize,
-            "--seed" => parsed.seed = number,
+            "--patients" => parsed.patients = bench_args::number(&name, &value, 1)? as usize,
+            "--consents" => parsed.consents = bench_args::number(&name, &value, 0)? as usize,
+            "--calls" => parsed.calls = bench_args::number(&name, &value, 1)? as usize,
+            "--seed" => parsed.seed = bench_args::number(&name, &value, 0)?,
             other => bail!("unknown argument {other:?}; {USAGE}"),
         }
-    }
-    if parsed.patients == 0 || parsed.calls == 0 {
-        bail!("--patients and --calls must be at least 1");
     }
     Ok(parsed)
 }

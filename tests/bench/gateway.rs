@@ -20,8 +20,9 @@
 //! Run it through `tests/bench/run gateway [--clients C] [--seconds S] [--warmup W]`.
 
 use std::time::{Duration, Instant};
+use tsunagu_tests::bench_args;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::bail;
 use serde_json::json;
 use tsunagu_tests::accounts::{access_token, join, site, start_with};
 
@@ -43,30 +44,11 @@ fn args() -> anyhow::Result<Args> {
         seconds: 10,
         warmup: 2,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let (name, value) = match arg.split_once('=') {
-            Some((name, value)) => (name.to_owned(), value.to_owned()),
-            None => {
-                let value = args
-                    .next()
-                    .with_context(|| format!("{arg} needs a number"))?;
-                (arg, value)
-            }
-        };
-        let n: u64 = value
-            .replace(['_', ','], "")
-            .parse()
-            .with_context(|| format!("{name} {value:?} is not a number"))?;
-        ensure!(n >= 1 || name == "--warmup", "{name} must be at least 1");
+    for (name, value) in bench_args::flags(USAGE)? {
         match name.as_str() {
-            "--clients" => parsed.clients = n as usize,
-            "--seconds" => parsed.seconds = n,
-            "--warmup" => parsed.warmup = n,
+            "--clients" => parsed.clients = bench_args::number(&name, &value, 1)? as usize,
+            "--seconds" => parsed.seconds = bench_args::number(&name, &value, 1)?,
+            "--warmup" => parsed.warmup = bench_args::number(&name, &value, 0)?,
             other => bail!("unknown argument {other:?}; {USAGE}"),
         }
     }

@@ -22,8 +22,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tsunagu_tests::bench_args;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{bail, ensure};
 use credentials::totp::{STEP, TotpSecret};
 use futures::stream::{self, StreamExt};
 use reqwest::{Method, RequestBuilder};
@@ -54,33 +55,14 @@ fn args() -> anyhow::Result<Args> {
         concurrency: 8,
         rounds: 5,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let (name, value) = match arg.split_once('=') {
-            Some((name, value)) => (name.to_owned(), value.to_owned()),
-            None => {
-                let value = args
-                    .next()
-                    .with_context(|| format!("{arg} needs a number"))?;
-                (arg, value)
-            }
-        };
+    for (name, value) in bench_args::flags(USAGE)? {
         let slot = match name.as_str() {
             "--members" => &mut parsed.members,
             "--concurrency" => &mut parsed.concurrency,
             "--rounds" => &mut parsed.rounds,
             other => bail!("unknown argument {other:?}; {USAGE}"),
         };
-        let n: usize = value
-            .replace(['_', ','], "")
-            .parse()
-            .with_context(|| format!("{name} {value:?} is not a number"))?;
-        ensure!(n >= 1, "{name} must be at least 1");
-        *slot = n;
+        *slot = bench_args::number(&name, &value, 1)? as usize;
     }
     Ok(parsed)
 }

@@ -2,6 +2,7 @@
 //! projection (a tally), so that an event applied twice or lost shows in its counts.
 
 pub mod accounts;
+pub mod bench_args;
 pub mod care;
 
 use std::sync::Arc;

@@ -276,6 +276,22 @@ fn authorize(
 /// name, as in the access record) to someone tied to the patient. Someone never tied to
 /// them — and anyone asking about an id no patient has — gets the same 403 with no reason,
 /// so the answer does not tell whether the patient exists (the record keeps the reason).
+/// The reply to a recorded read: the view when the decision allowed it, else the refusal.
+fn answer<T: serde::Serialize>(
+    asker: &Asker<'_>,
+    decided: &Decided,
+    view: Option<Result<T, Problem>>,
+) -> Result<Reply, Problem> {
+    match (&decided.decision, view) {
+        (AccessDecision::Allowed { .. }, Some(view)) => Ok(Reply::value(view?)),
+        (decision, _) => Err(refusal(
+            asker,
+            &decided.facts,
+            decision.reason().unwrap_or(DenialReason::NotRegistered),
+        )),
+    }
+}
+
 fn refusal(asker: &Asker<'_>, facts: &PatientAccessFacts, reason: DenialReason) -> Problem {
     use DenialReason as R;
     let tied = match asker {
@@ -1020,14 +1036,7 @@ impl Identity {
             ep::GET_PATIENT_REGISTRATION,
         )
         .await?;
-        match (&decided.decision, view) {
-            (AccessDecision::Allowed { .. }, Some(view)) => Ok(Reply::value(view?)),
-            (decision, _) => Err(refusal(
-                &asker,
-                &decided.facts,
-                decision.reason().unwrap_or(DenialReason::NotRegistered),
-            )),
-        }
+        answer(&asker, &decided, view)
     }
 
     async fn who_could_see(
@@ -1067,16 +1076,7 @@ impl Identity {
             ep::WHO_COULD_SEE,
         )
         .await?;
-        match (&decided.decision, answer) {
-            (AccessDecision::Allowed { .. }, Some(answer)) => {
-                Ok(Reply::value(answer.map_err(db_problem)?))
-            }
-            (decision, _) => Err(refusal(
-                &asker,
-                &decided.facts,
-                decision.reason().unwrap_or(DenialReason::NotRegistered),
-            )),
-        }
+        self::answer(&asker, &decided, answer.map(|a| a.map_err(db_problem)))
     }
 
     async fn read_record(&self, ctx: &CallContext, q: ReadPatientRecord) -> Result<Reply, Problem> {
@@ -1116,14 +1116,7 @@ impl Identity {
             ep::READ_PATIENT_RECORD,
         )
         .await?;
-        match (&decided.decision, view) {
-            (AccessDecision::Allowed { .. }, Some(view)) => Ok(Reply::value(view?)),
-            (decision, _) => Err(refusal(
-                &asker,
-                &decided.facts,
-                decision.reason().unwrap_or(DenialReason::NotRegistered),
-            )),
-        }
+        answer(&asker, &decided, view)
     }
 
     /// The record's content for the allowed categories: personal data opened with the key

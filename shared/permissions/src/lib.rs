@@ -62,6 +62,7 @@
 //! | `read_break_glass_alerts` | coordination centre / auditors | own municipality / — |
 //! | `read_audit_log` | auditors | — |
 //! | `read_own_staff_audit` | site admin | own organisation |
+//! | `read_municipality_audit` | secretariat | own municipality (no clinical content) |
 //!
 //! Clinical professions ([`Profession::is_clinical`]): physician, dentist, pharmacist, nurse,
 //! public health nurse, dental hygienist, physical, occupational and speech therapist.

@@ -301,6 +301,8 @@ closed_list! {
         ReadAuditLog = "read_audit_log",
         /// Read the audit record of one's own organisation's staff.
         ReadOwnStaffAudit = "read_own_staff_audit",
+        /// Read the audit record of one's own municipality, without clinical content.
+        ReadMunicipalityAudit = "read_municipality_audit",
     }
 }
 
@@ -352,7 +354,8 @@ impl Action {
             | Self::ErasePatientData
             | Self::ReadBreakGlassAlerts
             | Self::ReadAuditLog
-            | Self::ReadOwnStaffAudit => DataClass::Patient,
+            | Self::ReadOwnStaffAudit
+            | Self::ReadMunicipalityAudit => DataClass::Patient,
         }
     }
 

@@ -227,6 +227,7 @@ pub const RULES: &[Rule] = &[
     row(ReadBreakGlassAlerts,          AUDITOR,                 Any,           NO_TIE),
     row(ReadAuditLog,                  AUDITOR,                 Any,           NO_TIE),
     row(ReadOwnStaffAudit,             SITE_ADMIN,              Any,           OWN_ORGANISATION),
+    row(ReadMunicipalityAudit,         SECRETARIAT,             Any,           OWN_MUNICIPALITY),
 ];
 
 /// The rules for one action, in table order.

@@ -78,6 +78,12 @@ const MANAGE_MEMBERS: &[Action] = &[A::ManageMembersOfMunicipality, A::ManageOwn
 const REGISTER: &[Action] = &[A::ManageRegister];
 const READ_REGISTER: &[Action] = &[A::ReadRegister];
 const RESOURCES: &[Action] = &[A::ReadResources];
+const AUDITORS: &[Action] = &[A::ReadAuditLog];
+const AUDIT_READERS: &[Action] = &[
+    A::ReadAuditLog,
+    A::ReadMunicipalityAudit,
+    A::ReadOwnStaffAudit,
+];
 
 /// The table. Order is irrelevant; (method, path) is unique (tested).
 #[rustfmt::skip]
@@ -151,6 +157,16 @@ pub const ROUTES: &[RouteAccess] = &[
     row(POST,   "/api/v1/patients/{patient_id}/documents",                 Signed(&[A::WritePatientClinical]), Unplaced),
     row(GET,    "/api/v1/patients/{patient_id}/documents/{document_id}/content", PatientRead, Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/erasure",                   Signed(&[A::ErasePatientData]), Unplaced),
+    // ── the audit log (the audit service scopes each answer by who asks) ───────────────
+    row(GET,    "/api/v1/audit/records",                                   Signed(AUDIT_READERS), Unplaced),
+    row(GET,    "/api/v1/audit/patients/{patient_id}/report",              Signed(&[A::ReadAuditLog, A::ReadMunicipalityAudit]), Unplaced),
+    row(GET,    "/api/v1/audit/leaks",                                     Signed(AUDITORS), Unplaced),
+    row(GET,    "/api/v1/audit/reviews/{code}/{month}",                    Signed(&[A::ReadAuditLog, A::ReadMunicipalityAudit]), Municipality("code")),
+    row(GET,    "/api/v1/audit/verification",                              Signed(AUDITORS), Unplaced),
+    row(GET,    "/api/v1/audit/checkpoints",                               Signed(AUDIT_READERS), Unplaced),
+    row(GET,    "/api/v1/audit/proofs/inclusion",                          Signed(AUDIT_READERS), Unplaced),
+    row(GET,    "/api/v1/audit/proofs/consistency",                        Signed(AUDIT_READERS), Unplaced),
+    row(GET,    "/api/v1/audit/replay",                                    Signed(AUDITORS), Unplaced),
     // ── files ──────────────────────────────────────────────────────────────────────────
     row(POST,   "/api/v1/files",                                           Signed(&[A::ShareFiles]), Unplaced),
     row(GET,    "/api/v1/files/{sha256}",                                  Signed(&[A::ShareFiles]), Unplaced),

@@ -22,7 +22,7 @@ use crate::error::{ApiError, problems_everywhere};
 use crate::extract::BodyLimit;
 use crate::guard;
 use crate::routes::{
-    document, files, health, members, municipalities as m, organisations as o, patients as p,
+    audit, document, files, health, members, municipalities as m, organisations as o, patients as p,
 };
 use crate::state::AppState;
 
@@ -40,7 +40,8 @@ use crate::state::AppState;
          (name = "api", description = "This description of the API"),
          (name = "patients", description = "Patients: registration, moves, end of care, break-glass and the history of who could see them. Every access to a patient's data is decided by consent and team and recorded"),
          (name = "consents", description = "Consent forms (同意書): recorded by the receiving site, verified by the secretariat, amended, withdrawn"),
-         (name = "care team", description = "The sites and members caring for a patient, the 24-hour contact and family contacts"))
+         (name = "care team", description = "The sites and members caring for a patient, the 24-hour contact and family contacts"),
+         (name = "audit", description = "The tamper-evident audit log: who accessed which patient's data and every security event; queries, exports, patient access reports, leak response, monthly reviews, verification and proofs. Every read is itself recorded"))
 )]
 struct ApiDoc;
 
@@ -193,7 +194,16 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(p::read_record))
         .routes(routes!(p::erase_patient))
         .routes(routes!(p::attach_document))
-        .routes(routes!(p::document_content));
+        .routes(routes!(p::document_content))
+        .routes(routes!(audit::query_records))
+        .routes(routes!(audit::patient_report))
+        .routes(routes!(audit::leak_report))
+        .routes(routes!(audit::monthly_review))
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::checkpoints))
+        .routes(routes!(audit::inclusion_proof))
+        .routes(routes!(audit::consistency_proof))
+        .routes(routes!(audit::replay));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -350,10 +350,16 @@ pub struct Platform {
     pub identity: ServiceProcess,
     /// The gateway.
     pub gateway: ServiceProcess,
+    /// The audit service.
+    pub audit: ServiceProcess,
     /// Its NATS server.
     pub nats: Nats,
-    /// Its database.
+    /// Its database (the identity service's).
     pub db: TestDb,
+    /// The audit service's own database.
+    pub audit_db: TestDb,
+    /// The audit service's keys (sealing, pseudonyms), as hex.
+    pub audit_keys: (String, String),
     /// Logs and scratch files.
     pub dir: tempfile::TempDir,
     /// The key sealing the identity service's secrets.
@@ -413,6 +419,32 @@ impl Platform {
             &identity_env,
             dir.path().join("identity.log"),
         )?;
+        let audit_db = TestDb::create().await?;
+        let hex_key = || {
+            format!(
+                "{:032x}{:032x}",
+                rand::rng().random::<u128>(),
+                rand::rng().random::<u128>()
+            )
+        };
+        let audit_keys = (hex_key(), hex_key());
+        let mut audit_env = common.clone();
+        audit_env.push(("TSUNAGU_DATABASE_URL".to_owned(), audit_db.url.clone()));
+        audit_env.push(("TSUNAGU_AUDIT_SEALING_KEY".to_owned(), audit_keys.0.clone()));
+        audit_env.push((
+            "TSUNAGU_AUDIT_PSEUDONYM_KEY".to_owned(),
+            audit_keys.1.clone(),
+        ));
+        audit_env.push((
+            "TSUNAGU_HEALTH_ADDR".to_owned(),
+            format!("127.0.0.1:{}", free_port()),
+        ));
+        let audit = ServiceProcess::start(
+            &binary("tsunagu-audit")?,
+            &["serve"],
+            &audit_env,
+            dir.path().join("audit.log"),
+        )?;
         let mut gateway_env = common;
         gateway_env.push((
             "TSUNAGU_HTTP_ADDR".to_owned(),
@@ -432,8 +464,11 @@ impl Platform {
             http: reqwest::Client::new(),
             identity,
             gateway,
+            audit,
             nats,
             db,
+            audit_db,
+            audit_keys,
             dir,
             credential_key,
         };
@@ -481,6 +516,23 @@ impl Platform {
             (
                 "TSUNAGU_CREDENTIAL_KEY".to_owned(),
                 self.credential_key.clone(),
+            ),
+        ]
+    }
+
+    /// The environment the audit binary runs with, for running its CLI commands.
+    pub fn audit_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("TSUNAGU_NATS_URL".to_owned(), self.nats.url.clone()),
+            ("TSUNAGU_NAMESPACE".to_owned(), self.namespace.clone()),
+            ("TSUNAGU_DATABASE_URL".to_owned(), self.audit_db.url.clone()),
+            (
+                "TSUNAGU_AUDIT_SEALING_KEY".to_owned(),
+                self.audit_keys.0.clone(),
+            ),
+            (
+                "TSUNAGU_AUDIT_PSEUDONYM_KEY".to_owned(),
+                self.audit_keys.1.clone(),
             ),
         ]
     }

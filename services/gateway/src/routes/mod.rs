@@ -1,6 +1,7 @@
 //! HTTP routes: each checks who calls, reads the request, and forwards one call to one
 //! service over the bus. No domain logic lives here.
 
+pub mod audit;
 pub mod document;
 pub mod files;
 pub mod health;

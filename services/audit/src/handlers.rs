@@ -1,0 +1,740 @@
+//! Bus endpoints: every read of the audit log is scoped by who asks (auditors the region,
+//! the secretariat its municipality without clinical content, a site admin their own
+//! staff) and recorded (`AuditLogRead`) before the answer leaves; if it cannot be
+//! recorded, nothing is answered.
+
+use std::sync::Arc;
+
+use audit_api::endpoints as ep;
+use audit_api::{
+    AuditEvent, AuditRecord, ConsistencyProof, Format, InclusionProof, LeakQuery,
+    PatientReportQuery, ProofQuery, Reader, RecordKind, RecordPage, RecordQuery, RecordView,
+    ReplayQuery, ReviewQuery,
+};
+use audit_chain::{Digest, SignedCheckpoint};
+use bus::{CallContext, Endpoint, Incoming, Reply};
+use clock::SharedClock;
+use deadpool_postgres::Pool;
+use event_store::JetStreamStore;
+use permissions::{Action, Caller, Relationship};
+use problem::Problem;
+use tokio_postgres::types::ToSql;
+
+use crate::records::Pseudonyms;
+use crate::{checkpointer, log, render, reports, verify};
+
+/// Everything a handler needs.
+pub struct Audit {
+    pub store: JetStreamStore,
+    pub pool: Pool,
+    pub clock: SharedClock,
+    pub pseudonyms: Pseudonyms,
+}
+
+/// Whose records a reader may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Auditors: every record.
+    Region,
+    /// The secretariat: records of its municipality, without clinical content.
+    Municipality(String),
+    /// A site admin: records of members working at their sites.
+    Staff(Vec<String>),
+}
+
+impl Scope {
+    /// The widest scope the caller's roles give, or 403.
+    pub fn of(caller: &Caller) -> Result<Self, Problem> {
+        let allowed = |action, ties: &[Relationship]| {
+            permissions::decide(&caller.subject, action, ties).is_allowed()
+        };
+        if allowed(Action::ReadAuditLog, &[]) {
+            return Ok(Self::Region);
+        }
+        if let Some(code) = &caller.municipality
+            && allowed(
+                Action::ReadMunicipalityAudit,
+                &[Relationship::OwnMunicipality],
+            )
+        {
+            return Ok(Self::Municipality(code.clone()));
+        }
+        if !caller.sites.is_empty()
+            && allowed(Action::ReadOwnStaffAudit, &[Relationship::OwnOrganisation])
+        {
+            return Ok(Self::Staff(caller.sites.clone()));
+        }
+        Err(Problem::forbidden(
+            "only auditors, the secretariat (their municipality) and site admins (their staff) read the audit log",
+        ))
+    }
+
+    fn clinical(&self) -> bool {
+        !matches!(self, Self::Municipality(_))
+    }
+
+    fn sees_patient_ids(&self) -> bool {
+        !matches!(self, Self::Staff(_))
+    }
+}
+
+fn caller_of(ctx: &CallContext) -> Result<&Caller, Problem> {
+    ctx.caller
+        .as_ref()
+        .ok_or_else(|| Problem::unauthenticated("sign in to read the audit log"))
+}
+
+fn db_problem(e: impl std::fmt::Debug) -> Problem {
+    tracing::error!(error = ?e, "database failure");
+    Problem::unavailable("the audit database is unavailable; try again")
+}
+
+impl Audit {
+    /// Records a read of the log; the answer goes out only if this succeeded.
+    async fn record_read(
+        &self,
+        ctx: &CallContext,
+        caller: &Caller,
+        query: &str,
+        parameters: serde_json::Value,
+        results: u64,
+    ) -> Result<(), Problem> {
+        let reader = Reader {
+            member_id: caller.member_id.clone(),
+            session_id: caller.session_id.clone(),
+            roles: caller
+                .subject
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            sites: caller.sites.clone(),
+            municipality: caller.municipality.clone(),
+        };
+        checkpointer::publish(
+            &self.store,
+            &self.clock,
+            audit_api::aggregates::AUDIT_READ,
+            &token_of(&caller.member_id),
+            AuditEvent::AuditLogRead {
+                reader,
+                query: query.to_owned(),
+                parameters,
+                results,
+                client_address: ctx.client_address.clone(),
+            },
+            &ctx.actor,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "an audit read could not be recorded; answer withheld"
+            );
+            Problem::unavailable("the read could not be recorded, so it is not answered; try again")
+        })
+    }
+
+    async fn query_records(&self, ctx: &CallContext, q: RecordQuery) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        let scope = Scope::of(caller)?;
+        let limit = check_limit(q.limit, 100, 1000)?;
+        check_period(q.from, q.to)?;
+        if matches!(q.format, Format::Html) {
+            return Err(Problem::invalid_field(
+                "/format",
+                "records come as json, csv, ndjson or fhir",
+            ));
+        }
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let mut filter = Filter::default();
+        if let Some(id) = &q.patient_id {
+            filter.and("r.patient = ", self.pseudonyms.of(id));
+        }
+        if let Some(m) = &q.member_id {
+            filter.and("r.member_id = ", m.clone());
+        }
+        if let Some(s) = &q.session_id {
+            filter.and("r.session_id = ", s.clone());
+        }
+        if let Some(site) = &q.site_id {
+            filter.and_raw("r.sites @> ARRAY[", Box::new(site.clone()), "]::text[]");
+        }
+        if let Some(code) = &q.municipality {
+            filter.and("r.municipality = ", code.clone());
+        }
+        if !q.kinds.is_empty() {
+            let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+            filter.and_raw("r.kind = ANY(", Box::new(kinds), ")");
+        }
+        if let Some(o) = &q.outcome {
+            filter.and("r.outcome = ", o.clone());
+        }
+        if q.break_glass {
+            filter.clauses.push("r.break_glass".into());
+        }
+        if let Some(from) = q.from {
+            filter.and("r.at >= ", from);
+        }
+        if let Some(to) = q.to {
+            filter.and("r.at < ", to);
+        }
+        if let Some(after) = q.after {
+            filter.and("r.seq > ", after.min(i64::MAX as u64) as i64);
+        }
+        filter.scope(&scope);
+        let (records, next_after) = filter
+            .fetch(&**client, limit, &scope)
+            .await
+            .map_err(db_problem)?;
+        let parameters = serde_json::json!({
+            "patient": q.patient_id.as_deref().map(|id| self.pseudonyms.of(id)),
+            "member_id": q.member_id, "session_id": q.session_id, "site_id": q.site_id,
+            "municipality": q.municipality, "kinds": q.kinds, "outcome": q.outcome,
+            "break_glass": q.break_glass, "from": q.from, "to": q.to, "after": q.after,
+            "limit": limit, "format": q.format,
+        });
+        self.record_read(
+            ctx,
+            caller,
+            ep::QUERY_RECORDS,
+            parameters,
+            records.len() as u64,
+        )
+        .await?;
+        let page = RecordPage {
+            records,
+            next_after,
+        };
+        Ok(match q.format {
+            Format::Json => Reply::value(page),
+            Format::Csv => Reply::value(render::csv(&page)),
+            Format::Ndjson => Reply::value(render::ndjson(&page)),
+            Format::Fhir => Reply::value(render::fhir(&page)),
+            Format::Html => unreachable!("refused above"),
+        })
+    }
+
+    async fn patient_report(
+        &self,
+        ctx: &CallContext,
+        q: PatientReportQuery,
+    ) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        let scope = Scope::of(caller)?;
+        if matches!(scope, Scope::Staff(_)) {
+            return Err(Problem::forbidden(
+                "a patient's access report is for auditors and the patient's municipality",
+            ));
+        }
+        check_period(q.from, q.to)?;
+        if q.patient_id.trim().is_empty() || q.patient_id.len() > 128 {
+            return Err(Problem::invalid_field(
+                "/patient_id",
+                "a patient id is 1 to 128 characters",
+            ));
+        }
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let pseudonym = self.pseudonyms.of(&q.patient_id);
+        let report = reports::patient_report(&**client, &pseudonym, &q, &scope)
+            .await
+            .map_err(db_problem)?;
+        let parameters = serde_json::json!({ "patient": pseudonym, "from": q.from, "to": q.to, "format": q.format });
+        self.record_read(
+            ctx,
+            caller,
+            ep::PATIENT_REPORT,
+            parameters,
+            report.lines.len() as u64,
+        )
+        .await?;
+        Ok(match q.format {
+            Format::Json => Reply::value(report),
+            Format::Csv => Reply::value(render::report_csv(&report)),
+            Format::Html => Reply::value(render::report_html(&report)),
+            Format::Ndjson | Format::Fhir => {
+                return Err(Problem::invalid_field(
+                    "/format",
+                    "a report comes as json, csv or html",
+                ));
+            }
+        })
+    }
+
+    async fn leak_report(&self, ctx: &CallContext, q: LeakQuery) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        if Scope::of(caller)? != Scope::Region {
+            return Err(Problem::forbidden("leak response is for auditors"));
+        }
+        check_period(q.from, q.to)?;
+        if q.member_id.is_none() && q.session_id.is_none() {
+            return Err(Problem::invalid_field(
+                "/member_id",
+                "name a member or a session",
+            ));
+        }
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let report = reports::leak_report(&**client, &q)
+            .await
+            .map_err(db_problem)?;
+        let parameters = serde_json::json!({ "member_id": q.member_id, "session_id": q.session_id, "from": q.from, "to": q.to });
+        self.record_read(
+            ctx,
+            caller,
+            ep::LEAK_REPORT,
+            parameters,
+            report.patients.len() as u64,
+        )
+        .await?;
+        Ok(Reply::value(report))
+    }
+
+    async fn monthly_review(&self, ctx: &CallContext, q: ReviewQuery) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        match Scope::of(caller)? {
+            Scope::Region => {}
+            Scope::Municipality(code) if code == q.municipality => {}
+            _ => {
+                return Err(Problem::forbidden(
+                    "a municipality's review is for auditors and its own secretariat",
+                ));
+            }
+        }
+        let (from, to) = reports::month_bounds(&q.month)
+            .ok_or_else(|| Problem::invalid_field("/month", "a month is written YYYY-MM"))?;
+        if q.municipality.len() != 6 || !q.municipality.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Problem::invalid_field(
+                "/municipality",
+                "a municipality code is 6 digits",
+            ));
+        }
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let review = reports::monthly_review(&**client, &q.municipality, &q.month, from, to)
+            .await
+            .map_err(db_problem)?;
+        let parameters = serde_json::json!({ "municipality": q.municipality, "month": q.month, "format": q.format });
+        self.record_read(ctx, caller, ep::MONTHLY_REVIEW, parameters, review.accesses)
+            .await?;
+        Ok(match q.format {
+            Format::Json => Reply::value(review),
+            Format::Csv => Reply::value(render::review_csv(&review)),
+            _ => {
+                return Err(Problem::invalid_field(
+                    "/format",
+                    "a review comes as json or csv",
+                ));
+            }
+        })
+    }
+
+    async fn verify(&self, ctx: &CallContext) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        if Scope::of(caller)? != Scope::Region {
+            return Err(Problem::forbidden("verifying the log is for auditors"));
+        }
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let report = verify::verify(&**client).await.map_err(db_problem)?;
+        self.record_read(
+            ctx,
+            caller,
+            ep::VERIFY,
+            serde_json::json!({}),
+            report.records,
+        )
+        .await?;
+        Ok(Reply::value(report))
+    }
+
+    async fn checkpoints(&self, ctx: &CallContext) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        Scope::of(caller)?;
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let rows = client
+            .query(
+                "SELECT c.checkpoint, coalesce(k.public_key, '') FROM checkpoints c
+                 LEFT JOIN signing_keys k ON k.key_id = c.key_id
+                 ORDER BY c.tree_size DESC LIMIT 100",
+                &[],
+            )
+            .await
+            .map_err(db_problem)?;
+        let list: Vec<audit_api::CheckpointView> = rows
+            .iter()
+            .filter_map(|r| {
+                Some(audit_api::CheckpointView {
+                    checkpoint: serde_json::from_str(&r.get::<_, String>(0)).ok()?,
+                    public_key: r.get(1),
+                })
+            })
+            .collect();
+        self.record_read(
+            ctx,
+            caller,
+            ep::CHECKPOINTS,
+            serde_json::json!({}),
+            list.len() as u64,
+        )
+        .await?;
+        Ok(Reply::value(serde_json::json!({ "checkpoints": list })))
+    }
+
+    async fn checkpoint_of(
+        client: &impl tokio_postgres::GenericClient,
+        size: Option<u64>,
+        field: &str,
+    ) -> Result<SignedCheckpoint, Problem> {
+        let row = match size {
+            Some(size) => {
+                client
+                    .query_opt(
+                        "SELECT checkpoint FROM checkpoints WHERE tree_size = $1",
+                        &[&(size.min(i64::MAX as u64) as i64)],
+                    )
+                    .await
+            }
+            None => {
+                client
+                    .query_opt(
+                        "SELECT checkpoint FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
+                        &[],
+                    )
+                    .await
+            }
+        }
+        .map_err(db_problem)?
+        .ok_or_else(|| {
+            Problem::invalid_field(field, "no checkpoint of this size has been signed")
+        })?;
+        serde_json::from_str(&row.get::<_, String>(0)).map_err(|_| Problem::internal())
+    }
+
+    async fn inclusion_proof(&self, ctx: &CallContext, q: ProofQuery) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        Scope::of(caller)?;
+        let seq = q
+            .seq
+            .ok_or_else(|| Problem::invalid_field("/seq", "name the record"))?;
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let checkpoint = Self::checkpoint_of(&**client, q.tree_size, "/tree_size").await?;
+        let size = checkpoint.body.tree_size;
+        let ranges = audit_chain::inclusion_ranges(seq, size).map_err(|_| {
+            Problem::invalid_field("/seq", "the record is not under this checkpoint")
+        })?;
+        let mut path = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            path.push(
+                log::range_hash(&**client, range)
+                    .await
+                    .map_err(db_problem)?,
+            );
+        }
+        let row = client
+            .query_one(
+                "SELECT record, leaf_hash FROM records WHERE seq = $1",
+                &[&(seq as i64)],
+            )
+            .await
+            .map_err(db_problem)?;
+        let record: Vec<u8> = row.get(0);
+        let leaf =
+            Digest::from_slice(&row.get::<_, Vec<u8>>(1)).map_err(|_| Problem::internal())?;
+        self.record_read(
+            ctx,
+            caller,
+            ep::INCLUSION_PROOF,
+            serde_json::json!({"seq": seq, "tree_size": size}),
+            1,
+        )
+        .await?;
+        Ok(Reply::value(InclusionProof {
+            seq,
+            tree_size: size,
+            record: String::from_utf8_lossy(&record).into_owned(),
+            leaf_hash: leaf,
+            path,
+            checkpoint,
+        }))
+    }
+
+    async fn consistency_proof(&self, ctx: &CallContext, q: ProofQuery) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        Scope::of(caller)?;
+        let first_size = q.first.ok_or_else(|| {
+            Problem::invalid_field("/first", "name the earlier checkpoint's size")
+        })?;
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let first = Self::checkpoint_of(&**client, Some(first_size), "/first").await?;
+        let second = Self::checkpoint_of(&**client, q.tree_size, "/tree_size").await?;
+        let ranges = audit_chain::consistency_ranges(first.body.tree_size, second.body.tree_size)
+            .map_err(|_| {
+            Problem::invalid_field(
+                "/first",
+                "the earlier checkpoint must not be larger than the later",
+            )
+        })?;
+        let mut proof = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            proof.push(
+                log::range_hash(&**client, range)
+                    .await
+                    .map_err(db_problem)?,
+            );
+        }
+        self.record_read(
+            ctx,
+            caller,
+            ep::CONSISTENCY_PROOF,
+            serde_json::json!({"first": first.body.tree_size, "tree_size": second.body.tree_size}),
+            2,
+        )
+        .await?;
+        Ok(Reply::value(ConsistencyProof {
+            first,
+            second,
+            proof,
+        }))
+    }
+
+    async fn replay(&self, ctx: &CallContext, q: ReplayQuery) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        if Scope::of(caller)? != Scope::Region {
+            return Err(Problem::forbidden("replaying raw events is for auditors"));
+        }
+        check_period(q.from, q.to)?;
+        let limit = check_limit(q.limit, 200, 1000)?;
+        let rendered = reports::replay(&self.store, &q, limit).await.map_err(|e| {
+            tracing::error!(error = format!("{e:#}"), "replay failed");
+            Problem::unavailable("the audit stream is unavailable; try again")
+        })?;
+        let lines = rendered.body.lines().count() as u64;
+        self.record_read(
+            ctx,
+            caller,
+            ep::REPLAY,
+            serde_json::json!({"from": q.from, "to": q.to, "after": q.after, "limit": limit}),
+            lines,
+        )
+        .await?;
+        Ok(Reply::value(rendered))
+    }
+}
+
+/// A subject token for the reader's aggregate (`operator:bootstrap` and the like).
+fn token_of(member_id: &str) -> String {
+    let token: String = member_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(128)
+        .collect();
+    if token.is_empty() {
+        "unknown".into()
+    } else {
+        token
+    }
+}
+
+fn check_limit(limit: Option<u32>, default: u32, max: u32) -> Result<i64, Problem> {
+    match limit {
+        None => Ok(default as i64),
+        Some(n) if (1..=max).contains(&n) => Ok(n as i64),
+        Some(_) => Err(Problem::invalid_field(
+            "/limit",
+            format!("a page holds 1 to {max}"),
+        )),
+    }
+}
+
+fn check_period(
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), Problem> {
+    if let (Some(from), Some(to)) = (from, to)
+        && to <= from
+    {
+        return Err(Problem::invalid_field(
+            "/to",
+            "the period ends after it starts",
+        ));
+    }
+    Ok(())
+}
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// A WHERE clause built from optional filters, with its parameters.
+#[derive(Default)]
+struct Filter {
+    clauses: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Filter {
+    fn and<T: ToSql + Sync + Send + 'static>(&mut self, prefix: &str, value: T) {
+        self.params.push(Box::new(value));
+        self.clauses.push(format!("{prefix}${}", self.params.len()));
+    }
+
+    fn and_raw(&mut self, prefix: &str, value: Param, suffix: &str) {
+        self.params.push(value);
+        self.clauses
+            .push(format!("{prefix}${}{suffix}", self.params.len()));
+    }
+
+    fn scope(&mut self, scope: &Scope) {
+        match scope {
+            Scope::Region => {}
+            Scope::Municipality(code) => self.and("r.municipality = ", code.clone()),
+            Scope::Staff(sites) => self.and_raw("r.sites && ", Box::new(sites.clone()), "::text[]"),
+        }
+    }
+
+    /// One page by `seq`, and where the next starts.
+    async fn fetch(
+        self,
+        client: &impl tokio_postgres::GenericClient,
+        limit: i64,
+        scope: &Scope,
+    ) -> Result<(Vec<RecordView>, Option<u64>), tokio_postgres::Error> {
+        let where_ = if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT r.seq, r.record, r.chain_hash, p.patient_id FROM records r
+             LEFT JOIN patients p ON p.pseudonym = r.patient
+             {where_} ORDER BY r.seq LIMIT {}",
+            limit + 1
+        );
+        let params: Vec<&(dyn ToSql + Sync)> = self
+            .params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let rows = client.query(&sql, &params).await?;
+        let more = rows.len() as i64 > limit;
+        let mut views = Vec::new();
+        for row in rows.iter().take(limit as usize) {
+            if let Some(view) = view_of(row.get(1), row.get(2), row.get(3), scope) {
+                views.push(view);
+            } else {
+                tracing::warn!(
+                    seq = row.get::<_, i64>(0),
+                    "a stored record is unreadable; run audit verify"
+                );
+            }
+        }
+        let next_after = more
+            .then(|| {
+                rows.get(limit as usize - 1)
+                    .map(|r| r.get::<_, i64>(0) as u64)
+            })
+            .flatten();
+        Ok((views, next_after))
+    }
+}
+
+/// A stored record as a reader in `scope` sees it.
+pub fn view_of(
+    record: Vec<u8>,
+    chain_hash: Vec<u8>,
+    patient_id: Option<String>,
+    scope: &Scope,
+) -> Option<RecordView> {
+    let mut record: AuditRecord = serde_json::from_slice(&record).ok()?;
+    if !scope.clinical() {
+        record.categories.clear();
+        record.resources.clear();
+        if record.kind == RecordKind::PatientAccess {
+            record.reason = serde_json::Value::Null;
+        }
+    }
+    Some(RecordView {
+        record,
+        patient_id: patient_id.filter(|_| scope.sees_patient_ids()),
+        chain_hash: Digest::from_slice(&chain_hash).ok()?,
+    })
+}
+
+fn reply(result: Result<Reply, Problem>) -> Reply {
+    match result {
+        Ok(reply) => reply,
+        Err(problem) => Reply::Problem(problem),
+    }
+}
+
+macro_rules! endpoint {
+    ($audit:expr, $name:expr, |$a:ident, $incoming:ident| $body:expr) => {{
+        let audit = $audit.clone();
+        Endpoint {
+            name: $name,
+            handler: Arc::new(move |$incoming: Incoming| {
+                let $a = audit.clone();
+                Box::pin(async move { reply($body) })
+            }),
+        }
+    }};
+}
+
+/// The endpoints.
+pub fn endpoints(audit: Arc<Audit>) -> Vec<Endpoint> {
+    vec![
+        endpoint!(
+            audit,
+            ep::QUERY_RECORDS,
+            |a, i| match i.json::<RecordQuery>() {
+                Ok(q) => a.query_records(&i.ctx, q).await,
+                Err(p) => Err(p),
+            }
+        ),
+        endpoint!(
+            audit,
+            ep::PATIENT_REPORT,
+            |a, i| match i.json::<PatientReportQuery>() {
+                Ok(q) => a.patient_report(&i.ctx, q).await,
+                Err(p) => Err(p),
+            }
+        ),
+        endpoint!(audit, ep::LEAK_REPORT, |a, i| match i.json::<LeakQuery>() {
+            Ok(q) => a.leak_report(&i.ctx, q).await,
+            Err(p) => Err(p),
+        }),
+        endpoint!(
+            audit,
+            ep::MONTHLY_REVIEW,
+            |a, i| match i.json::<ReviewQuery>() {
+                Ok(q) => a.monthly_review(&i.ctx, q).await,
+                Err(p) => Err(p),
+            }
+        ),
+        endpoint!(audit, ep::VERIFY, |a, i| a.verify(&i.ctx).await),
+        endpoint!(audit, ep::CHECKPOINTS, |a, i| a.checkpoints(&i.ctx).await),
+        endpoint!(
+            audit,
+            ep::INCLUSION_PROOF,
+            |a, i| match i.json::<ProofQuery>() {
+                Ok(q) => a.inclusion_proof(&i.ctx, q).await,
+                Err(p) => Err(p),
+            }
+        ),
+        endpoint!(
+            audit,
+            ep::CONSISTENCY_PROOF,
+            |a, i| match i.json::<ProofQuery>() {
+                Ok(q) => a.consistency_proof(&i.ctx, q).await,
+                Err(p) => Err(p),
+            }
+        ),
+        endpoint!(audit, ep::REPLAY, |a, i| match i.json::<ReplayQuery>() {
+            Ok(q) => a.replay(&i.ctx, q).await,
+            Err(p) => Err(p),
+        }),
+    ]
+}

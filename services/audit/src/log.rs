@@ -1,0 +1,345 @@
+//! The log itself: a projection of the audit stream that chains every record in stream
+//! order, keeps the Merkle subtrees proofs need, and stores the keys and checkpoints the
+//! stream publishes.
+//!
+//! The chain is a projection like any other (one transaction per batch with the
+//! checkpoint, events de-duplicated by id), so a replay from sequence 0 into a fresh schema
+//! gives the same rows, hash for hash.
+
+use audit_api::{AuditEvent, AuditRecord, RecordKind, RecordSource};
+use audit_chain::{Digest, LeafRange, Subtree, chain_hash, leaf_hash, merkle_root, node_hash};
+use deadpool_postgres::Transaction;
+use event_store::{EventContract, RecordedEvent};
+use projection_runner::{ApplyError, Migration, Projection};
+use tokio_postgres::GenericClient;
+
+use crate::records::{self, Pseudonyms};
+
+/// The live schema.
+pub const SCHEMA: &str = "audit_log";
+
+/// Subtrees of 2^NODE_LEVEL leaves and more are stored; smaller ones are hashed from the
+/// leaves when needed.
+pub const NODE_LEVEL: u32 = 8;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: "0001_log",
+    sql: include_str!("../migrations/log_0001.sql"),
+}];
+
+/// The log's tables, compared after a rebuild.
+pub const TABLES: &[&str] = &[
+    "records",
+    "merkle_nodes",
+    "checkpoints",
+    "signing_keys",
+    "patients",
+];
+
+/// The chaining projection.
+pub struct Log {
+    /// Turns patient ids into the pseudonyms the chain holds.
+    pub pseudonyms: Pseudonyms,
+}
+
+impl Projection for Log {
+    fn name(&self) -> &'static str {
+        SCHEMA
+    }
+
+    fn context(&self) -> &'static str {
+        audit_api::CONTEXT
+    }
+
+    fn migrations(&self) -> &'static [Migration] {
+        MIGRATIONS
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        TABLES
+    }
+
+    async fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ApplyError> {
+        let envelope = &event.envelope;
+        let decoded = AuditEvent::decode(
+            &envelope.event_type,
+            envelope.schema_version,
+            envelope.payload.clone(),
+        )?;
+        match decoded {
+            AuditEvent::Collected { source, event } => {
+                let (seq, previous) = head(&**tx).await?;
+                let source = RecordSource {
+                    stream: source.stream,
+                    sequence: source.sequence,
+                    event_id: event.event_id.to_string(),
+                };
+                let Some((record, patient_id)) =
+                    records::record_of(seq, source, &event, &self.pseudonyms)
+                else {
+                    return Ok(());
+                };
+                append(tx, &record, previous).await?;
+                if let (Some(pseudonym), Some(id)) = (&record.patient, patient_id) {
+                    if record.event_type == "PatientErased" {
+                        tx.execute(
+                            "INSERT INTO patients (pseudonym, patient_id) VALUES ($1, NULL)
+                             ON CONFLICT (pseudonym) DO UPDATE SET patient_id = NULL",
+                            &[pseudonym],
+                        )
+                        .await?;
+                    } else {
+                        tx.execute(
+                            "INSERT INTO patients (pseudonym, patient_id) VALUES ($1, $2)
+                             ON CONFLICT (pseudonym) DO NOTHING",
+                            &[pseudonym, &id],
+                        )
+                        .await?;
+                    }
+                }
+            }
+            AuditEvent::AuditLogRead {
+                reader,
+                query,
+                parameters,
+                results,
+                client_address,
+            } => {
+                let (seq, previous) = head(&**tx).await?;
+                let record = AuditRecord {
+                    seq,
+                    source: RecordSource {
+                        stream: event.position.stream.clone(),
+                        sequence: event.position.sequence,
+                        event_id: envelope.event_id.to_string(),
+                    },
+                    event_type: envelope.event_type.clone(),
+                    kind: RecordKind::AuditRead,
+                    at: envelope.occurred_at,
+                    actor: envelope.actor.0.clone(),
+                    member_id: Some(reader.member_id),
+                    session_id: Some(reader.session_id),
+                    roles: reader.roles,
+                    sites: reader.sites,
+                    municipality: reader.municipality,
+                    patient: None,
+                    outcome: None,
+                    reason: serde_json::Value::Null,
+                    categories: Vec::new(),
+                    resources: Vec::new(),
+                    purpose: Some("audit".into()),
+                    break_glass: false,
+                    client_address,
+                    route: None,
+                    detail: serde_json::json!({ "query": query, "parameters": parameters, "results": results }),
+                };
+                append(tx, &record, previous).await?;
+            }
+            AuditEvent::SigningKeyIntroduced { key_id, public_key } => {
+                tx.execute(
+                    "INSERT INTO signing_keys (key_id, public_key, introduced_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (key_id) DO NOTHING",
+                    &[&key_id, &public_key, &envelope.occurred_at],
+                )
+                .await?;
+            }
+            AuditEvent::SigningKeyRetired { key_id } => {
+                tx.execute(
+                    "UPDATE signing_keys SET retired_at = $2 WHERE key_id = $1 AND retired_at IS NULL",
+                    &[&key_id, &envelope.occurred_at],
+                )
+                .await?;
+            }
+            AuditEvent::CheckpointSigned { checkpoint } => {
+                let text = serde_json::to_string(&checkpoint)
+                    .map_err(|e| ApplyError::Poison(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO checkpoints (tree_size, key_id, signed_at, checkpoint)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING",
+                    &[
+                        &(checkpoint.body.tree_size as i64),
+                        &checkpoint.body.key_id,
+                        &checkpoint.body.signed_at,
+                        &text,
+                    ],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The next record's place and the chain hash before it.
+pub async fn head(client: &impl GenericClient) -> Result<(u64, Digest), tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT seq, chain_hash FROM records ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?;
+    Ok(match row {
+        None => (0, Digest::ZERO),
+        Some(row) => {
+            let seq: i64 = row.get(0);
+            let hash: Vec<u8> = row.get(1);
+            (
+                seq as u64 + 1,
+                Digest::from_slice(&hash).unwrap_or(Digest::ZERO),
+            )
+        }
+    })
+}
+
+/// Chains one record after `previous` and stores the subtrees it completes.
+async fn append(
+    tx: &Transaction<'_>,
+    record: &AuditRecord,
+    previous: Digest,
+) -> Result<(), ApplyError> {
+    let bytes = records::canonical(record).map_err(|e| ApplyError::Poison(e.to_string()))?;
+    let leaf = leaf_hash(&bytes);
+    let chain = chain_hash(&previous, &leaf);
+    let seq = record.seq as i64;
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO records (seq, at, kind, member_id, session_id, sites, municipality,
+                                  patient, outcome, break_glass, record, leaf_hash, chain_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .await?;
+    tx.execute(
+        &statement,
+        &[
+            &seq,
+            &record.at,
+            &record.kind.as_str(),
+            &record.member_id,
+            &record.session_id,
+            &record.sites,
+            &record.municipality,
+            &record.patient,
+            &record.outcome,
+            &record.break_glass,
+            &bytes,
+            &leaf.as_bytes().as_slice(),
+            &chain.as_bytes().as_slice(),
+        ],
+    )
+    .await?;
+    let size = record.seq + 1;
+    if size.is_multiple_of(1 << NODE_LEVEL) {
+        let first = (size - (1 << NODE_LEVEL)) as i64;
+        let leaves = leaf_hashes(&**tx, first as u64, size).await?;
+        let mut level = NODE_LEVEL;
+        let mut index = (size >> NODE_LEVEL) - 1;
+        let mut hash = merkle_root(&leaves);
+        store_node(tx, level, index, &hash).await?;
+        // A right child completes its parent.
+        while index % 2 == 1 {
+            let left = stored_node(
+                &**tx,
+                Subtree {
+                    level,
+                    index: index - 1,
+                },
+            )
+            .await?;
+            hash = node_hash(&left, &hash);
+            level += 1;
+            index /= 2;
+            store_node(tx, level, index, &hash).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn store_node(
+    tx: &Transaction<'_>,
+    level: u32,
+    index: u64,
+    hash: &Digest,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO merkle_nodes (level, idx, hash) VALUES ($1, $2, $3)",
+        &[
+            &(level as i32),
+            &(index as i64),
+            &hash.as_bytes().as_slice(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn stored_node(
+    client: &impl GenericClient,
+    subtree: Subtree,
+) -> Result<Digest, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT hash FROM merkle_nodes WHERE level = $1 AND idx = $2",
+            &[&(subtree.level as i32), &(subtree.index as i64)],
+        )
+        .await?;
+    let bytes: Vec<u8> = row.map(|r| r.get(0)).unwrap_or_default();
+    Ok(Digest::from_slice(&bytes).unwrap_or(Digest::ZERO))
+}
+
+/// Leaf hashes of records `[start, end)`, by `seq`.
+pub async fn leaf_hashes(
+    client: &impl GenericClient,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Digest>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT leaf_hash FROM records WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+            &[&(start as i64), &(end as i64)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Digest::from_slice(&r.get::<_, Vec<u8>>(0)).unwrap_or(Digest::ZERO))
+        .collect())
+}
+
+/// The hash of a perfect subtree: stored from [`NODE_LEVEL`] up, hashed from leaves below.
+pub async fn subtree_hash(
+    client: &impl GenericClient,
+    subtree: Subtree,
+) -> Result<Digest, tokio_postgres::Error> {
+    if subtree.level >= NODE_LEVEL {
+        return stored_node(client, subtree).await;
+    }
+    let start = subtree.index << subtree.level;
+    let leaves = leaf_hashes(client, start, start + (1 << subtree.level)).await?;
+    Ok(merkle_root(&leaves))
+}
+
+/// RFC 9162 MTH of records `[start, end)`.
+pub async fn range_hash(
+    client: &impl GenericClient,
+    range: LeafRange,
+) -> Result<Digest, tokio_postgres::Error> {
+    let mut parts = Vec::new();
+    for subtree in range.subtrees() {
+        parts.push(subtree_hash(client, subtree).await?);
+    }
+    Ok(audit_chain::range_hash(&parts))
+}
+
+/// The Merkle root of the first `size` records.
+pub async fn root(client: &impl GenericClient, size: u64) -> Result<Digest, tokio_postgres::Error> {
+    if size == 0 {
+        return Ok(merkle_root(&[]));
+    }
+    range_hash(
+        client,
+        LeafRange {
+            start: 0,
+            end: size,
+        },
+    )
+    .await
+}

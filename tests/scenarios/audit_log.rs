@@ -720,6 +720,38 @@ async fn the_log_is_append_only_and_verify_names_the_altered_record() -> anyhow:
         &hashes,
     )?;
 
+    // Keys rotate: a new key signs from now on, and what the old one signed still holds.
+    let rotated = std::process::Command::new(testkit::binary("tsunagu-audit")?)
+        .arg("rotate-key")
+        .env_clear()
+        .envs(p.audit_env())
+        .output()?;
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let old_key = latest.body.key_id.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // `checkpoints` checks every signature with its published key.
+        let all = checkpoints(p, &r.auditor).await?;
+        if all.iter().any(|c| c.body.key_id != old_key) {
+            assert!(
+                all.iter().any(|c| c.body.key_id == old_key),
+                "the old key's checkpoints remain"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint signed with the new key"
+        );
+        for _ in 0..10 {
+            read_record(p, &r.nurse, &r.patient, &["care_records"], "care").await?;
+        }
+    }
+
     // The service's role may not change or delete a record; neither may the owner.
     let db = audit_db(p).await?;
     db.batch_execute("SET ROLE tsunagu_audit_writer").await?;
@@ -773,6 +805,60 @@ async fn the_log_is_append_only_and_verify_names_the_altered_record() -> anyhow:
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("Altered at record 7"), "{stdout}");
+
+    // The bit back; then someone deletes the last records and every checkpoint in the
+    // database that covered them. The database alone looks whole, the copies of the
+    // checkpoints on the stream do not.
+    let audit_env = p.audit_env();
+    let all = audit_db(p).await?;
+    let mut r = r;
+    r.p.audit.kill();
+    all.batch_execute(
+        "UPDATE records SET record = set_byte(record, 20, get_byte(record, 20) # 4) WHERE seq = 7",
+    )
+    .await
+    .expect_err("the trigger still stands");
+    let last_signed: i64 = all
+        .query_one("SELECT max(tree_size) FROM checkpoints", &[])
+        .await?
+        .get(0);
+    let cut = last_signed - 3;
+    all.batch_execute(&format!(
+        "SET session_replication_role = replica;
+         UPDATE records SET record = set_byte(record, 20, get_byte(record, 20) # 4) WHERE seq = 7;
+         DELETE FROM records WHERE seq >= {cut};
+         DELETE FROM checkpoints WHERE tree_size > {cut};"
+    ))
+    .await?;
+    let alone = audit::verify::verify(&all).await?;
+    assert!(alone.intact, "the database alone cannot tell: {alone:?}");
+    let out = std::process::Command::new(testkit::binary("tsunagu-audit")?)
+        .args(["verify", "--json"])
+        .env_clear()
+        .envs(audit_env)
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(report["first"]["finding"], "truncated", "{report}");
+    assert_eq!(report["first"]["seq"], cut, "{report}");
+    assert!(
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["finding"] == "checkpoint_mismatch"
+                && x["checkpoint"] == last_signed
+                && x["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("missing from the database")),
+        "{report}"
+    );
     Ok(())
 }
 

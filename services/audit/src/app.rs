@@ -111,7 +111,8 @@ pub async fn verify(settings: &Settings, json: bool) -> anyhow::Result<bool> {
     let owner = pool(&settings.database_url, None, 2)?;
     let client = owner.get().await?;
     let started = std::time::Instant::now();
-    let report = crate::verify::verify(&**client).await?;
+    let published = published(settings).await?;
+    let report = crate::verify::verify_against(&**client, Some(&published)).await?;
     let elapsed = started.elapsed().as_secs_f64();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -149,6 +150,49 @@ pub async fn verify(settings: &Settings, json: bool) -> anyhow::Result<bool> {
         }
     }
     Ok(report.intact)
+}
+
+/// The checkpoints and keys as published on the audit stream (the copy outside the
+/// database).
+async fn published(settings: &Settings) -> anyhow::Result<crate::verify::Published> {
+    use event_store::EventContract as _;
+    use futures::StreamExt as _;
+    let client = settings.nats.connect("tsunagu-audit-verify").await?;
+    let store = settings.nats.store(client)?;
+    let mut out = crate::verify::Published::default();
+    let last = store.last_sequence(audit_api::CONTEXT).await?;
+    if last == 0 {
+        return Ok(out);
+    }
+    let filters = vec![
+        store.aggregate_type_filter(audit_api::CONTEXT, audit_api::aggregates::CHECKPOINT),
+        store.aggregate_type_filter(audit_api::CONTEXT, audit_api::aggregates::SIGNING_KEY),
+    ];
+    let mut events = store.subscribe(audit_api::CONTEXT, filters, 1).await?;
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), events.next()).await;
+        let Ok(Some(delivered)) = next else { break };
+        let delivered = delivered?;
+        if let Ok(envelope) = &delivered.envelope {
+            match audit_api::AuditEvent::decode(
+                &envelope.event_type,
+                envelope.schema_version,
+                envelope.payload.clone(),
+            ) {
+                Ok(audit_api::AuditEvent::CheckpointSigned { checkpoint }) => {
+                    out.checkpoints.push(checkpoint)
+                }
+                Ok(audit_api::AuditEvent::SigningKeyIntroduced { key_id, public_key }) => {
+                    out.keys.insert(key_id, public_key);
+                }
+                _ => {}
+            }
+        }
+        if delivered.pending == 0 {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Rebuilds the log from sequence 0 into a fresh schema, with progress, and compares it

@@ -315,17 +315,59 @@ impl Walker {
     }
 }
 
+/// The copy of the checkpoints and keys that lives outside the database: as published on
+/// the audit stream.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// Every `CheckpointSigned`.
+    pub checkpoints: Vec<SignedCheckpoint>,
+    /// Every `SigningKeyIntroduced`: key id → Ed25519 public key (hex).
+    pub keys: HashMap<String, String>,
+}
+
 /// Walks the log of the database `client` is connected to (schema on its search path),
 /// reporting progress every million records.
 pub async fn verify(client: &impl GenericClient) -> Result<VerifyReport, tokio_postgres::Error> {
-    let keys: HashMap<String, ed25519_dalek::VerifyingKey> = client
+    verify_against(client, None).await
+}
+
+/// Like [`verify`], also holding the database to the checkpoints and keys published on the
+/// stream: a checkpoint deleted from the database, or a log truncated and its checkpoints
+/// removed with it, shows against the copy outside.
+pub async fn verify_against(
+    client: &impl GenericClient,
+    published: Option<&Published>,
+) -> Result<VerifyReport, tokio_postgres::Error> {
+    let stored_keys: HashMap<String, String> = client
         .query("SELECT key_id, public_key FROM signing_keys", &[])
         .await?
         .iter()
-        .filter_map(|r| {
-            let bytes: [u8; 32] = hex::decode(r.get::<_, String>(1)).ok()?.try_into().ok()?;
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut outside_problems = Vec::new();
+    let mut key_texts = stored_keys.clone();
+    if let Some(p) = published {
+        for (id, key) in &p.keys {
+            if stored_keys.get(id).is_some_and(|k| k != key) {
+                outside_problems.push(Problem {
+                    finding: Finding::BadSignature,
+                    seq: None,
+                    checkpoint: None,
+                    detail: format!(
+                        "the database holds another public key for {id} than the stream"
+                    ),
+                });
+            }
+            // The stream's copy is the one to trust.
+            key_texts.insert(id.clone(), key.clone());
+        }
+    }
+    let keys: HashMap<String, ed25519_dalek::VerifyingKey> = key_texts
+        .iter()
+        .filter_map(|(id, text)| {
+            let bytes: [u8; 32] = hex::decode(text).ok()?.try_into().ok()?;
             Some((
-                r.get::<_, String>(0),
+                id.clone(),
                 ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?,
             ))
         })
@@ -341,7 +383,38 @@ pub async fn verify(client: &impl GenericClient) -> Result<VerifyReport, tokio_p
             Err(e) => tracing::warn!(error = %e, "a stored checkpoint is unreadable"),
         }
     }
+    if let Some(p) = published {
+        let stored: HashMap<u64, SignedCheckpoint> = checkpoints
+            .iter()
+            .map(|c| (c.body.tree_size, c.clone()))
+            .collect();
+        for c in &p.checkpoints {
+            let size = c.body.tree_size;
+            match stored.get(&size) {
+                Some(mine) if mine == c => {}
+                Some(_) => outside_problems.push(Problem {
+                    finding: Finding::CheckpointMismatch,
+                    seq: None,
+                    checkpoint: Some(size),
+                    detail: "the database's copy differs from the one published on the stream"
+                        .into(),
+                }),
+                None => {
+                    outside_problems.push(Problem {
+                        finding: Finding::CheckpointMismatch,
+                        seq: None,
+                        checkpoint: Some(size),
+                        detail: "published on the stream, missing from the database".into(),
+                    });
+                    checkpoints.push(c.clone());
+                }
+            }
+        }
+        checkpoints.sort_by_key(|c| c.body.tree_size);
+        checkpoints.dedup_by_key(|c| c.body.tree_size);
+    }
     let mut walker = Walker::new(checkpoints.iter().map(|c| c.body.tree_size));
+    walker.problems.extend(outside_problems);
     let mut after: i64 = -1;
     let started = std::time::Instant::now();
     loop {

@@ -10,6 +10,8 @@
 //! read-your-writes.
 
 pub mod app;
+#[cfg(feature = "unrecorded-reads-for-benchmarks")]
+pub mod benchmarks;
 pub mod domain;
 pub mod handlers;
 pub mod projections;

@@ -63,10 +63,15 @@ pub fn init(service: &'static str) -> TelemetryGuard {
 
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let pretty = std::env::var("TSUNAGU_LOG_FORMAT").is_ok_and(|f| f == "pretty");
+    // Logs go to stderr: stdout carries what a command answers (`verify --json`, `rebuild`).
     let fmt = if pretty {
-        tracing_subscriber::fmt::layer().with_target(true).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(true)
+            .boxed()
     } else {
         tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
             .json()
             .flatten_event(true)
             .with_current_span(true)

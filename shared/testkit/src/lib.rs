@@ -406,6 +406,15 @@ impl Platform {
             rand::rng().random::<u128>(),
             rand::rng().random::<u128>()
         );
+        // A benchmark may run another build of the identity service (one that can skip
+        // access records, to measure what they cost).
+        let identity_bin = match extra
+            .iter()
+            .find(|(k, _)| *k == "TSUNAGU_TEST_IDENTITY_BINARY")
+        {
+            Some((_, path)) => PathBuf::from(path),
+            None => binary("tsunagu-identity")?,
+        };
         let mut identity_env = common.clone();
         identity_env.push(("TSUNAGU_DATABASE_URL".to_owned(), db.url.clone()));
         identity_env.push(("TSUNAGU_CREDENTIAL_KEY".to_owned(), credential_key.clone()));
@@ -414,7 +423,7 @@ impl Platform {
             format!("127.0.0.1:{}", free_port()),
         ));
         let identity = ServiceProcess::start(
-            &binary("tsunagu-identity")?,
+            &identity_bin,
             &["serve"],
             &identity_env,
             dir.path().join("identity.log"),
@@ -427,9 +436,16 @@ impl Platform {
                 rand::rng().random::<u128>()
             )
         };
-        let audit_keys = (hex_key(), hex_key());
+        // A benchmark may run the audit service on a kept, loaded database of its own.
+        let kept = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let audit_keys = (
+            hex_key(),
+            kept("TSUNAGU_TEST_AUDIT_PSEUDONYM_KEY").unwrap_or_else(hex_key),
+        );
+        let audit_url =
+            kept("TSUNAGU_TEST_AUDIT_DATABASE_URL").unwrap_or_else(|| audit_db.url.clone());
         let mut audit_env = common.clone();
-        audit_env.push(("TSUNAGU_DATABASE_URL".to_owned(), audit_db.url.clone()));
+        audit_env.push(("TSUNAGU_DATABASE_URL".to_owned(), audit_url));
         audit_env.push(("TSUNAGU_AUDIT_SEALING_KEY".to_owned(), audit_keys.0.clone()));
         audit_env.push((
             "TSUNAGU_AUDIT_PSEUDONYM_KEY".to_owned(),

@@ -39,6 +39,7 @@ const ALL: &[&str] = &[
 /// nursing station's site admin.
 struct Region {
     p: Platform,
+    clock: tsunagu_tests::accounts::Clock,
     nursing: String,
     patient: String,
     care_manager: Member,
@@ -115,6 +116,7 @@ async fn region(extra: &[(&str, &str)]) -> anyhow::Result<Region> {
     add_seat(&p, &care_manager, &patient, &pharmacy, None, "pharmacy").await?;
     Ok(Region {
         p,
+        clock,
         nursing,
         patient,
         care_manager,
@@ -590,6 +592,141 @@ async fn exports_reports_and_replay_come_in_their_formats() -> anyhow::Result<()
         (422, Some("/limit")),
         "{problem}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn break_glass_is_flagged_to_the_coordination_centre_and_auditors_and_marked_in_the_report()
+-> anyhow::Result<()> {
+    let r = region(&[]).await?;
+    let p = &r.p;
+    let clinic = site_of_kind(p, IZUMO, "救急ひかり病院", "hospital", &[]).await?;
+    let physician = professional(p, &r.clock, "er.audit", "physician", &clinic, IZUMO).await?;
+    let centre_site = site_of_kind(
+        p,
+        IZUMO,
+        "出雲市在宅医療介護連携支援センター",
+        "coordination_centre",
+        &[],
+    )
+    .await?;
+    let centre = member(
+        p,
+        &r.clock,
+        "centre.audit",
+        &["coordination_centre_staff"],
+        "other",
+        Some(&centre_site),
+        IZUMO,
+    )
+    .await?;
+    let yokohama_site = site_of_kind(
+        p,
+        YOKOHAMA,
+        "横浜市在宅医療連携拠点",
+        "coordination_centre",
+        &[],
+    )
+    .await?;
+    let elsewhere = member(
+        p,
+        &r.clock,
+        "centre.yokohama",
+        &["coordination_centre_staff"],
+        "other",
+        Some(&yokohama_site),
+        YOKOHAMA,
+    )
+    .await?;
+
+    // A physician off the team opens the patient in an emergency, and reads.
+    let reason = "訪問時に意識レベル低下、救急搬送に同行";
+    let (status, grant) = send(
+        physician
+            .request(
+                p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/break-glass", r.patient),
+            )
+            .json(&json!({ "reason": reason, "minutes": 30 })),
+    )
+    .await?;
+    assert_eq!(status, 201, "{grant}");
+    let (status, _) =
+        read_record(p, &physician, &r.patient, &["care_records"], "emergency").await?;
+    assert_eq!(status, 200);
+
+    // The centre of the patient's municipality is told: the opening with its reason, and
+    // the access it allowed — with the patient, without clinical content.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let alerts = loop {
+        let (status, page) =
+            send(centre.request(p, Method::GET, "/api/v1/break-glass-alerts")).await?;
+        assert_eq!(status, 200, "{page}");
+        let alerts = page["records"].as_array().cloned().unwrap_or_default();
+        if alerts.len() >= 2 {
+            break alerts;
+        }
+        assert!(Instant::now() < deadline, "no alerts: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let opened = alerts
+        .iter()
+        .find(|a| a["record"]["kind"] == "break_glass_opened")
+        .expect("the opening");
+    assert_eq!(opened["record"]["reason"], reason, "{opened}");
+    assert_eq!(opened["record"]["member_id"], physician.id());
+    assert_eq!(opened["patient_id"], r.patient.as_str());
+    let used = alerts
+        .iter()
+        .find(|a| a["record"]["kind"] == "patient_access")
+        .expect("the use");
+    assert_eq!(used["record"]["break_glass"], true);
+    assert_eq!(
+        used["record"]["categories"],
+        json!([]),
+        "no clinical content for the centre"
+    );
+
+    // Another municipality's centre hears nothing of it; a nurse may not ask.
+    let (status, page) =
+        send(elsewhere.request(p, Method::GET, "/api/v1/break-glass-alerts")).await?;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["records"], json!([]), "{page}");
+    let (status, _) = send(
+        r.nurse
+            .request(p, Method::GET, "/api/v1/break-glass-alerts"),
+    )
+    .await?;
+    assert_eq!(status, 403);
+
+    // Auditors see it too, and the patient's access report marks the use with its reason.
+    let (status, page) = send(
+        r.auditor
+            .request(p, Method::GET, "/api/v1/break-glass-alerts"),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    assert!(
+        page["records"].as_array().is_some_and(|a| a.len() >= 2),
+        "{page}"
+    );
+    let (_, report) = send(r.auditor.request(
+        p,
+        Method::GET,
+        &format!("/api/v1/audit/patients/{}/report", r.patient),
+    ))
+    .await?;
+    let line = report["lines"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["break_glass"] == true))
+        .cloned()
+        .unwrap_or_else(|| panic!("no break-glass line: {report}"));
+    assert!(
+        line["why"].as_str().unwrap_or_default().contains(reason),
+        "{line}"
+    );
+    assert_eq!(report["break_glass_uses"], 1, "{report}");
     Ok(())
 }
 

@@ -52,6 +52,8 @@ pub mod endpoints {
     pub const CONSISTENCY_PROOF: &str = "consistency_proof";
     /// Query: the raw events of a time window.
     pub const REPLAY: &str = "replay";
+    /// Query: break-glass openings and uses (the coordination centre's and auditors' flags).
+    pub const BREAK_GLASS_ALERTS: &str = "break_glass_alerts";
 }
 
 /// Where an event is stored in its own stream.
@@ -668,6 +670,20 @@ pub struct ProofQuery {
     pub first: Option<u64>,
     /// The checkpoint's size; default the latest.
     pub tree_size: Option<u64>,
+}
+
+/// Break-glass alerts in a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// From (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Until (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// Records after this `seq`.
+    pub after: Option<u64>,
+    /// Page size, 1–1000 (default 100).
+    pub limit: Option<u32>,
 }
 
 /// Raw events of a time window.

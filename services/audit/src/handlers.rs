@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use audit_api::endpoints as ep;
 use audit_api::{
-    AuditEvent, AuditRecord, ConsistencyProof, Format, InclusionProof, LeakQuery,
+    AlertQuery, AuditEvent, AuditRecord, ConsistencyProof, Format, InclusionProof, LeakQuery,
     PatientReportQuery, ProofQuery, Reader, RecordKind, RecordPage, RecordQuery, RecordView,
     ReplayQuery, ReviewQuery,
 };
@@ -496,6 +496,61 @@ impl Audit {
         }))
     }
 
+    /// Every break-glass opening and every access it allowed: auditors see the region, the
+    /// coordination centre its municipality (with the patient, never clinical content).
+    async fn break_glass_alerts(&self, ctx: &CallContext, q: AlertQuery) -> Result<Reply, Problem> {
+        let caller = caller_of(ctx)?;
+        let allowed = |ties: &[Relationship]| {
+            permissions::decide(&caller.subject, Action::ReadBreakGlassAlerts, ties).is_allowed()
+        };
+        let scope = if allowed(&[]) {
+            Scope::Region
+        } else if let Some(code) = caller
+            .municipality
+            .clone()
+            .filter(|_| allowed(&[Relationship::OwnMunicipality]))
+        {
+            Scope::Municipality(code)
+        } else {
+            return Err(Problem::forbidden(
+                "break-glass alerts are for the coordination centre and auditors",
+            ));
+        };
+        let limit = check_limit(q.limit, 100, 1000)?;
+        check_period(q.from, q.to)?;
+        let mut filter = Filter::default();
+        filter
+            .clauses
+            .push("(r.kind = 'break_glass_opened' OR r.break_glass)".into());
+        if let Some(from) = q.from {
+            filter.and("r.at >= ", from);
+        }
+        if let Some(to) = q.to {
+            filter.and("r.at < ", to);
+        }
+        if let Some(after) = q.after {
+            filter.and("r.seq > ", after.min(i64::MAX as u64) as i64);
+        }
+        filter.scope(&scope);
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let (records, next_after) = filter
+            .fetch(&**client, limit, &scope)
+            .await
+            .map_err(db_problem)?;
+        self.record_read(
+            ctx,
+            caller,
+            ep::BREAK_GLASS_ALERTS,
+            serde_json::json!({ "from": q.from, "to": q.to, "after": q.after, "limit": limit }),
+            records.len() as u64,
+        )
+        .await?;
+        Ok(Reply::value(RecordPage {
+            records,
+            next_after,
+        }))
+    }
+
     async fn replay(&self, ctx: &CallContext, q: ReplayQuery) -> Result<Reply, Problem> {
         let caller = caller_of(ctx)?;
         if Scope::of(caller)? != Scope::Region {
@@ -729,6 +784,14 @@ pub fn endpoints(audit: Arc<Audit>) -> Vec<Endpoint> {
             ep::CONSISTENCY_PROOF,
             |a, i| match i.json::<ProofQuery>() {
                 Ok(q) => a.consistency_proof(&i.ctx, q).await,
+                Err(p) => Err(p),
+            }
+        ),
+        endpoint!(
+            audit,
+            ep::BREAK_GLASS_ALERTS,
+            |a, i| match i.json::<AlertQuery>() {
+                Ok(q) => a.break_glass_alerts(&i.ctx, q).await,
                 Err(p) => Err(p),
             }
         ),

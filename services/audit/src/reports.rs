@@ -374,7 +374,7 @@ pub async fn replay(
     let last = store.last_sequence(audit_api::CONTEXT).await?;
     let mut body = String::new();
     let mut next_after = None;
-    let start = q.after.map(|a| a + 1);
+    let start = q.after.map(|a| a.saturating_add(1));
     if start.is_some_and(|s| s > last) || last == 0 {
         return Ok(Rendered {
             media_type: "application/x-ndjson".into(),

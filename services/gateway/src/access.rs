@@ -167,6 +167,7 @@ pub const ROUTES: &[RouteAccess] = &[
     row(GET,    "/api/v1/audit/proofs/inclusion",                          Signed(AUDIT_READERS), Unplaced),
     row(GET,    "/api/v1/audit/proofs/consistency",                        Signed(AUDIT_READERS), Unplaced),
     row(GET,    "/api/v1/audit/replay",                                    Signed(AUDITORS), Unplaced),
+    row(GET,    "/api/v1/break-glass-alerts",                              Signed(&[A::ReadBreakGlassAlerts]), Unplaced),
     // ── files ──────────────────────────────────────────────────────────────────────────
     row(POST,   "/api/v1/files",                                           Signed(&[A::ShareFiles]), Unplaced),
     row(GET,    "/api/v1/files/{sha256}",                                  Signed(&[A::ShareFiles]), Unplaced),

@@ -203,7 +203,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::checkpoints))
         .routes(routes!(audit::inclusion_proof))
         .routes(routes!(audit::consistency_proof))
-        .routes(routes!(audit::replay));
+        .routes(routes!(audit::replay))
+        .routes(routes!(audit::break_glass_alerts));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -466,3 +466,52 @@ pub async fn replay(
     };
     call(&state, ep::REPLAY, &ctx(&signed, &rid, addr), &q, true).await
 }
+
+/// A period of break-glass alerts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertParams {
+    /// From (RFC 3339, inclusive).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<DateTime<Utc>>,
+    /// Until (RFC 3339, exclusive).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<DateTime<Utc>>,
+    /// Records after this place in the log (the previous page's `next_after`).
+    #[param(minimum = 0)]
+    pub after: Option<u64>,
+    /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+/// Break-glass alerts: every opening of a patient without consent (with its reason) and
+/// every access it allowed. The coordination centre sees its municipality's patients,
+/// auditors the region.
+#[utoipa::path(get, path = "/break-glass-alerts", tag = "audit", security(("bearer" = [])),
+    params(AlertParams),
+    responses((status = 200, description = "the alerts, oldest first", body = RecordPage),
+              (status = 403, description = "not the coordination centre or an auditor", body = Problem, content_type = "application/problem+json")))]
+pub async fn break_glass_alerts(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    addr: ClientAddr,
+    Params(p): Params<AlertParams>,
+) -> Result<Response, ApiError> {
+    let q = AlertQuery {
+        from: p.from,
+        to: p.to,
+        after: p.after,
+        limit: p.limit,
+    };
+    call(
+        &state,
+        ep::BREAK_GLASS_ALERTS,
+        &ctx(&signed, &rid, addr),
+        &q,
+        false,
+    )
+    .await
+}

@@ -3,10 +3,6 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
 use bus::ServiceSpec;
 use clock::SharedClock;
 use deadpool_postgres::Pool;
@@ -167,10 +163,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     let listener = tokio::net::TcpListener::bind(settings.health_addr)
         .await
         .with_context(|| format!("binding {}", settings.health_addr))?;
-    let health = axum::Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .with_state((client, pool));
+    let health = lifecycle::health_router(client, pool);
     tracing::info!(addr = %settings.health_addr, namespace = %settings.nats.namespace, "identity service ready");
     let http = tokio::spawn({
         let stop = stopped(stop_rx.clone());
@@ -181,7 +174,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         }
     });
 
-    shutdown_signal().await;
+    lifecycle::shutdown_signal().await;
     tracing::info!("stopping");
     let _ = stop_tx.send(true);
     service.stop().await;
@@ -189,44 +182,4 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     let _ = care_projection.await;
     let _ = http.await;
     Ok(())
-}
-
-async fn ready(
-    State((client, pool)): State<(async_nats::Client, Pool)>,
-) -> (StatusCode, Json<serde_json::Value>) {
-    let nats = client.connection_state() == async_nats::connection::State::Connected;
-    let postgres = match pool.get().await {
-        Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
-        Err(_) => false,
-    };
-    let status = if nats && postgres {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(serde_json::json!({ "nats": nats, "postgres": postgres })),
-    )
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

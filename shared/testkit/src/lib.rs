@@ -360,6 +360,8 @@ pub struct Platform {
     pub audit_db: TestDb,
     /// The audit service's keys (sealing, pseudonyms), as hex.
     pub audit_keys: (String, String),
+    /// The audit service's health address (`http://127.0.0.1:<port>`).
+    pub audit_health: String,
     /// Logs and scratch files.
     pub dir: tempfile::TempDir,
     /// The key sealing the identity service's secrets.
@@ -451,9 +453,10 @@ impl Platform {
             "TSUNAGU_AUDIT_PSEUDONYM_KEY".to_owned(),
             audit_keys.1.clone(),
         ));
+        let audit_health_port = free_port();
         audit_env.push((
             "TSUNAGU_HEALTH_ADDR".to_owned(),
-            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{audit_health_port}"),
         ));
         let audit = ServiceProcess::start(
             &binary("tsunagu-audit")?,
@@ -485,6 +488,7 @@ impl Platform {
             db,
             audit_db,
             audit_keys,
+            audit_health: format!("http://127.0.0.1:{audit_health_port}"),
             dir,
             credential_key,
         };
@@ -495,15 +499,24 @@ impl Platform {
     async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
-                && r.status().is_success()
+            // The audit service answers its health only once it serves on the bus.
+            let ready = |url: String| async move {
+                self.http
+                    .get(url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            };
+            if ready(self.url("/readyz")).await
+                && ready(format!("{}/readyz", self.audit_health)).await
             {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 bail!(
-                    "the platform did not become ready\n--- identity ---\n{}\n--- gateway ---\n{}",
+                    "the platform did not become ready\n--- identity ---\n{}\n--- audit ---\n{}\n--- gateway ---\n{}",
                     self.identity.log_tail(30),
+                    self.audit.log_tail(30),
                     self.gateway.log_tail(30)
                 );
             }

@@ -10,8 +10,8 @@ use serde_json::Value;
 use crate::municipalities::{AreaKind, GroupKind};
 use crate::organisations::{OrganisationKind, SiteKind};
 use crate::patients::{
-    CareLevelCertification, ConsentPersonal, Contact24h, DocumentPersonal, EndOfCareReason,
-    FamilyContact, NewAddress, PERSONAL_FIELD, PatientPersonal, sealed_personal,
+    BreakGlassEndReason, CareLevelCertification, ConsentPersonal, Contact24h, DocumentPersonal,
+    EndOfCareReason, FamilyContact, NewAddress, PERSONAL_FIELD, PatientPersonal, sealed_personal,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use consent::{BreakGlassGrant, ConsentTerms, DataCategory, TeamMembership};
@@ -465,6 +465,22 @@ pub enum IdentityEvent {
         /// The site the member worked from, if one.
         site: Option<String>,
     },
+    /// A break-glass grant ended: recorded once, by the identity service, after its
+    /// `expires_at` passed. The decision never waits for it (a grant past its `expires_at`
+    /// opens nothing); it tells the coordination centre, auditors and the patient's history
+    /// that the exception is over.
+    BreakGlassEnded {
+        /// The patient.
+        patient_id: String,
+        /// The grant that ended.
+        grant_id: String,
+        /// Who held it.
+        member_id: String,
+        /// When it ended (the grant's `expires_at`, not when the end was recorded).
+        ended_at: DateTime<Utc>,
+        /// Why it ended.
+        why: BreakGlassEndReason,
+    },
     /// A document (a blob in the file store) was attached to the patient's record, through
     /// consent for its category.
     DocumentAttached {
@@ -538,6 +554,7 @@ impl IdentityEvent {
             | Self::FamilyContactAdded { patient_id, .. }
             | Self::FamilyContactRemoved { patient_id, .. }
             | Self::BreakGlassOpened { patient_id, .. }
+            | Self::BreakGlassEnded { patient_id, .. }
             | Self::DocumentAttached { patient_id, .. }
             | Self::PatientErased { patient_id, .. } => Some(patient_id),
             _ => None,
@@ -621,6 +638,7 @@ const VERSIONS: &[(&str, u32)] = &[
     ("FamilyContactAdded", 1),
     ("FamilyContactRemoved", 1),
     ("BreakGlassOpened", 1),
+    ("BreakGlassEnded", 1),
     ("DocumentAttached", 1),
     ("PatientErased", 1),
 ];
@@ -687,6 +705,7 @@ impl EventContract for IdentityEvent {
             Self::FamilyContactAdded { .. } => "FamilyContactAdded",
             Self::FamilyContactRemoved { .. } => "FamilyContactRemoved",
             Self::BreakGlassOpened { .. } => "BreakGlassOpened",
+            Self::BreakGlassEnded { .. } => "BreakGlassEnded",
             Self::DocumentAttached { .. } => "DocumentAttached",
             Self::PatientErased { .. } => "PatientErased",
         }
@@ -1005,6 +1024,13 @@ mod tests {
                     expires_at: at + chrono::Duration::hours(4),
                 },
                 site: Some("clinic".into()),
+            },
+            IdentityEvent::BreakGlassEnded {
+                patient_id: p(),
+                grant_id: "g1".into(),
+                member_id: "dr".into(),
+                ended_at: at + chrono::Duration::hours(4),
+                why: BreakGlassEndReason::Expired,
             },
             IdentityEvent::DocumentAttached {
                 patient_id: p(),

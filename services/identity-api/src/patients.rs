@@ -159,6 +159,14 @@ pub enum EndOfCareReason {
     AdmittedOutsideNetwork,
 }
 
+/// Why a break-glass grant ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakGlassEndReason {
+    /// Its `expires_at` passed.
+    Expired,
+}
+
 /// How a consent form arrived. Only written and electronic consents can be recorded:
 /// `verbal` is accepted here so that the refusal can say why (special-care personal
 /// information is shared only with consent in writing or electronically).

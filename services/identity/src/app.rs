@@ -89,6 +89,8 @@ async fn rebuild_one<P: projection_runner::Projection>(
 
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()> {
+    #[cfg(feature = "unrecorded-reads-for-benchmarks")]
+    crate::benchmarks::announce();
     let client = settings
         .nats
         .connect("tsunagu-identity")
@@ -146,6 +148,10 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         access_log,
         facts: Default::default(),
     });
+    let break_glass = tokio::spawn(crate::break_glass::run(
+        identity.clone(),
+        stopped(stop_rx.clone()),
+    ));
     let service = bus::serve(
         client.clone(),
         ServiceSpec {
@@ -180,6 +186,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     service.stop().await;
     let _ = projection.await;
     let _ = care_projection.await;
+    let _ = break_glass.await;
     let _ = http.await;
     Ok(())
 }

@@ -108,6 +108,8 @@ pub fn changes(recorded_at: DateTime<Utc>, event: &IdentityEvent) -> Vec<Change>
         E::BreakGlassOpened { grant, .. } => vec![Change::BreakGlassOpened {
             grant: grant.clone(),
         }],
+        // Nothing to change: a grant past its `expires_at` already opens nothing.
+        E::BreakGlassEnded { .. } => Vec::new(),
         E::MemberInvited {
             member_id,
             profession,

@@ -15,7 +15,9 @@ use ::consent::{
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use identity_api::events::IdentityEvent;
-use identity_api::patients::{ConsentDetails, ConsentGiver, ConsentPersonal, ReceivedForm};
+use identity_api::patients::{
+    BreakGlassEndReason, ConsentDetails, ConsentGiver, ConsentPersonal, ReceivedForm,
+};
 use permissions::Caller;
 
 use super::{Invalid, normalised_name};
@@ -31,7 +33,14 @@ pub struct Consents {
     /// By consent id.
     pub consents: BTreeMap<String, Consent>,
     /// Break-glass grants, oldest first.
-    pub break_glass: Vec<BreakGlassGrant>,
+    pub break_glass: Vec<Grant>,
+}
+
+/// A break-glass grant and, once recorded, its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub grant: BreakGlassGrant,
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// One consent and its versions.
@@ -121,6 +130,11 @@ pub enum ConsentCommand {
         version: u32,
         now: DateTime<Utc>,
     },
+    /// The service records the end of a grant whose `expires_at` has passed.
+    EndBreakGlass {
+        grant_id: String,
+        now: DateTime<Utc>,
+    },
     /// A clinical professional opens the patient in an emergency.
     OpenBreakGlass {
         grant_id: String,
@@ -157,6 +171,10 @@ pub enum ConsentError {
     NotExpiredYet(u32),
     #[error("break-glass not permitted: {0}")]
     BreakGlassNotPermitted(permissions::DenialReason),
+    #[error("no such break-glass grant")]
+    NoSuchGrant,
+    #[error("the break-glass grant is open until {0}")]
+    GrantStillOpen(DateTime<Utc>),
 }
 
 const VERBAL: &str = "only a consent given in writing or electronically can be recorded: \
@@ -240,7 +258,8 @@ pub fn decide(
     let Some(s) = state else {
         return Err(ConsentError::PatientNotRegistered);
     };
-    if s.care_ended {
+    // A grant ends whatever became of the patient's care since it was opened.
+    if s.care_ended && !matches!(command, C::EndBreakGlass { .. }) {
         return Err(ConsentError::CareEnded);
     }
     let patient_id = s.patient_id.clone();
@@ -392,6 +411,7 @@ pub fn decide(
                 version,
             }))
         }
+        C::EndBreakGlass { grant_id, now } => end_break_glass(s, grant_id, now),
         C::OpenBreakGlass {
             grant_id,
             caller,
@@ -426,6 +446,32 @@ pub fn decide(
             }))
         }
     }
+}
+
+/// The end of a grant, once its `expires_at` has passed; `Ok(None)` once recorded.
+fn end_break_glass(
+    s: &Consents,
+    grant_id: String,
+    now: DateTime<Utc>,
+) -> Result<Option<IdentityEvent>, ConsentError> {
+    let g = s
+        .break_glass
+        .iter()
+        .find(|g| g.grant.grant_id.as_str() == grant_id)
+        .ok_or(ConsentError::NoSuchGrant)?;
+    if g.ended_at.is_some() {
+        return Ok(None);
+    }
+    if now < g.grant.expires_at {
+        return Err(ConsentError::GrantStillOpen(g.grant.expires_at));
+    }
+    Ok(Some(IdentityEvent::BreakGlassEnded {
+        patient_id: s.patient_id.clone(),
+        grant_id,
+        member_id: g.grant.member_id.as_str().to_owned(),
+        ended_at: g.grant.expires_at,
+        why: BreakGlassEndReason::Expired,
+    }))
 }
 
 /// Folds one event into the state. Registration opens it; events of other aggregates leave
@@ -556,7 +602,25 @@ pub fn evolve(state: Option<Consents>, event: &IdentityEvent) -> Option<Consents
             Some(s)
         }
         (Some(mut s), E::BreakGlassOpened { grant, .. }) => {
-            s.break_glass.push(grant.clone());
+            s.break_glass.push(Grant {
+                grant: grant.clone(),
+                ended_at: None,
+            });
+            Some(s)
+        }
+        (
+            Some(mut s),
+            E::BreakGlassEnded {
+                grant_id, ended_at, ..
+            },
+        ) => {
+            if let Some(g) = s
+                .break_glass
+                .iter_mut()
+                .find(|g| g.grant.grant_id.as_str() == grant_id)
+            {
+                g.ended_at = Some(*ended_at);
+            }
             Some(s)
         }
         (state, _) => state,
@@ -1131,6 +1195,68 @@ mod tests {
             Err(ConsentError::BreakGlassNotPermitted(
                 permissions::DenialReason::ProfessionNotAllowed
             ))
+        );
+    }
+
+    #[test]
+    fn a_grant_past_its_limit_ends_once_even_after_the_end_of_care_and_not_before() {
+        // Given a grant opened at 03:00 for 30 minutes, and then the end of the patient's care.
+        let opened = IdentityEvent::BreakGlassOpened {
+            patient_id: P.into(),
+            grant: BreakGlassGrant {
+                grant_id: "g1".into(),
+                member_id: "dr".into(),
+                reason: "急変".into(),
+                opened_at: at("2026-10-01T03:00:00Z"),
+                expires_at: at("2026-10-01T03:30:00Z"),
+            },
+            site: None,
+        };
+        let care_ended = IdentityEvent::PatientCareEnded {
+            patient_id: P.into(),
+            reason: identity_api::patients::EndOfCareReason::Death,
+            effective_at: at("2026-10-01T03:10:00Z"),
+        };
+        let h = vec![registered(), opened, care_ended];
+        let end = |grant_id: &str, now| ConsentCommand::EndBreakGlass {
+            grant_id: grant_id.into(),
+            now: at(now),
+        };
+
+        // When the service asks before the limit, then nothing ends.
+        assert_eq!(
+            decide(given(&h).as_ref(), end("g1", "2026-10-01T03:29:59Z")),
+            Err(ConsentError::GrantStillOpen(at("2026-10-01T03:30:00Z")))
+        );
+        // When it asks after the limit, then the grant ends at its limit, as expired.
+        let ended = decide(given(&h).as_ref(), end("g1", "2026-10-01T04:00:00Z"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            ended,
+            IdentityEvent::BreakGlassEnded {
+                patient_id: P.into(),
+                grant_id: "g1".into(),
+                member_id: "dr".into(),
+                ended_at: at("2026-10-01T03:30:00Z"),
+                why: BreakGlassEndReason::Expired,
+            }
+        );
+        // Then it reads as ended, and asking again records nothing more.
+        let h = [h, vec![ended]].concat();
+        let state = given(&h).unwrap();
+        assert_eq!(
+            state.break_glass[0].ended_at,
+            Some(at("2026-10-01T03:30:00Z"))
+        );
+        assert_eq!(
+            decide(Some(&state), end("g1", "2026-10-01T05:00:00Z")),
+            Ok(None)
+        );
+        // A grant the patient never had does not end.
+        assert_eq!(
+            decide(Some(&state), end("g2", "2026-10-01T05:00:00Z")),
+            Err(ConsentError::NoSuchGrant)
         );
     }
 }

@@ -179,6 +179,8 @@ fn consent_problem(e: ConsentError) -> Problem {
         ConsentError::Withdrawn => Problem::conflict("consent-withdrawn", e.to_string()),
         ConsentError::NotExpiredYet(_) => Problem::conflict("not-expired", e.to_string()),
         ConsentError::BreakGlassNotPermitted(_) => Problem::forbidden(e.to_string()),
+        ConsentError::NoSuchGrant => Problem::not_found(e.to_string()),
+        ConsentError::GrantStillOpen(_) => Problem::conflict("not-expired", e.to_string()),
     }
 }
 
@@ -979,6 +981,8 @@ impl Identity {
         resources: Vec<String>,
         route: &str,
     ) -> Result<(), Problem> {
+        // Only a benchmark build can skip the record (see `crate::benchmarks`): without the
+        // feature this path is not compiled, so no build that serves anyone has it.
         #[cfg(feature = "unrecorded-reads-for-benchmarks")]
         if crate::benchmarks::reads_unrecorded() {
             return Ok(());

@@ -21,10 +21,16 @@ pub struct Care;
 /// Its schema name.
 pub const SCHEMA: &str = "care";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_care",
-    sql: include_str!("../../migrations/care_0001.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_care",
+        sql: include_str!("../../migrations/care_0001.sql"),
+    },
+    Migration {
+        version: "0002_break_glass_grants",
+        sql: include_str!("../../migrations/care_0002.sql"),
+    },
+];
 
 /// Prefixes a statement about one patient with the insert of the event's access changes
 /// (`$1` patient, `$2` sequence, `$3` recorded at, `$4` a JSON array of `consent::Change`).
@@ -61,6 +67,7 @@ impl Projection for Care {
             "patient_changes",
             "directory_changes",
             "documents",
+            "break_glass_grants",
         ]
     }
 
@@ -214,6 +221,39 @@ impl Projection for Care {
                 )
                 .await?;
             }
+            E::BreakGlassOpened { grant, .. } => {
+                tx.execute(
+                    &tx.prepare_cached(with_changes!(
+                        ", g AS (INSERT INTO break_glass_grants (grant_id, patient_id, expires_at, opened_event_id)
+                                 VALUES ($5, $1, $6, $7))
+                         UPDATE patients SET last_sequence = $2, updated_at = $3 WHERE patient_id = $1"
+                    ))
+                    .await?,
+                    &[
+                        &patient_id,
+                        &sequence,
+                        &at,
+                        &changes,
+                        &grant.grant_id.as_str(),
+                        &grant.expires_at,
+                        &env.event_id,
+                    ],
+                )
+                .await?;
+            }
+            E::BreakGlassEnded {
+                grant_id, ended_at, ..
+            } => {
+                tx.execute(
+                    &tx.prepare_cached(with_changes!(
+                        ", g AS (UPDATE break_glass_grants SET ended_at = $6 WHERE grant_id = $5)
+                         UPDATE patients SET last_sequence = $2, updated_at = $3 WHERE patient_id = $1"
+                    ))
+                    .await?,
+                    &[&patient_id, &sequence, &at, &changes, &grant_id, &ended_at],
+                )
+                .await?;
+            }
             E::PatientErased { .. } => {
                 tx.execute(
                     &tx.prepare_cached(with_changes!(
@@ -227,8 +267,7 @@ impl Projection for Care {
                 )
                 .await?;
             }
-            // Consents, seats, break-glass and family contacts: their changes, and the
-            // subject's position.
+            // Consents, seats and family contacts: their changes, and the subject's position.
             E::ConsentRecorded { .. }
             | E::ConsentAmended { .. }
             | E::ConsentActivated { .. }
@@ -238,8 +277,7 @@ impl Projection for Care {
             | E::TeamMemberAdded { .. }
             | E::TeamMemberRemoved { .. }
             | E::FamilyContactAdded { .. }
-            | E::FamilyContactRemoved { .. }
-            | E::BreakGlassOpened { .. } => {
+            | E::FamilyContactRemoved { .. } => {
                 tx.execute(
                     &tx.prepare_cached(TOUCH).await?,
                     &[&patient_id, &sequence, &at, &changes],

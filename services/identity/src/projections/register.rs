@@ -332,6 +332,7 @@ impl Projection for Register {
             | E::FamilyContactAdded { .. }
             | E::FamilyContactRemoved { .. }
             | E::BreakGlassOpened { .. }
+            | E::BreakGlassEnded { .. }
             | E::DocumentAttached { .. }
             | E::PatientErased { .. } => {}
         }

@@ -15,37 +15,27 @@
 //! One reqwest client for all, its pool sized for C connections, keep-alive on. Latency
 //! is per request, from send until the whole answer is read; req/s counts every request
 //! answered in the timed window. Anything but 200 is an error: errors are counted, a few
-//! shown, and make it exit non-zero.
+//! shown, and make it exit non-zero. (A patient read, with and without its access record,
+//! is `bench-patient-read`.)
 //!
-//! With `--patient-reads` it measures instead a patient read, `GET
-//! /api/v1/patients/{id}/record?categories=care_records` by a nurse on the patient's team
-//! with a verified consent (identity decides, records one `AccessRecorded` with group commit,
-//! answers), against the same read on a second platform whose identity service is the build
-//! with the `unrecorded-reads-for-benchmarks` feature run with
-//! `TSUNAGU_BENCH_UNRECORDED_READS=1` (decides, answers, records nothing), and counts the
-//! access records each platform's stream received.
-//!
-//! Run it through `tests/bench/run gateway [--clients C] [--seconds S] [--warmup W]` or
-//! `tests/bench/run patient-read [--clients C] [--seconds S] [--warmup W]`.
+//! Run it through `tests/bench/run gateway [--clients C] [--seconds S] [--warmup W]`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tsunagu_tests::bench_args;
+use tsunagu_tests::http_load::{Target, load, percentile_ms};
 
 use anyhow::bail;
 use serde_json::json;
 use tsunagu_tests::accounts::{access_token, join, site, start_with};
 
-const USAGE: &str = "usage: bench-gateway [--clients C] [--seconds S] [--warmup W] [--patient-reads 1]   (run through tests/bench/run gateway or patient-read)";
+const USAGE: &str = "usage: bench-gateway [--clients C] [--seconds S] [--warmup W]   (run through tests/bench/run gateway)";
 /// What the static route answers.
 const STATIC_BODY: &str = "tsunagu";
-/// Errors shown in full per case (all are counted).
-const ERRORS_SHOWN: usize = 5;
 
 struct Args {
     clients: usize,
     seconds: u64,
     warmup: u64,
-    patient_reads: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -53,124 +43,16 @@ fn args() -> anyhow::Result<Args> {
         clients: 64,
         seconds: 10,
         warmup: 2,
-        patient_reads: false,
     };
     for (name, value) in bench_args::flags(USAGE)? {
         match name.as_str() {
             "--clients" => parsed.clients = bench_args::number(&name, &value, 1)? as usize,
             "--seconds" => parsed.seconds = bench_args::number(&name, &value, 1)?,
             "--warmup" => parsed.warmup = bench_args::number(&name, &value, 0)?,
-            "--patient-reads" => parsed.patient_reads = value == "true" || value == "1",
             other => bail!("unknown argument {other:?}; {USAGE}"),
         }
     }
     Ok(parsed)
-}
-
-/// One request, sent again and again.
-#[derive(Clone)]
-struct Target {
-    url: String,
-    bearer: Option<String>,
-}
-
-/// What one case measured.
-struct Row {
-    case: String,
-    wall: Duration,
-    /// Of the successful requests, sorted.
-    latencies: Vec<Duration>,
-    errors: usize,
-    /// The first few errors, in full.
-    shown: Vec<String>,
-}
-
-impl Row {
-    fn requests(&self) -> usize {
-        self.latencies.len() + self.errors
-    }
-
-    fn per_s(&self) -> f64 {
-        self.requests() as f64 / self.wall.as_secs_f64()
-    }
-}
-
-/// The nearest-rank percentile `q` (0..1] of sorted latencies, in milliseconds.
-fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1].as_secs_f64() * 1e3
-}
-
-/// `clients` tasks, each sending `target` one request at a time for `length`.
-async fn load(
-    http: &reqwest::Client,
-    case: &str,
-    target: &Target,
-    clients: usize,
-    length: Duration,
-) -> Row {
-    let started = Instant::now();
-    let deadline = started + length;
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (http, target) = (http.clone(), target.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut errors = Vec::new();
-                while Instant::now() < deadline {
-                    let mut request = http.get(&target.url);
-                    if let Some(token) = &target.bearer {
-                        request = request.bearer_auth(token);
-                    }
-                    let t = Instant::now();
-                    let answer = match request.send().await {
-                        Ok(response) => {
-                            let status = response.status().as_u16();
-                            response.bytes().await.map(|body| (status, body))
-                        }
-                        Err(e) => Err(e),
-                    };
-                    match answer {
-                        Ok((200, _)) => latencies.push(t.elapsed()),
-                        Ok((status, body)) => errors.push(format!(
-                            "{status} {}",
-                            String::from_utf8_lossy(&body[..body.len().min(300)])
-                        )),
-                        Err(e) => errors.push(format!("no answer: {e}")),
-                    }
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut shown = Vec::new();
-    for worker in workers {
-        match worker.await {
-            Ok((l, e)) => {
-                latencies.extend(l);
-                errors += e.len();
-                shown.extend(e.into_iter().take(ERRORS_SHOWN.saturating_sub(shown.len())));
-            }
-            Err(e) => {
-                errors += 1;
-                shown.push(format!("a client task failed: {e}"));
-            }
-        }
-    }
-    let wall = started.elapsed();
-    latencies.sort_unstable();
-    Row {
-        case: case.to_owned(),
-        wall,
-        latencies,
-        errors,
-        shown,
-    }
 }
 
 /// A plain axum server on 127.0.0.1, one static route, no layers, on a runtime of its own
@@ -207,7 +89,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         clients,
         seconds,
         warmup,
-        patient_reads,
     } = args;
     let profile = std::env::var("TSUNAGU_TEST_PROFILE").unwrap_or_else(|_| "debug".to_owned());
     if profile != "release" {
@@ -217,9 +98,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    if patient_reads {
-        return patient_read_cases(clients, seconds, warmup, &profile, cpus).await;
-    }
     let (p, clock) = start_with(&[
         ("TSUNAGU_RATE_LIMIT_PER_MEMBER", "0"),
         ("TSUNAGU_RATE_LIMIT_PER_ADDRESS", "0"),
@@ -238,10 +116,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let token = access_token(&p, &clock, &nurse).await?;
     let static_url = static_server()?;
 
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .tcp_nodelay(true)
-        .build()?;
+    let http = tsunagu_tests::http_load::client(clients)?;
     let member = |path: &str| Target {
         url: p.url(path),
         bearer: Some(token.clone()),
@@ -330,152 +205,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             p.identity.log_tail(20),
             p.gateway.log_tail(20)
         );
-    }
-    Ok(())
-}
-
-/// A platform with a patient, a verified consent covering the nursing station, and a nurse
-/// on the team; answers the platform and the nurse's read.
-async fn patient_platform(extra: &[(&str, &str)]) -> anyhow::Result<(testkit::Platform, Target)> {
-    use tsunagu_tests::care::{
-        PatientForm, add_seat, consent_form, grant_consent, listed_sites, professional,
-        register_patient, secretariat, site_of_kind,
-    };
-    let mut env = vec![
-        ("TSUNAGU_RATE_LIMIT_PER_MEMBER", "0"),
-        ("TSUNAGU_RATE_LIMIT_PER_ADDRESS", "0"),
-    ];
-    env.extend_from_slice(extra);
-    let (p, clock) = start_with(&env).await?;
-    let izumo = tsunagu_tests::accounts::IZUMO;
-    let office = site_of_kind(
-        &p,
-        izumo,
-        "計測居宅介護支援事業所",
-        "care_management_office",
-        &["43"],
-    )
-    .await?;
-    let nursing = site_of_kind(
-        &p,
-        izumo,
-        "計測訪問看護ステーション",
-        "home_visit_nursing_station",
-        &["13"],
-    )
-    .await?;
-    let care_manager = professional(&p, &clock, "bench.cm", "care_manager", &office, izumo).await?;
-    let nurse = professional(&p, &clock, "bench.nurse", "nurse", &nursing, izumo).await?;
-    let city = secretariat(&p, &clock, "bench.sec", izumo).await?;
-    let patient = register_patient(
-        &p,
-        &care_manager,
-        &PatientForm::new("bench", izumo),
-        Some(&office),
-    )
-    .await?;
-    grant_consent(
-        &p,
-        &care_manager,
-        &city,
-        &patient,
-        &consent_form(
-            listed_sites(&[&office, &nursing]),
-            &["care_records"],
-            &office,
-            "2026-10-01",
-        ),
-    )
-    .await?;
-    add_seat(
-        &p,
-        &care_manager,
-        &patient,
-        &nursing,
-        None,
-        "visiting_nurse",
-    )
-    .await?;
-    let target = Target {
-        url: p.url(&format!(
-            "/api/v1/patients/{patient}/record?categories=care_records&purpose=care"
-        )),
-        bearer: Some(nurse.token.clone()),
-    };
-    Ok((p, target))
-}
-
-/// The patient read with and without its access record, in one run.
-async fn patient_read_cases(
-    clients: usize,
-    seconds: u64,
-    warmup: u64,
-    profile: &str,
-    cpus: usize,
-) -> anyhow::Result<()> {
-    let unrecorded = std::env::var("TSUNAGU_BENCH_UNRECORDED_IDENTITY").map_err(|_| {
-        anyhow::anyhow!(
-            "TSUNAGU_BENCH_UNRECORDED_IDENTITY is not set: run through tests/bench/run patient-read"
-        )
-    })?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .tcp_nodelay(true)
-        .build()?;
-    println!(
-        "patient reads: {profile} binaries; {cpus} CPUs shared by the load generator, the gateway, \
-         identity, audit, nats-server and PostgreSQL; {clients} clients, {warmup} s warm-up then \
-         {seconds} s per case; fsync on everywhere"
-    );
-    let mut rows = Vec::new();
-    for (case, extra) in [
-        ("patient read, recorded", vec![]),
-        (
-            "patient read, NOT recorded",
-            vec![
-                ("TSUNAGU_TEST_IDENTITY_BINARY", unrecorded.as_str()),
-                ("TSUNAGU_BENCH_UNRECORDED_READS", "1"),
-            ],
-        ),
-    ] {
-        let (p, target) = patient_platform(&extra).await?;
-        let before = tsunagu_tests::care::access_records(&p).await?.len();
-        if warmup > 0 {
-            let _ = load(&http, case, &target, clients, Duration::from_secs(warmup)).await;
-        }
-        let row = load(&http, case, &target, clients, Duration::from_secs(seconds)).await;
-        let recorded = tsunagu_tests::care::access_records(&p).await?.len() - before;
-        println!(
-            "{case}: {} requests answered 200, {} access records written during the timed window and warm-up",
-            row.latencies.len(),
-            recorded
-        );
-        rows.push(row);
-    }
-    println!();
-    println!(
-        "{:<30} {:>7} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7}",
-        "case", "clients", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors"
-    );
-    for r in &rows {
-        println!(
-            "{:<30} {:>7} {:>9} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>7}",
-            r.case,
-            clients,
-            r.requests(),
-            r.per_s(),
-            percentile_ms(&r.latencies, 0.50),
-            percentile_ms(&r.latencies, 0.90),
-            percentile_ms(&r.latencies, 0.99),
-            r.errors
-        );
-    }
-    let errors: usize = rows.iter().map(|r| r.errors).sum();
-    if errors > 0 {
-        for r in rows.iter().filter(|r| r.errors > 0) {
-            println!("{}: {} errors, e.g. {:?}", r.case, r.errors, r.shown);
-        }
-        bail!("{errors} requests failed");
     }
     Ok(())
 }

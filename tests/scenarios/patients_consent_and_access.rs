@@ -544,7 +544,64 @@ async fn break_glass_needs_a_reason_opens_the_patient_to_a_clinician_off_the_tea
         "not_on_care_team",
     )
     .await?;
+
+    // And the service recorded the end by itself: once, on the patient's subject, at the
+    // grant's limit, caused by the opening.
+    let events = patient_events_once(p, &patient, "BreakGlassEnded").await?;
+    let opened = events
+        .iter()
+        .find(|e| e.event_type == "BreakGlassOpened")
+        .ok_or_else(|| anyhow::anyhow!("no BreakGlassOpened on the patient's subject"))?;
+    let ended: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "BreakGlassEnded")
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:#?}");
+    let ended = ended[0];
+    assert_eq!(ended.causation_id, Some(opened.event_id));
+    assert_eq!(ended.actor.0, "system");
+    assert_eq!(ended.payload["grant_id"], grant["grant_id"], "{ended:#?}");
+    assert_eq!(ended.payload["member_id"], w.physician.id());
+    assert_eq!(ended.payload["why"], "expired");
+    let instant = |v: &Value| {
+        v.as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    assert_eq!(
+        instant(&ended.payload["ended_at"]),
+        instant(&grant["expires_at"])
+    );
     Ok(())
+}
+
+/// The events of a patient's subject, read from the stream once one of `event_type` is
+/// there (polled, up to 30 s).
+async fn patient_events_once(
+    p: &Platform,
+    patient: &str,
+    event_type: &str,
+) -> anyhow::Result<Vec<event_store::EventEnvelope>> {
+    use event_store::EventStore;
+    let store = event_store::JetStreamStore::new(
+        p.nats.connect().await?,
+        event_store::StoreConfig {
+            namespace: p.namespace.clone(),
+            ..Default::default()
+        },
+    )?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (events, _) = store.read_aggregate("identity", "patient", patient).await?;
+        if events.iter().any(|e| e.envelope.event_type == event_type) {
+            return Ok(events.into_iter().map(|e| e.envelope).collect());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no {event_type} on the patient's subject within 30 s\n--- identity ---\n{}",
+            p.identity.log_tail(20)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod bench_args;
 pub mod care;
+pub mod http_load;
 
 use std::sync::Arc;
 

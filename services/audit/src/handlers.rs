@@ -725,8 +725,19 @@ fn reply(result: Result<Reply, Problem>) -> Reply {
     }
 }
 
+/// An endpoint answering with `method`: given the parsed body (its type is the method's),
+/// or, with `no body`, only the call's context.
 macro_rules! endpoint {
-    ($audit:expr, $name:expr, |$a:ident, $incoming:ident| $body:expr) => {{
+    ($audit:expr, $name:expr, $method:ident) => {
+        endpoint!(@make $audit, $name, |a, i| match i.json() {
+            Ok(q) => a.$method(&i.ctx, q).await,
+            Err(p) => Err(p),
+        })
+    };
+    ($audit:expr, $name:expr, $method:ident, no body) => {
+        endpoint!(@make $audit, $name, |a, i| a.$method(&i.ctx).await)
+    };
+    (@make $audit:expr, $name:expr, |$a:ident, $incoming:ident| $body:expr) => {{
         let audit = $audit.clone();
         Endpoint {
             name: $name,
@@ -741,63 +752,15 @@ macro_rules! endpoint {
 /// The endpoints.
 pub fn endpoints(audit: Arc<Audit>) -> Vec<Endpoint> {
     vec![
-        endpoint!(
-            audit,
-            ep::QUERY_RECORDS,
-            |a, i| match i.json::<RecordQuery>() {
-                Ok(q) => a.query_records(&i.ctx, q).await,
-                Err(p) => Err(p),
-            }
-        ),
-        endpoint!(
-            audit,
-            ep::PATIENT_REPORT,
-            |a, i| match i.json::<PatientReportQuery>() {
-                Ok(q) => a.patient_report(&i.ctx, q).await,
-                Err(p) => Err(p),
-            }
-        ),
-        endpoint!(audit, ep::LEAK_REPORT, |a, i| match i.json::<LeakQuery>() {
-            Ok(q) => a.leak_report(&i.ctx, q).await,
-            Err(p) => Err(p),
-        }),
-        endpoint!(
-            audit,
-            ep::MONTHLY_REVIEW,
-            |a, i| match i.json::<ReviewQuery>() {
-                Ok(q) => a.monthly_review(&i.ctx, q).await,
-                Err(p) => Err(p),
-            }
-        ),
-        endpoint!(audit, ep::VERIFY, |a, i| a.verify(&i.ctx).await),
-        endpoint!(audit, ep::CHECKPOINTS, |a, i| a.checkpoints(&i.ctx).await),
-        endpoint!(
-            audit,
-            ep::INCLUSION_PROOF,
-            |a, i| match i.json::<ProofQuery>() {
-                Ok(q) => a.inclusion_proof(&i.ctx, q).await,
-                Err(p) => Err(p),
-            }
-        ),
-        endpoint!(
-            audit,
-            ep::CONSISTENCY_PROOF,
-            |a, i| match i.json::<ProofQuery>() {
-                Ok(q) => a.consistency_proof(&i.ctx, q).await,
-                Err(p) => Err(p),
-            }
-        ),
-        endpoint!(
-            audit,
-            ep::BREAK_GLASS_ALERTS,
-            |a, i| match i.json::<AlertQuery>() {
-                Ok(q) => a.break_glass_alerts(&i.ctx, q).await,
-                Err(p) => Err(p),
-            }
-        ),
-        endpoint!(audit, ep::REPLAY, |a, i| match i.json::<ReplayQuery>() {
-            Ok(q) => a.replay(&i.ctx, q).await,
-            Err(p) => Err(p),
-        }),
+        endpoint!(audit, ep::QUERY_RECORDS, query_records),
+        endpoint!(audit, ep::PATIENT_REPORT, patient_report),
+        endpoint!(audit, ep::LEAK_REPORT, leak_report),
+        endpoint!(audit, ep::MONTHLY_REVIEW, monthly_review),
+        endpoint!(audit, ep::VERIFY, verify, no body),
+        endpoint!(audit, ep::CHECKPOINTS, checkpoints, no body),
+        endpoint!(audit, ep::INCLUSION_PROOF, inclusion_proof),
+        endpoint!(audit, ep::CONSISTENCY_PROOF, consistency_proof),
+        endpoint!(audit, ep::BREAK_GLASS_ALERTS, break_glass_alerts),
+        endpoint!(audit, ep::REPLAY, replay),
     ]
 }

@@ -429,6 +429,134 @@ async fn only_audit_readers_pass_and_each_sees_only_their_share() -> anyhow::Res
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_request_the_permission_rules_refuse_is_in_the_log() -> anyhow::Result<()> {
+    let r = region(&[]).await?;
+    let p = &r.p;
+
+    // Refused at the gateway: a nurse asks for the audit log and tries to invite someone.
+    let (status, _) = send(r.nurse.request(p, Method::GET, "/api/v1/audit/records")).await?;
+    assert_eq!(status, 403);
+    let (status, _) = send(
+        r.nurse
+            .request(p, Method::POST, "/api/v1/invitations")
+            .json(&json!({})),
+    )
+    .await?;
+    assert_eq!(status, 403);
+    // Refused by the service that owns the patient: the nurse is on the team, but only the
+    // care manager and the registering site manage it.
+    let (status, problem) = send(
+        r.nurse
+            .request(
+                p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/team", r.patient),
+            )
+            .json(&json!({ "site": r.nursing, "member": null, "part": "visiting_nurse" })),
+    )
+    .await?;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(
+        problem["status"], 403,
+        "the answer is still problem details"
+    );
+    // Not a refusal: an answer the caller may have is not recorded as one.
+    let (status, _) = send(r.care_manager.request(p, Method::GET, "/api/v1/me")).await?;
+    assert_eq!(status, 200);
+
+    let nurse_refusals = vec![
+        ("kind", "permission_denied".to_owned()),
+        ("member_id", r.nurse.id().to_owned()),
+    ];
+    let found = wait_for(p, &r.auditor, &nurse_refusals, 3).await?;
+    assert_eq!(found.len(), 3, "exactly one record a refusal: {found:#?}");
+    let by_route: HashMap<&str, &Value> = found
+        .iter()
+        .map(|x| {
+            (
+                x["record"]["route"].as_str().unwrap_or_default(),
+                &x["record"],
+            )
+        })
+        .collect();
+    let audit_read = by_route["GET /api/v1/audit/records"];
+    assert_eq!(audit_read["outcome"], "denied");
+    assert_eq!(audit_read["reason"], "your roles do not allow this");
+    assert_eq!(audit_read["detail"]["refused_by"], "gateway");
+    assert_eq!(audit_read["municipality"], IZUMO);
+    assert!(
+        audit_read["session_id"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert!(audit_read["patient"].is_null());
+    assert!(by_route.contains_key("POST /api/v1/invitations"));
+    let team = by_route["POST /api/v1/patients/{patient_id}/team"];
+    assert_eq!(team["detail"]["refused_by"], "service");
+    assert!(
+        team["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("manage_care_team")),
+        "{team}"
+    );
+    // The patient is in the chain by pseudonym; the auditor's view names them.
+    assert!(
+        team["patient"]
+            .as_str()
+            .is_some_and(|x| x.starts_with("p_"))
+    );
+    let team_view = found
+        .iter()
+        .find(|x| x["record"]["route"] == "POST /api/v1/patients/{patient_id}/team")
+        .unwrap();
+    assert_eq!(team_view["patient_id"], r.patient.as_str());
+    assert!(
+        records(
+            p,
+            &r.auditor,
+            &[
+                ("kind", "permission_denied".to_owned()),
+                ("member_id", r.care_manager.id().to_owned()),
+            ],
+        )
+        .await?
+        .is_empty(),
+        "nobody refused the care manager"
+    );
+
+    // The municipality's review counts its members' refusals, in JSON and CSV.
+    let month = r.clock.start.format("%Y-%m").to_string();
+    let (status, review) = send(r.secretariat.request(
+        p,
+        Method::GET,
+        &format!("/api/v1/audit/reviews/{IZUMO}/{month}"),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{review}");
+    assert_eq!(review["permission_denials"], 3, "{review}");
+
+    // And the FHIR export calls them refused security alerts.
+    let (status, bundle) = send(
+        r.auditor
+            .request(p, Method::GET, "/api/v1/audit/records")
+            .query(&[
+                ("kind", "permission_denied"),
+                ("member_id", r.nurse.id()),
+                ("format", "fhir"),
+            ]),
+    )
+    .await?;
+    assert_eq!(status, 200, "{bundle}");
+    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 3, "{bundle}");
+    for e in &entries {
+        assert_eq!(e["resource"]["outcome"], "4", "{e}");
+        assert_eq!(e["resource"]["type"]["code"], "110113", "{e}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn exports_reports_and_replay_come_in_their_formats() -> anyhow::Result<()> {
     let r = region(&[]).await?;
     let p = &r.p;

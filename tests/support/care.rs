@@ -579,7 +579,8 @@ impl Access {
 /// Every access record of the platform, in stream order, read straight from its NATS as an
 /// auditor would, de-duplicated by event id (a batch retried after a lost acknowledgement
 /// may be stored twice). Also checks that each is an `AccessRecorded` on its patient's
-/// subject.
+/// subject; the refusals the stream also holds (`PermissionDenied`, on members' subjects)
+/// are passed over.
 pub async fn access_records(p: &Platform) -> anyhow::Result<Vec<Access>> {
     let client = p.nats.connect().await?;
     let store = event_store::JetStreamStore::new(
@@ -603,13 +604,17 @@ pub async fn access_records(p: &Platform) -> anyhow::Result<Vec<Access>> {
         let envelope = delivered
             .envelope
             .map_err(|e| anyhow::anyhow!("an unreadable access record at {sequence}: {e}"))?;
+        let refusal =
+            envelope.event_type == "PermissionDenied" && envelope.aggregate_type == "member";
         anyhow::ensure!(
-            envelope.event_type == "AccessRecorded" && envelope.aggregate_type == "patient",
+            refusal
+                || (envelope.event_type == "AccessRecorded"
+                    && envelope.aggregate_type == "patient"),
             "not an access record at {sequence}: {} on {}",
             envelope.event_type,
             envelope.aggregate_type
         );
-        if seen.insert(envelope.event_id) {
+        if !refusal && seen.insert(envelope.event_id) {
             let access = Access::of(sequence, &envelope);
             anyhow::ensure!(
                 access.patient_id == envelope.aggregate_id,

@@ -198,6 +198,8 @@ pub enum RecordKind {
     DocumentAttached,
     /// Someone read the audit log.
     AuditRead,
+    /// The permission rules refused a request (patient reads refused are `PatientAccess`).
+    PermissionDenied,
 }
 
 impl RecordKind {
@@ -221,11 +223,12 @@ impl RecordKind {
             Self::BreakGlassEnded => "break_glass_ended",
             Self::DocumentAttached => "document_attached",
             Self::AuditRead => "audit_read",
+            Self::PermissionDenied => "permission_denied",
         }
     }
 
     /// Every kind.
-    pub const ALL: [RecordKind; 17] = [
+    pub const ALL: [RecordKind; 18] = [
         Self::PatientAccess,
         Self::SignIn,
         Self::SignInFailed,
@@ -243,6 +246,7 @@ impl RecordKind {
         Self::BreakGlassEnded,
         Self::DocumentAttached,
         Self::AuditRead,
+        Self::PermissionDenied,
     ];
 
     /// Reads a stored name.
@@ -552,6 +556,8 @@ pub struct MonthlyReview {
     pub outside_hours: u64,
     /// Sign-in failures of its members.
     pub sign_in_failures: u64,
+    /// Requests of its members the permission rules refused (outside patient reads).
+    pub permission_denials: u64,
     /// Distinct patients accessed.
     pub patients: u64,
     /// Members by volume, highest first.

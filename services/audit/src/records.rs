@@ -54,6 +54,7 @@ pub fn kind_of(event_type: &str) -> Option<RecordKind> {
     use RecordKind::*;
     Some(match event_type {
         access_log::ACCESS_RECORDED => PatientAccess,
+        access_log::PERMISSION_DENIED => PermissionDenied,
         "MemberSignedIn" => SignIn,
         "SignInFailed" => SignInFailed,
         "MemberLockedOut" => LockedOut,
@@ -154,6 +155,28 @@ pub fn record_of(
         record.route = Some(access.route.clone());
         record.detail =
             serde_json::json!({ "accessor_municipality": access.accessor.municipality });
+        return Some((record, patient_id));
+    }
+    if kind == RecordKind::PermissionDenied {
+        let refusal = access_log::decode_refusal(event)?;
+        let accessor = &refusal.accessor;
+        record.member_id = Some(accessor.member_id.clone());
+        record.session_id = Some(accessor.session_id.clone());
+        record.roles = accessor.roles.clone();
+        if let Some(p) = &accessor.profession {
+            record.roles.push(format!("profession:{p}"));
+        }
+        record.sites = accessor.sites.clone();
+        // Whose refusal it is: the municipality's review counts its own members' refusals.
+        record.municipality = accessor.municipality.clone();
+        record.outcome = Some("denied".into());
+        record.reason = Value::String(refusal.reason.clone());
+        record.client_address = refusal.client_address.clone();
+        record.route = Some(refusal.route.clone());
+        record.detail = serde_json::json!({
+            "refused_by": refusal.refused_by,
+            "target": refusal.target,
+        });
         return Some((record, patient_id));
     }
     record.member_id = text(&payload, "member_id").or_else(|| member_of_actor(&event.actor.0));
@@ -340,6 +363,36 @@ mod tests {
         assert_eq!(record.reason, Value::String("wrong_code".into()));
         assert_eq!(record.member_id.as_deref(), Some("m-2"));
         assert!(patient.is_none() && record.patient.is_none());
+    }
+
+    #[test]
+    fn a_refused_team_change_is_a_denial_of_the_member_about_the_patient_by_pseudonym() {
+        let refusal = serde_json::json!({
+            "accessor": {
+                "member_id": "m-4", "session_id": "s-4", "roles": ["professional"],
+                "profession": "nurse", "sites": ["site-1"], "municipality": "322032",
+            },
+            "route": "POST /api/v1/patients/{patient_id}/team",
+            "target": {},
+            "patient_id": "pat-1",
+            "reason": "manage_care_team is not yours to do for this patient",
+            "refused_by": "service",
+            "client_address": "127.0.0.1",
+            "at": "2026-10-01T00:00:00Z",
+        });
+        let mut event = envelope(access_log::PERMISSION_DENIED, "member", "m-4", refusal);
+        // The gateway does not know the patient's home municipality.
+        event.municipality = None;
+        let (record, patient) = record_of(1, source(), &event, &key()).unwrap();
+        assert_eq!(record.kind, RecordKind::PermissionDenied);
+        assert_eq!(record.outcome.as_deref(), Some("denied"));
+        assert_eq!(record.member_id.as_deref(), Some("m-4"));
+        assert_eq!(record.municipality.as_deref(), Some("322032"));
+        assert_eq!(patient.as_deref(), Some("pat-1"));
+        assert_eq!(record.patient, Some(key().of("pat-1")));
+        assert_eq!(record.detail["refused_by"], "service");
+        let bytes = String::from_utf8(canonical(&record).unwrap()).unwrap();
+        assert!(!bytes.contains("pat-1"), "{bytes}");
     }
 
     #[test]

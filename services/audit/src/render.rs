@@ -113,6 +113,7 @@ pub fn audit_event(view: &RecordView) -> Value {
             ("110114", "User Authentication")
         }
         RecordKind::LockedOut
+        | RecordKind::PermissionDenied
         | RecordKind::BreakGlassOpened
         | RecordKind::BreakGlassEnded
         | RecordKind::CredentialsReset
@@ -123,6 +124,12 @@ pub fn audit_event(view: &RecordView) -> Value {
         (RecordKind::PatientAccess, Some(route)) if !route.starts_with("GET ") => "C",
         (RecordKind::PatientAccess, _) => "R",
         (RecordKind::SignIn | RecordKind::SignInFailed, _) => "E",
+        (RecordKind::PermissionDenied, Some(route)) => match route.split(' ').next() {
+            Some("GET") => "R",
+            Some("POST") => "C",
+            Some("DELETE") => "D",
+            _ => "U",
+        },
         _ => "U",
     };
     let outcome = match r.outcome.as_deref() {
@@ -299,6 +306,7 @@ pub fn review_csv(review: &MonthlyReview) -> Rendered {
         "break_glass",
         "outside_hours",
         "sign_in_failures",
+        "permission_denials",
         "patients",
     ]
     .map(str::to_owned));
@@ -310,6 +318,7 @@ pub fn review_csv(review: &MonthlyReview) -> Rendered {
         review.break_glass.to_string(),
         review.outside_hours.to_string(),
         review.sign_in_failures.to_string(),
+        review.permission_denials.to_string(),
         review.patients.to_string(),
     ]));
     body.push_str("\r\n");

@@ -276,7 +276,7 @@ pub async fn monthly_review(
         .query(
             "SELECT kind, member_id, patient, outcome, break_glass, at FROM records
              WHERE municipality = $1 AND at >= $2 AND at < $3
-               AND kind IN ('patient_access', 'sign_in_failed')",
+               AND kind IN ('patient_access', 'sign_in_failed', 'permission_denied')",
             &[&municipality, &from, &to],
         )
         .await?;
@@ -288,6 +288,7 @@ pub async fn monthly_review(
         break_glass: 0,
         outside_hours: 0,
         sign_in_failures: 0,
+        permission_denials: 0,
         patients: 0,
         members: Vec::new(),
         unusual_rule: String::new(),
@@ -296,9 +297,16 @@ pub async fn monthly_review(
     let mut members: BTreeMap<String, (MemberVolume, BTreeSet<String>)> = BTreeMap::new();
     for row in &rows {
         let kind: String = row.get(0);
-        if kind == "sign_in_failed" {
-            review.sign_in_failures += 1;
-            continue;
+        match kind.as_str() {
+            "sign_in_failed" => {
+                review.sign_in_failures += 1;
+                continue;
+            }
+            "permission_denied" => {
+                review.permission_denials += 1;
+                continue;
+            }
+            _ => {}
         }
         let member: Option<String> = row.get(1);
         let patient: Option<String> = row.get(2);

@@ -44,6 +44,13 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     .map_err(|e| anyhow::Error::new(e).context("opening the blob store"))?;
     let revocations = Arc::new(Revocations::default());
     let store = settings.nats.store(client)?;
+    // Refusals go to the access stream, beside the access records, through group commit.
+    store.ensure_stream(access_log::CONTEXT).await?;
+    let refusals = access_log::AccessLog::new(event_store::GroupCommit::start(
+        store.clone(),
+        access_log::CONTEXT,
+        Default::default(),
+    ));
     tokio::spawn(follow_revocations(
         store,
         revocations.clone(),
@@ -66,6 +73,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             per_address: RateLimit::per_minute(settings.rate_limit_per_address),
             per_member: RateLimit::per_minute(settings.rate_limit_per_member),
         }),
+        refusals,
         failed_sign_ins: Arc::new(FailedSignIns::new(
             settings.sign_in_failures_per_address,
             std::time::Duration::from_secs(300),

@@ -20,6 +20,8 @@ pub struct AppState {
     pub blobs: Arc<blob_store::BlobStore>,
     /// `TSUNAGU_UPLOAD_LIMIT`: the largest file an upload may carry, in bytes.
     pub upload_limit: u64,
+    /// Records the requests the permission rules refuse (`PermissionDenied`).
+    pub refusals: access_log::AccessLog,
     /// Failed sign-ins per client address.
     pub failed_sign_ins: Arc<crate::sessions::FailedSignIns>,
 }

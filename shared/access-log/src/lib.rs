@@ -3,6 +3,10 @@
 //! `<ns>.access.patient.<patient_id>`, so an auditor can read one patient's history by
 //! subject).
 //!
+//! The same stream holds the other refusals: a `PermissionDenied` for every request the
+//! permission rules turned away before it touched patient data (subject
+//! `<ns>.access.member.<member_id>`), so an auditor sees who tried what they may not do.
+//!
 //! Access records are the platform's most frequent events and every write is fsynced, so
 //! they go through [`event_store::GroupCommit`]: concurrent requests share atomic batches.
 //! A batch retried after a lost acknowledgement can be stored twice; readers de-duplicate by
@@ -23,6 +27,12 @@ pub const PATIENT: &str = "patient";
 pub const ACCESS_RECORDED: &str = "AccessRecorded";
 /// Its schema version.
 pub const VERSION: u32 = 1;
+/// The aggregate type of refusals: one subject per member (or `operator`).
+pub const MEMBER: &str = "member";
+/// The refusal's type name.
+pub const PERMISSION_DENIED: &str = "PermissionDenied";
+/// Its schema version.
+pub const PERMISSION_DENIED_VERSION: u32 = 1;
 
 /// Who asked, as the verified token said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +68,43 @@ impl Accessor {
             municipality: caller.municipality.clone(),
         }
     }
+}
+
+impl Accessor {
+    /// The operator's bootstrap credential, which names no member.
+    pub fn operator() -> Self {
+        Self {
+            member_id: "operator".to_owned(),
+            session_id: "bootstrap".to_owned(),
+            roles: vec!["operator".to_owned()],
+            profession: None,
+            sites: Vec::new(),
+            municipality: None,
+        }
+    }
+}
+
+/// A request refused by the permission rules: by the gateway before any service saw it, or
+/// by the service that owns the object (answered 403). Reads of patient data are not here:
+/// they are `AccessRecorded` with a denied decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PermissionDenied {
+    /// Who asked.
+    pub accessor: Accessor,
+    /// The HTTP route, e.g. `POST /api/v1/invitations`.
+    pub route: String,
+    /// The ids in the path other than a patient's, e.g. `{"member_id": "…"}`.
+    pub target: std::collections::BTreeMap<String, String>,
+    /// The patient in the path, if any (the audit log keeps only a pseudonym).
+    pub patient_id: Option<String>,
+    /// Why, as the refusal said.
+    pub reason: String,
+    /// Who refused: `gateway`, or the service that answered 403.
+    pub refused_by: String,
+    /// The client's address.
+    pub client_address: Option<String>,
+    /// When it was refused.
+    pub at: DateTime<Utc>,
 }
 
 /// One access to one patient's data, as recorded.
@@ -136,6 +183,47 @@ impl AccessLog {
         }
         Ok(position)
     }
+
+    /// Records one refusal and returns once it is durable.
+    pub async fn record_refusal(
+        &self,
+        refusal: &PermissionDenied,
+        correlation_id: Uuid,
+    ) -> Result<Position, RecordError> {
+        let (visibility, municipality) = if refusal.patient_id.is_some() {
+            // About a patient: kept as close as the patient's data. The gateway does not
+            // know the patient's home municipality, so it names none.
+            (Visibility::Patient, None)
+        } else {
+            (
+                Visibility::Municipality,
+                refusal.accessor.municipality.clone(),
+            )
+        };
+        let envelope = EventEnvelope {
+            event_id: Uuid::now_v7(),
+            event_type: PERMISSION_DENIED.to_owned(),
+            schema_version: PERMISSION_DENIED_VERSION,
+            visibility,
+            municipality,
+            aggregate_type: MEMBER.to_owned(),
+            aggregate_id: refusal.accessor.member_id.clone(),
+            occurred_at: refusal.at,
+            actor: Actor(format!("member:{}", refusal.accessor.member_id)),
+            correlation_id,
+            causation_id: None,
+            traceparent: telemetry::current_traceparent(),
+            payload: serde_json::to_value(refusal).unwrap_or_default(),
+        };
+        Ok(self.commit.record(envelope).await?)
+    }
+}
+
+/// Reads a stored refusal back.
+pub fn decode_refusal(envelope: &EventEnvelope) -> Option<PermissionDenied> {
+    (envelope.event_type == PERMISSION_DENIED)
+        .then(|| serde_json::from_value(envelope.payload.clone()).ok())
+        .flatten()
 }
 
 /// Reads a stored access record back.

@@ -76,7 +76,7 @@ pub struct RecordParams {
     /// In this municipality (6 digits).
     #[param(pattern = "^[0-9]{6}$")]
     pub municipality: Option<String>,
-    /// Kinds, comma-separated: `patient_access`, `sign_in_failed`, `break_glass_opened`, …
+    /// Kinds, comma-separated: `patient_access`, `sign_in_failed`, `permission_denied`, `break_glass_opened`, …
     #[param(pattern = "^[a-z_]+(,[a-z_]+)*$")]
     pub kind: Option<String>,
     /// `allowed`, `denied`, `succeeded` or `failed`.

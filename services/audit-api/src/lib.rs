@@ -30,6 +30,8 @@ pub mod aggregates {
     pub const SIGNING_KEY: &str = "signing_key";
     /// Reads of the audit log; the id is the reader.
     pub const AUDIT_READ: &str = "audit_read";
+    /// Verifications of the log; the id is the run.
+    pub const VERIFICATION: &str = "verification";
 }
 
 /// Endpoint names on the bus.
@@ -42,8 +44,10 @@ pub mod endpoints {
     pub const LEAK_REPORT: &str = "leak_report";
     /// Query: a municipality's monthly review.
     pub const MONTHLY_REVIEW: &str = "monthly_review";
-    /// Walk the log and the checkpoints.
+    /// Query: a verification run (the latest, or one by id).
     pub const VERIFY: &str = "verify";
+    /// Start walking the log and the checkpoints, in the background.
+    pub const START_VERIFICATION: &str = "start_verification";
     /// Query: the signed checkpoints.
     pub const CHECKPOINTS: &str = "checkpoints";
     /// Query: a record's inclusion under a checkpoint.
@@ -121,6 +125,22 @@ pub enum AuditEvent {
         /// The checkpoint.
         checkpoint: SignedCheckpoint,
     },
+    /// An auditor asked for the log to be walked.
+    VerificationStarted {
+        /// The run.
+        run_id: String,
+        /// Who asked (member id, or `operator:bootstrap`).
+        requested_by: String,
+        /// The log's size when it started.
+        tree_size: u64,
+    },
+    /// A walk of the log ended.
+    VerificationFinished {
+        /// The run.
+        run_id: String,
+        /// What it found.
+        report: VerifyReport,
+    },
 }
 
 const VERSIONS: &[(&str, u32)] = &[
@@ -129,6 +149,8 @@ const VERSIONS: &[(&str, u32)] = &[
     ("SigningKeyIntroduced", 1),
     ("SigningKeyRetired", 1),
     ("CheckpointSigned", 1),
+    ("VerificationStarted", 1),
+    ("VerificationFinished", 1),
 ];
 
 impl EventContract for AuditEvent {
@@ -139,6 +161,8 @@ impl EventContract for AuditEvent {
             Self::SigningKeyIntroduced { .. } => "SigningKeyIntroduced",
             Self::SigningKeyRetired { .. } => "SigningKeyRetired",
             Self::CheckpointSigned { .. } => "CheckpointSigned",
+            Self::VerificationStarted { .. } => "VerificationStarted",
+            Self::VerificationFinished { .. } => "VerificationFinished",
         }
     }
 
@@ -620,6 +644,34 @@ pub struct VerifyReport {
     /// The Merkle root over all records.
     #[schema(value_type = String)]
     pub root: Digest,
+}
+
+/// Which verification run to show.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationQuery {
+    /// The run; the latest when absent.
+    pub run_id: Option<String>,
+}
+
+/// A walk of the log, running or done. A walk of a large log takes minutes (about 100,000
+/// records a second), so it runs in the background and is asked for by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VerificationRun {
+    /// The run.
+    pub run_id: String,
+    /// Who asked for it.
+    pub requested_by: String,
+    /// The log's size when it started.
+    pub tree_size: u64,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// `running` or `finished`.
+    pub state: String,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What it found, once finished.
+    pub report: Option<VerifyReport>,
 }
 
 /// A checkpoint as listed.

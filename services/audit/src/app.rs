@@ -93,6 +93,7 @@ async fn grant(owner: &Pool, role: &str) -> anyhow::Result<()> {
              REVOKE ALL ON audit_log.records, audit_log.merkle_nodes, audit_log.checkpoints FROM {role};
              GRANT SELECT, INSERT ON audit_log.records, audit_log.merkle_nodes, audit_log.checkpoints TO {role};
              GRANT SELECT, INSERT, UPDATE ON audit_log.signing_keys, audit_log.patients TO {role};
+             GRANT SELECT, INSERT ON audit_log.verifications, audit_log.verification_reports TO {role};
              GRANT SELECT, INSERT, UPDATE, DELETE ON audit_log._checkpoint, audit_log._processed,
                    audit_log._dead_letters TO {role};
              GRANT SELECT ON audit_log._migrations TO {role};
@@ -151,44 +152,8 @@ pub async fn verify(settings: &Settings, json: bool) -> anyhow::Result<bool> {
 /// The checkpoints and keys as published on the audit stream (the copy outside the
 /// database).
 async fn published(settings: &Settings) -> anyhow::Result<crate::verify::Published> {
-    use event_store::EventContract as _;
-    use futures::StreamExt as _;
     let client = settings.nats.connect("tsunagu-audit-verify").await?;
-    let store = settings.nats.store(client)?;
-    let mut out = crate::verify::Published::default();
-    let last = store.last_sequence(audit_api::CONTEXT).await?;
-    if last == 0 {
-        return Ok(out);
-    }
-    let filters = vec![
-        store.aggregate_type_filter(audit_api::CONTEXT, audit_api::aggregates::CHECKPOINT),
-        store.aggregate_type_filter(audit_api::CONTEXT, audit_api::aggregates::SIGNING_KEY),
-    ];
-    let mut events = store.subscribe(audit_api::CONTEXT, filters, 1).await?;
-    loop {
-        let next = tokio::time::timeout(std::time::Duration::from_secs(5), events.next()).await;
-        let Ok(Some(delivered)) = next else { break };
-        let delivered = delivered?;
-        if let Ok(envelope) = &delivered.envelope {
-            match audit_api::AuditEvent::decode(
-                &envelope.event_type,
-                envelope.schema_version,
-                envelope.payload.clone(),
-            ) {
-                Ok(audit_api::AuditEvent::CheckpointSigned { checkpoint }) => {
-                    out.checkpoints.push(checkpoint)
-                }
-                Ok(audit_api::AuditEvent::SigningKeyIntroduced { key_id, public_key }) => {
-                    out.keys.insert(key_id, public_key);
-                }
-                _ => {}
-            }
-        }
-        if delivered.pending == 0 {
-            break;
-        }
-    }
-    Ok(out)
+    crate::verify::published(&settings.nats.store(client)?).await
 }
 
 /// Rebuilds the log from sequence 0 into a fresh schema, with progress, and compares it
@@ -343,6 +308,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         pool: pool.clone(),
         clock,
         pseudonyms: settings.pseudonyms.clone(),
+        running: Default::default(),
     });
     let service = bus::serve(
         client.clone(),

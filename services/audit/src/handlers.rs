@@ -9,7 +9,7 @@ use audit_api::endpoints as ep;
 use audit_api::{
     AlertQuery, AuditEvent, AuditRecord, ConsistencyProof, Format, InclusionProof, LeakQuery,
     PatientReportQuery, ProofQuery, Reader, RecordKind, RecordPage, RecordQuery, RecordView,
-    ReplayQuery, ReviewQuery,
+    ReplayQuery, ReviewQuery, VerificationQuery, VerificationRun,
 };
 use audit_chain::{Digest, SignedCheckpoint};
 use bus::{CallContext, Endpoint, Incoming, Reply};
@@ -29,6 +29,8 @@ pub struct Audit {
     pub pool: Pool,
     pub clock: SharedClock,
     pub pseudonyms: Pseudonyms,
+    /// The verification this replica is walking, if any.
+    pub running: tokio::sync::Mutex<Option<VerificationRun>>,
 }
 
 /// Whose records a reader may see.
@@ -82,6 +84,49 @@ fn caller_of(ctx: &CallContext) -> Result<&Caller, Problem> {
     ctx.caller
         .as_ref()
         .ok_or_else(|| Problem::unauthenticated("sign in to read the audit log"))
+}
+
+/// The caller, when they read the whole region's log (auditors); 403 otherwise.
+fn auditor(ctx: &CallContext) -> Result<&Caller, Problem> {
+    let caller = caller_of(ctx)?;
+    if Scope::of(caller)? != Scope::Region {
+        return Err(Problem::forbidden("verifying the log is for auditors"));
+    }
+    Ok(caller)
+}
+
+/// A stored run, or the latest.
+async fn verification_run(
+    client: &impl tokio_postgres::GenericClient,
+    run_id: Option<&str>,
+) -> Result<Option<VerificationRun>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT v.run_id, v.requested_by, v.tree_size, v.started_at, r.finished_at, r.report
+             FROM verifications v LEFT JOIN verification_reports r USING (run_id)
+             WHERE $1::text IS NULL OR v.run_id = $1
+             ORDER BY v.started_at DESC, v.run_id DESC LIMIT 1",
+            &[&run_id],
+        )
+        .await?;
+    Ok(row.map(|row| {
+        let report: Option<serde_json::Value> = row.get(5);
+        let report = report.and_then(|r| serde_json::from_value(r).ok());
+        VerificationRun {
+            run_id: row.get(0),
+            requested_by: row.get(1),
+            tree_size: row.get::<_, i64>(2) as u64,
+            started_at: row.get(3),
+            state: if report.is_some() {
+                "finished"
+            } else {
+                "running"
+            }
+            .into(),
+            finished_at: row.get(4),
+            report,
+        }
+    }))
 }
 
 fn db_problem(e: impl std::fmt::Debug) -> Problem {
@@ -328,22 +373,128 @@ impl Audit {
         })
     }
 
-    async fn verify(&self, ctx: &CallContext) -> Result<Reply, Problem> {
-        let caller = caller_of(ctx)?;
-        if Scope::of(caller)? != Scope::Region {
-            return Err(Problem::forbidden("verifying the log is for auditors"));
-        }
+    /// A verification run: the one asked for, or the latest.
+    async fn verify(&self, ctx: &CallContext, q: VerificationQuery) -> Result<Reply, Problem> {
+        let caller = auditor(ctx)?;
         let client = self.pool.get().await.map_err(db_problem)?;
-        let report = verify::verify(&**client).await.map_err(db_problem)?;
+        let run = verification_run(&**client, q.run_id.as_deref())
+            .await
+            .map_err(db_problem)?
+            .ok_or_else(|| match &q.run_id {
+                Some(_) => Problem::not_found("no verification run has this id"),
+                None => Problem::not_found(
+                    "the log has not been verified yet: POST /api/v1/audit/verification starts a walk",
+                ),
+            })?;
+        let walked = run.report.as_ref().map_or(0, |r| r.records);
         self.record_read(
             ctx,
             caller,
             ep::VERIFY,
-            serde_json::json!({}),
-            report.records,
+            serde_json::json!({ "run_id": run.run_id }),
+            walked,
         )
         .await?;
-        Ok(Reply::value(report))
+        Ok(Reply::value(run))
+    }
+
+    /// Starts a walk of the whole log and its checkpoints (held to the copies published on
+    /// the stream) in the background; a large log takes minutes, longer than any request.
+    /// One walk at a time per replica: asked again meanwhile, it answers the running one.
+    async fn start_verification(self: &Arc<Self>, ctx: &CallContext) -> Result<Reply, Problem> {
+        let caller = auditor(ctx)?;
+        let mut running = self.running.lock().await;
+        if let Some(run) = running.as_ref() {
+            let run = run.clone();
+            let parameters = serde_json::json!({ "run_id": run.run_id });
+            self.record_read(ctx, caller, ep::START_VERIFICATION, parameters, 0)
+                .await?;
+            return Ok(Reply::value(run));
+        }
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let (tree_size, _) = log::head(&**client).await.map_err(db_problem)?;
+        drop(client);
+        let run = VerificationRun {
+            run_id: uuid::Uuid::now_v7().to_string(),
+            requested_by: caller.member_id.clone(),
+            tree_size,
+            started_at: self.clock.now(),
+            state: "running".into(),
+            finished_at: None,
+            report: None,
+        };
+        let parameters = serde_json::json!({ "run_id": run.run_id });
+        self.record_read(ctx, caller, ep::START_VERIFICATION, parameters, 0)
+            .await?;
+        checkpointer::publish(
+            &self.store,
+            &self.clock,
+            audit_api::aggregates::VERIFICATION,
+            &run.run_id,
+            AuditEvent::VerificationStarted {
+                run_id: run.run_id.clone(),
+                requested_by: run.requested_by.clone(),
+                tree_size,
+            },
+            &ctx.actor,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "a verification could not be started"
+            );
+            Problem::unavailable("the verification could not be started; try again")
+        })?;
+        *running = Some(run.clone());
+        let audit = Arc::clone(self);
+        let (run_id, actor) = (run.run_id.clone(), ctx.actor.clone());
+        tokio::spawn(async move { audit.walk(run_id, actor).await });
+        Ok(Reply::value(run))
+    }
+
+    /// The walk behind [`Self::start_verification`]; its report is published on the
+    /// stream, so every replica answers it.
+    async fn walk(&self, run_id: String, actor: String) {
+        let started = std::time::Instant::now();
+        let walked = async {
+            let published = verify::published(&self.store).await?;
+            let client = self.pool.get().await?;
+            anyhow::Ok(verify::verify_against(&**client, Some(&published)).await?)
+        }
+        .await;
+        match walked {
+            Ok(report) => {
+                tracing::info!(
+                    run = %run_id,
+                    records = report.records,
+                    intact = report.intact,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "verification finished"
+                );
+                let finished = AuditEvent::VerificationFinished {
+                    run_id: run_id.clone(),
+                    report,
+                };
+                let aggregate = audit_api::aggregates::VERIFICATION;
+                if let Err(e) = checkpointer::publish(
+                    &self.store,
+                    &self.clock,
+                    aggregate,
+                    &run_id,
+                    finished,
+                    &actor,
+                )
+                .await
+                {
+                    tracing::error!(run = %run_id, error = format!("{e:#}"), "a verification's report could not be published");
+                }
+            }
+            Err(e) => {
+                tracing::error!(run = %run_id, error = format!("{e:#}"), "a verification could not finish")
+            }
+        }
+        *self.running.lock().await = None;
     }
 
     async fn checkpoints(&self, ctx: &CallContext) -> Result<Reply, Problem> {
@@ -756,7 +907,8 @@ pub fn endpoints(audit: Arc<Audit>) -> Vec<Endpoint> {
         endpoint!(audit, ep::PATIENT_REPORT, patient_report),
         endpoint!(audit, ep::LEAK_REPORT, leak_report),
         endpoint!(audit, ep::MONTHLY_REVIEW, monthly_review),
-        endpoint!(audit, ep::VERIFY, verify, no body),
+        endpoint!(audit, ep::VERIFY, verify),
+        endpoint!(audit, ep::START_VERIFICATION, start_verification, no body),
         endpoint!(audit, ep::CHECKPOINTS, checkpoints, no body),
         endpoint!(audit, ep::INCLUSION_PROOF, inclusion_proof),
         endpoint!(audit, ep::CONSISTENCY_PROOF, consistency_proof),

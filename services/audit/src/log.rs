@@ -22,10 +22,16 @@ pub const SCHEMA: &str = "audit_log";
 /// leaves when needed.
 pub const NODE_LEVEL: u32 = 8;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_log",
-    sql: include_str!("../migrations/log_0001.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_log",
+        sql: include_str!("../migrations/log_0001.sql"),
+    },
+    Migration {
+        version: "0002_verifications",
+        sql: include_str!("../migrations/log_0002.sql"),
+    },
+];
 
 /// The log's tables, compared after a rebuild.
 pub const TABLES: &[&str] = &[
@@ -34,6 +40,8 @@ pub const TABLES: &[&str] = &[
     "checkpoints",
     "signing_keys",
     "patients",
+    "verifications",
+    "verification_reports",
 ];
 
 /// The chaining projection.
@@ -162,6 +170,33 @@ impl Projection for Log {
                         &checkpoint.body.signed_at,
                         &text,
                     ],
+                )
+                .await?;
+            }
+            AuditEvent::VerificationStarted {
+                run_id,
+                requested_by,
+                tree_size,
+            } => {
+                tx.execute(
+                    "INSERT INTO verifications (run_id, requested_by, tree_size, started_at)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO NOTHING",
+                    &[
+                        &run_id,
+                        &requested_by,
+                        &(tree_size as i64),
+                        &envelope.occurred_at,
+                    ],
+                )
+                .await?;
+            }
+            AuditEvent::VerificationFinished { run_id, report } => {
+                let json =
+                    serde_json::to_value(&report).map_err(|e| ApplyError::Poison(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO verification_reports (run_id, finished_at, intact, report)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO NOTHING",
+                    &[&run_id, &envelope.occurred_at, &report.intact, &json],
                 )
                 .await?;
             }

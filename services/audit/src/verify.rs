@@ -325,6 +325,46 @@ pub struct Published {
     pub keys: HashMap<String, String>,
 }
 
+/// Reads the checkpoints and keys published on the audit stream.
+pub async fn published(store: &event_store::JetStreamStore) -> anyhow::Result<Published> {
+    use event_store::EventContract as _;
+    use futures::StreamExt as _;
+    let mut out = Published::default();
+    let last = store.last_sequence(audit_api::CONTEXT).await?;
+    if last == 0 {
+        return Ok(out);
+    }
+    let filters = vec![
+        store.aggregate_type_filter(audit_api::CONTEXT, audit_api::aggregates::CHECKPOINT),
+        store.aggregate_type_filter(audit_api::CONTEXT, audit_api::aggregates::SIGNING_KEY),
+    ];
+    let mut events = store.subscribe(audit_api::CONTEXT, filters, 1).await?;
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), events.next()).await;
+        let Ok(Some(delivered)) = next else { break };
+        let delivered = delivered?;
+        if let Ok(envelope) = &delivered.envelope {
+            match audit_api::AuditEvent::decode(
+                &envelope.event_type,
+                envelope.schema_version,
+                envelope.payload.clone(),
+            ) {
+                Ok(audit_api::AuditEvent::CheckpointSigned { checkpoint }) => {
+                    out.checkpoints.push(checkpoint)
+                }
+                Ok(audit_api::AuditEvent::SigningKeyIntroduced { key_id, public_key }) => {
+                    out.keys.insert(key_id, public_key);
+                }
+                _ => {}
+            }
+        }
+        if delivered.pending == 0 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// Walks the log of the database `client` is connected to (schema on its search path),
 /// reporting progress every million records.
 pub async fn verify(client: &impl GenericClient) -> Result<VerifyReport, tokio_postgres::Error> {

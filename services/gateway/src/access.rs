@@ -163,6 +163,7 @@ pub const ROUTES: &[RouteAccess] = &[
     row(GET,    "/api/v1/audit/leaks",                                     Signed(AUDITORS), Unplaced),
     row(GET,    "/api/v1/audit/reviews/{code}/{month}",                    Signed(&[A::ReadAuditLog, A::ReadMunicipalityAudit]), Municipality("code")),
     row(GET,    "/api/v1/audit/verification",                              Signed(AUDITORS), Unplaced),
+    row(POST,   "/api/v1/audit/verification",                              Signed(AUDITORS), Unplaced),
     row(GET,    "/api/v1/audit/checkpoints",                               Signed(AUDIT_READERS), Unplaced),
     row(GET,    "/api/v1/audit/proofs/inclusion",                          Signed(AUDIT_READERS), Unplaced),
     row(GET,    "/api/v1/audit/proofs/consistency",                        Signed(AUDIT_READERS), Unplaced),

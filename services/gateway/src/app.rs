@@ -199,7 +199,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::patient_report))
         .routes(routes!(audit::leak_report))
         .routes(routes!(audit::monthly_review))
-        .routes(routes!(audit::verify))
+        .routes(routes!(audit::verify, audit::start_verification))
         .routes(routes!(audit::checkpoints))
         .routes(routes!(audit::inclusion_proof))
         .routes(routes!(audit::consistency_proof))

@@ -315,25 +315,69 @@ pub async fn monthly_review(
     .await
 }
 
-/// Verify the log: walk every record and checkpoint, and name the first record altered,
-/// deleted, inserted, reordered or duplicated, and any checkpoint whose signature fails.
+/// Which verification run to show.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VerificationParams {
+    /// The run (from the answer that started it); the latest when absent.
+    #[param(max_length = 64)]
+    pub run_id: Option<String>,
+}
+
+/// A verification of the log: the run asked for, or the latest. Once `state` is
+/// `finished`, its report names the first record altered, deleted, inserted, reordered or
+/// duplicated, and any checkpoint whose signature fails.
 #[utoipa::path(get, path = "/audit/verification", tag = "audit", security(("bearer" = [])),
-    responses((status = 200, description = "the verification (look at `intact` and `first`)", body = VerifyReport),
-              (status = 403, description = "not an auditor", body = Problem, content_type = "application/problem+json")))]
+    params(VerificationParams),
+    responses((status = 200, description = "the run; once finished, look at `report.intact` and `report.first`", body = VerificationRun),
+              (status = 400, description = "a query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "not an auditor", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "no such run, or none yet", body = Problem, content_type = "application/problem+json")))]
 pub async fn verify(
     State(state): State<AppState>,
     signed: Signed,
     rid: RequestId,
     addr: ClientAddr,
+    Params(p): Params<VerificationParams>,
 ) -> Result<Response, ApiError> {
-    call(
-        &state,
-        ep::VERIFY,
-        &ctx(&signed, &rid, addr),
-        &serde_json::json!({}),
-        false,
-    )
-    .await
+    let q = VerificationQuery { run_id: p.run_id };
+    call(&state, ep::VERIFY, &ctx(&signed, &rid, addr), &q, false).await
+}
+
+/// Start a verification: walk every record and checkpoint, and hold them to the
+/// checkpoints and keys published on the stream. A large log takes minutes (about 100,000
+/// records a second), so the walk runs in the background: follow the `Location` until its
+/// `state` is `finished`. Asked while a walk is running, it answers that walk.
+#[utoipa::path(post, path = "/audit/verification", tag = "audit", security(("bearer" = [])),
+    responses((status = 202, description = "the walk started (or was already running); `Location` shows it", body = VerificationRun),
+              (status = 403, description = "not an auditor", body = Problem, content_type = "application/problem+json"),
+              (status = 503, description = "the walk could not be started or recorded", body = Problem, content_type = "application/problem+json")))]
+pub async fn start_verification(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    addr: ClientAddr,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&signed, &rid, addr);
+    let body = serde_json::json!({});
+    match state
+        .bus
+        .call(SERVICE, ep::START_VERIFICATION, &ctx, &body)
+        .await
+    {
+        Reply::Ok { value, .. } => {
+            let run: VerificationRun =
+                serde_json::from_value(value).map_err(|_| ApiError(Problem::internal()))?;
+            let location = format!("/api/v1/audit/verification?run_id={}", run.run_id);
+            let mut response = (StatusCode::ACCEPTED, axum::Json(run)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(response)
+        }
+        Reply::Problem(p) => Err(ApiError(p)),
+    }
 }
 
 /// The latest signed checkpoints (at most 100), with their public keys.

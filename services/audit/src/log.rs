@@ -68,43 +68,94 @@ impl Projection for Log {
     }
 
     async fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ApplyError> {
+        self.apply_batch(tx, std::slice::from_ref(event)).await
+    }
+
+    /// One code path for one event and for many: the head is read once, the records are
+    /// chained in memory and inserted together, then the Merkle subtrees they complete are
+    /// stored in order. A replay (batch by batch) and the live log (event by event, or
+    /// batch by batch) give the same rows.
+    async fn apply_batch(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let (mut seq, mut previous) = head(&**tx).await?;
+        let mut chained: Vec<Chained> = Vec::new();
+        let mut patients: Vec<(String, String)> = Vec::new();
+        for event in events {
+            let envelope = &event.envelope;
+            let decoded = AuditEvent::decode(
+                &envelope.event_type,
+                envelope.schema_version,
+                envelope.payload.clone(),
+            )?;
+            let Some((record, patient_id)) = self.record_of(seq, event, decoded.clone()) else {
+                self.apply_other(tx, event, decoded).await?;
+                continue;
+            };
+            if let (Some(pseudonym), Some(id)) = (&record.patient, patient_id) {
+                if record.event_type == "PatientErased" {
+                    // Whatever came before in this batch first, then the forgetting.
+                    insert_patients(tx, &std::mem::take(&mut patients)).await?;
+                    tx.execute(
+                        "INSERT INTO patients (pseudonym, patient_id) VALUES ($1, NULL)
+                         ON CONFLICT (pseudonym) DO UPDATE SET patient_id = NULL",
+                        &[pseudonym],
+                    )
+                    .await?;
+                } else {
+                    patients.push((pseudonym.clone(), id));
+                }
+            }
+            let bytes =
+                records::canonical(&record).map_err(|e| ApplyError::Poison(e.to_string()))?;
+            let leaf = leaf_hash(&bytes);
+            let chain = chain_hash(&previous, &leaf);
+            previous = chain;
+            seq += 1;
+            chained.push(Chained {
+                record,
+                bytes,
+                leaf,
+                chain,
+            });
+        }
+        insert_patients(tx, &patients).await?;
+        insert_records(tx, &chained).await?;
+        for c in &chained {
+            store_completed_subtrees(tx, c.record.seq + 1).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A record with its bytes and hashes, ready to insert.
+struct Chained {
+    record: AuditRecord,
+    bytes: Vec<u8>,
+    leaf: Digest,
+    chain: Digest,
+}
+
+impl Log {
+    /// The record an audit-stream event makes at place `seq`, and the patient's id if it
+    /// names one; `None` for the events that make no record (keys, checkpoints, walks).
+    fn record_of(
+        &self,
+        seq: u64,
+        event: &RecordedEvent,
+        decoded: AuditEvent,
+    ) -> Option<(AuditRecord, Option<String>)> {
         let envelope = &event.envelope;
-        let decoded = AuditEvent::decode(
-            &envelope.event_type,
-            envelope.schema_version,
-            envelope.payload.clone(),
-        )?;
         match decoded {
             AuditEvent::Collected { source, event } => {
-                let (seq, previous) = head(&**tx).await?;
                 let source = RecordSource {
                     stream: source.stream,
                     sequence: source.sequence,
                     event_id: event.event_id.to_string(),
                 };
-                let Some((record, patient_id)) =
-                    records::record_of(seq, source, &event, &self.pseudonyms)
-                else {
-                    return Ok(());
-                };
-                append(tx, &record, previous).await?;
-                if let (Some(pseudonym), Some(id)) = (&record.patient, patient_id) {
-                    if record.event_type == "PatientErased" {
-                        tx.execute(
-                            "INSERT INTO patients (pseudonym, patient_id) VALUES ($1, NULL)
-                             ON CONFLICT (pseudonym) DO UPDATE SET patient_id = NULL",
-                            &[pseudonym],
-                        )
-                        .await?;
-                    } else {
-                        tx.execute(
-                            "INSERT INTO patients (pseudonym, patient_id) VALUES ($1, $2)
-                             ON CONFLICT (pseudonym) DO NOTHING",
-                            &[pseudonym, &id],
-                        )
-                        .await?;
-                    }
-                }
+                records::record_of(seq, source, &event, &self.pseudonyms)
             }
             AuditEvent::AuditLogRead {
                 reader,
@@ -112,9 +163,8 @@ impl Projection for Log {
                 parameters,
                 results,
                 client_address,
-            } => {
-                let (seq, previous) = head(&**tx).await?;
-                let record = AuditRecord {
+            } => Some((
+                AuditRecord {
                     seq,
                     source: RecordSource {
                         stream: event.position.stream.clone(),
@@ -140,9 +190,23 @@ impl Projection for Log {
                     client_address,
                     route: None,
                     detail: serde_json::json!({ "query": query, "parameters": parameters, "results": results }),
-                };
-                append(tx, &record, previous).await?;
-            }
+                },
+                None,
+            )),
+            _ => None,
+        }
+    }
+
+    /// The events beside the chain: keys, checkpoints, verification walks.
+    async fn apply_other(
+        &self,
+        tx: &Transaction<'_>,
+        event: &RecordedEvent,
+        decoded: AuditEvent,
+    ) -> Result<(), ApplyError> {
+        let envelope = &event.envelope;
+        match decoded {
+            AuditEvent::Collected { .. } | AuditEvent::AuditLogRead { .. } => {}
             AuditEvent::SigningKeyIntroduced { key_id, public_key } => {
                 tx.execute(
                     "INSERT INTO signing_keys (key_id, public_key, introduced_at) VALUES ($1, $2, $3)
@@ -226,65 +290,117 @@ pub async fn head(client: &impl GenericClient) -> Result<(u64, Digest), tokio_po
     })
 }
 
-/// Chains one record after `previous` and stores the subtrees it completes.
-async fn append(
+/// Rows a multi-row statement carries at most (13 parameters each, under Postgres's 65,535).
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Inserts chained records, in place order.
+async fn insert_records(
     tx: &Transaction<'_>,
-    record: &AuditRecord,
-    previous: Digest,
-) -> Result<(), ApplyError> {
-    let bytes = records::canonical(record).map_err(|e| ApplyError::Poison(e.to_string()))?;
-    let leaf = leaf_hash(&bytes);
-    let chain = chain_hash(&previous, &leaf);
-    let seq = record.seq as i64;
-    let statement = tx
-        .prepare_cached(
+    chained: &[Chained],
+) -> Result<(), tokio_postgres::Error> {
+    for part in chained.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(
             "INSERT INTO records (seq, at, kind, member_id, session_id, sites, municipality,
                                   patient, outcome, break_glass, record, leaf_hash, chain_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             VALUES ",
+        );
+        let mut owned: Vec<(i64, &'static str, &[u8], &[u8])> = Vec::with_capacity(part.len());
+        for c in part {
+            owned.push((
+                c.record.seq as i64,
+                c.record.kind.as_str(),
+                c.leaf.as_bytes().as_slice(),
+                c.chain.as_bytes().as_slice(),
+            ));
+        }
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            Vec::with_capacity(part.len() * 13);
+        for (n, (c, o)) in part.iter().zip(&owned).enumerate() {
+            if n > 0 {
+                sql.push(',');
+            }
+            let b = n * 13;
+            sql.push('(');
+            for k in 1..=13 {
+                if k > 1 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${}", b + k));
+            }
+            sql.push(')');
+            params.extend_from_slice(&[
+                &o.0,
+                &c.record.at,
+                &o.1,
+                &c.record.member_id,
+                &c.record.session_id,
+                &c.record.sites,
+                &c.record.municipality,
+                &c.record.patient,
+                &c.record.outcome,
+                &c.record.break_glass,
+                &c.bytes,
+                &o.2,
+                &o.3,
+            ]);
+        }
+        tx.execute(sql.as_str(), &params).await?;
+    }
+    Ok(())
+}
+
+/// Remembers which patient each pseudonym is (until erased).
+async fn insert_patients(
+    tx: &Transaction<'_>,
+    patients: &[(String, String)],
+) -> Result<(), tokio_postgres::Error> {
+    if patients.is_empty() {
+        return Ok(());
+    }
+    let (pseudonyms, ids): (Vec<&str>, Vec<&str>) = patients
+        .iter()
+        .map(|(p, id)| (p.as_str(), id.as_str()))
+        .unzip();
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO patients (pseudonym, patient_id)
+             SELECT * FROM unnest($1::text[], $2::text[])
+             ON CONFLICT (pseudonym) DO NOTHING",
         )
         .await?;
-    tx.execute(
-        &statement,
-        &[
-            &seq,
-            &record.at,
-            &record.kind.as_str(),
-            &record.member_id,
-            &record.session_id,
-            &record.sites,
-            &record.municipality,
-            &record.patient,
-            &record.outcome,
-            &record.break_glass,
-            &bytes,
-            &leaf.as_bytes().as_slice(),
-            &chain.as_bytes().as_slice(),
-        ],
-    )
-    .await?;
-    let size = record.seq + 1;
-    if size.is_multiple_of(1 << NODE_LEVEL) {
-        let first = (size - (1 << NODE_LEVEL)) as i64;
-        let leaves = leaf_hashes(&**tx, first as u64, size).await?;
-        let mut level = NODE_LEVEL;
-        let mut index = (size >> NODE_LEVEL) - 1;
-        let mut hash = merkle_root(&leaves);
+    tx.execute(&statement, &[&pseudonyms, &ids]).await?;
+    Ok(())
+}
+
+/// Once the log holds `size` records: stores the subtrees of 2^NODE_LEVEL leaves and more
+/// that its last record completed.
+async fn store_completed_subtrees(
+    tx: &Transaction<'_>,
+    size: u64,
+) -> Result<(), tokio_postgres::Error> {
+    if !size.is_multiple_of(1 << NODE_LEVEL) {
+        return Ok(());
+    }
+    let first = size - (1 << NODE_LEVEL);
+    let leaves = leaf_hashes(&**tx, first, size).await?;
+    let mut level = NODE_LEVEL;
+    let mut index = (size >> NODE_LEVEL) - 1;
+    let mut hash = merkle_root(&leaves);
+    store_node(tx, level, index, &hash).await?;
+    // A right child completes its parent.
+    while index % 2 == 1 {
+        let left = stored_node(
+            &**tx,
+            Subtree {
+                level,
+                index: index - 1,
+            },
+        )
+        .await?;
+        hash = node_hash(&left, &hash);
+        level += 1;
+        index /= 2;
         store_node(tx, level, index, &hash).await?;
-        // A right child completes its parent.
-        while index % 2 == 1 {
-            let left = stored_node(
-                &**tx,
-                Subtree {
-                    level,
-                    index: index - 1,
-                },
-            )
-            .await?;
-            hash = node_hash(&left, &hash);
-            level += 1;
-            index /= 2;
-            store_node(tx, level, index, &hash).await?;
-        }
     }
     Ok(())
 }

@@ -104,6 +104,22 @@ pub trait Projection: Send + Sync + 'static {
         tx: &Transaction<'_>,
         event: &RecordedEvent,
     ) -> impl Future<Output = Result<(), ApplyError>> + Send;
+    /// Applies fresh events in stream order, in one transaction; what it does must equal
+    /// applying them one by one. The default does exactly that. A projection whose events
+    /// share work (the audit chain: one head, one multi-row insert) may do it at once. A
+    /// poison error sends the runner back through the events one by one with [`Self::apply`].
+    fn apply_batch(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[RecordedEvent],
+    ) -> impl Future<Output = Result<(), ApplyError>> + Send {
+        async move {
+            for event in events {
+                self.apply(tx, event).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// What one batch did.
@@ -329,6 +345,7 @@ impl<P: Projection> ProjectionRunner<P> {
             .collect()
         };
         let mut applied_here: HashSet<Uuid> = HashSet::new();
+        let mut fresh_events: Vec<RecordedEvent> = Vec::new();
         for d in batch {
             let seq = d.position.sequence;
             let envelope = match &d.envelope {
@@ -381,12 +398,15 @@ impl<P: Projection> ProjectionRunner<P> {
                     outcome.duplicates += 1;
                     continue;
                 }
-                match self.projection.apply(&tx, &event).await {
-                    Ok(()) => outcome.applied += 1,
-                    Err(e) if e.is_poison() => return Ok(Step::Careful),
-                    Err(ApplyError::Database(e)) => return Err(e.into()),
-                    Err(ApplyError::Poison(_)) => unreachable!("poison is handled above"),
-                }
+                fresh_events.push(event);
+            }
+        }
+        if !fresh_events.is_empty() {
+            match self.projection.apply_batch(&tx, &fresh_events).await {
+                Ok(()) => outcome.applied += fresh_events.len() as u64,
+                Err(e) if e.is_poison() => return Ok(Step::Careful),
+                Err(ApplyError::Database(e)) => return Err(e.into()),
+                Err(ApplyError::Poison(_)) => unreachable!("poison is handled above"),
             }
         }
         let last = batch.last().map_or(expected, |d| d.position.sequence);

@@ -122,6 +122,11 @@ impl Directory {
                 m.roles = roles.clone();
                 m.municipality = municipality.clone();
             }
+            Change::MemberRolesChanged { member, roles, .. } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.roles = roles.clone();
+                }
+            }
             Change::MemberStartedAtSite {
                 member,
                 site,
@@ -323,6 +328,13 @@ impl PatientHistory {
     pub fn directory(&self, at: DateTime<Utc>, reading: Reading) -> Directory {
         let mut directory = Directory::default();
         for r in self.known(at, reading) {
+            // Roles are not effective-dated apart from their change: a change made after
+            // `at` did not hold then, whatever is known today.
+            if let Change::MemberRolesChanged { effective_at, .. } = &r.change
+                && *effective_at > at
+            {
+                continue;
+            }
             directory.apply(&r.change);
         }
         directory

@@ -888,4 +888,30 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_role_change_holds_from_when_it_was_made_in_both_readings() {
+        let mut h = PatientHistory::new("p1".into());
+        works(&mut h, "ns", Profession::Nurse, "nursing");
+        h.record(
+            morning("2026-10-01"),
+            Change::MemberRolesChanged {
+                member: "ns".into(),
+                roles: vec![Role::SiteAdmin, Role::Professional],
+                effective_at: morning("2026-10-01"),
+            },
+        );
+        let roles = |at: &str, reading| {
+            h.directory(morning(at), reading).members[&MemberId::from("ns")]
+                .roles
+                .clone()
+        };
+        for reading in [Reading::AsKnownThen, Reading::InForceAsKnownToday] {
+            assert_eq!(roles("2026-09-15", reading), vec![Role::Professional]);
+            assert_eq!(
+                roles("2026-10-02", reading),
+                vec![Role::SiteAdmin, Role::Professional]
+            );
+        }
+    }
 }

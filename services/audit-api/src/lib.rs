@@ -200,7 +200,7 @@ pub enum RecordKind {
     SecondFactorEnrolled,
     /// Password and second factor were reset.
     CredentialsReset,
-    /// A member was invited, joined, verified, activated or left.
+    /// A member was invited, joined, verified, activated, given other roles or left.
     MemberChange,
     /// A session or token was revoked.
     SessionRevoked,

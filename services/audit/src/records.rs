@@ -396,6 +396,31 @@ mod tests {
     }
 
     #[test]
+    fn a_role_change_is_a_member_change_naming_the_new_roles_the_old_and_why() {
+        let event = envelope(
+            "MemberRolesChanged",
+            "member",
+            "m-4",
+            serde_json::json!({
+                "member_id": "m-4",
+                "roles": ["professional", "site_admin"],
+                "previous_roles": ["professional"],
+                "reason": "runs the station now",
+            }),
+        );
+        let (record, patient) = record_of(6, source(), &event, &key()).unwrap();
+        assert_eq!(record.kind, RecordKind::MemberChange);
+        assert_eq!(record.member_id.as_deref(), Some("m-4"));
+        assert_eq!(record.roles, vec!["professional", "site_admin"]);
+        assert_eq!(record.reason, Value::String("runs the station now".into()));
+        assert_eq!(
+            record.detail["previous_roles"],
+            serde_json::json!(["professional"])
+        );
+        assert!(patient.is_none() && record.patient.is_none());
+    }
+
+    #[test]
     fn registers_and_directories_are_not_audited() {
         for t in ["MunicipalityRegistered", "AreaAdded", "OrganisationRenamed"] {
             assert!(kind_of(t).is_none(), "{t}");

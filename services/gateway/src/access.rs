@@ -107,6 +107,7 @@ pub const ROUTES: &[RouteAccess] = &[
     row(POST,   "/api/v1/invitations",                                     Signed(MANAGE_MEMBERS), Unplaced),
     row(GET,    "/api/v1/members/{member_id}",                             Signed(&[A::ManageOwnAccount, A::ManageMembersOfMunicipality, A::ManageOwnStaff]), Member("member_id")),
     row(POST,   "/api/v1/members/{member_id}/deactivation",                Signed(MANAGE_MEMBERS), Member("member_id")),
+    row(PUT,    "/api/v1/members/{member_id}/roles",                       Signed(MANAGE_MEMBERS), Member("member_id")),
     row(POST,   "/api/v1/members/{member_id}/credential-reset",            Signed(&[A::ResetCredentials]), Member("member_id")),
     row(POST,   "/api/v1/members/{member_id}/verification",                Signed(&[A::VerifySelfRegistration]), Member("member_id")),
     row(GET,    "/api/v1/municipalities/{code}/members",                   Signed(&[A::ManageMembersOfMunicipality]), Municipality("code")),

@@ -165,6 +165,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::me))
         .routes(routes!(members::get_member))
         .routes(routes!(members::deactivate))
+        .routes(routes!(members::change_roles))
         .routes(routes!(members::rotate_signing_key))
         .routes(routes!(members::reset_credentials))
         .routes(routes!(members::create_join_link))

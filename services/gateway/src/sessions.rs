@@ -213,8 +213,12 @@ pub async fn follow_revocations(
                     let at = env.occurred_at.timestamp();
                     use event_store::EventContract as _;
                     match IdentityEvent::decode(&env.event_type, env.schema_version, env.payload) {
+                        // A role change revokes like leaving does: a token issued before it
+                        // carries roles the member may no longer hold. Refresh and sign-in
+                        // read the member's current roles, so the next token is right.
                         Ok(IdentityEvent::MemberDeactivated { member_id, .. })
-                        | Ok(IdentityEvent::CredentialsReset { member_id, .. }) => {
+                        | Ok(IdentityEvent::CredentialsReset { member_id, .. })
+                        | Ok(IdentityEvent::MemberRolesChanged { member_id, .. }) => {
                             revocations.revoke_member(member_id, at)
                         }
                         Ok(IdentityEvent::SessionRevoked { session_id, .. }) => {

@@ -226,6 +226,18 @@ pub enum IdentityEvent {
         /// Why.
         reason: String,
     },
+    /// A member's roles were changed by someone who manages them; access tokens issued
+    /// before it stop working (they carry the old roles).
+    MemberRolesChanged {
+        /// The member.
+        member_id: String,
+        /// The roles they hold from now on (sorted, no duplicates).
+        roles: Vec<Role>,
+        /// The roles they held until now.
+        previous_roles: Vec<Role>,
+        /// Why (as given by whoever changed them).
+        reason: String,
+    },
     /// A sign-in succeeded.
     MemberSignedIn {
         /// The member.
@@ -614,6 +626,7 @@ const VERSIONS: &[(&str, u32)] = &[
     ("MemberVerified", 1),
     ("SecondFactorEnrolled", 1),
     ("MemberDeactivated", 1),
+    ("MemberRolesChanged", 1),
     ("CredentialsReset", 1),
     ("MemberSignedIn", 1),
     ("SignInFailed", 1),
@@ -681,6 +694,7 @@ impl EventContract for IdentityEvent {
             Self::MemberVerified { .. } => "MemberVerified",
             Self::SecondFactorEnrolled { .. } => "SecondFactorEnrolled",
             Self::MemberDeactivated { .. } => "MemberDeactivated",
+            Self::MemberRolesChanged { .. } => "MemberRolesChanged",
             Self::CredentialsReset { .. } => "CredentialsReset",
             Self::MemberSignedIn { .. } => "MemberSignedIn",
             Self::SignInFailed { .. } => "SignInFailed",
@@ -837,6 +851,12 @@ mod tests {
             },
             IdentityEvent::SiteClosed {
                 site_id: "0190a0c0-0000-7000-8000-000000000003".into(),
+            },
+            IdentityEvent::MemberRolesChanged {
+                member_id: "0190a0c0-0000-7000-8000-000000000004".into(),
+                roles: vec![Role::Professional, Role::SiteAdmin],
+                previous_roles: vec![Role::Professional],
+                reason: "became the site's administrator".into(),
             },
         ];
         for ev in events {

@@ -25,6 +25,8 @@ pub mod endpoints {
     pub const SIGN_OUT: &str = "sign_out";
     /// Command: deactivate a member who left; every session ends at once.
     pub const DEACTIVATE_MEMBER: &str = "deactivate_member";
+    /// Command: replace a member's roles; their older access tokens stop working.
+    pub const CHANGE_ROLES: &str = "change_roles";
     /// Query: one member.
     pub const GET_MEMBER: &str = "get_member";
     /// Query: the public keys that verify access tokens.
@@ -177,6 +179,40 @@ pub struct DeactivateMember {
     pub member_id: String,
     /// Why.
     pub reason: String,
+}
+
+/// Change a member's roles. Body of `PUT /api/v1/members/{member_id}/roles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// The whole set of roles the member holds from now on (at least one; no `integrator`).
+    #[schema(value_type = Vec<String>, min_items = 1, example = json!(["professional", "site_admin"]))]
+    pub roles: Vec<Role>,
+    /// Why (kept with the event; no personal data, please).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Change roles: the bus command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRoles {
+    /// The member.
+    pub member_id: String,
+    /// The roles they hold from now on.
+    pub roles: Vec<Role>,
+    /// Why.
+    pub reason: String,
+}
+
+/// The answer to a role change: the roles the member holds now (also when they already
+/// held exactly these, and nothing was recorded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemberRoles {
+    /// The member.
+    pub member_id: String,
+    /// Their roles (sorted, no duplicates).
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<Role>,
 }
 
 /// Query one member; `None` = the caller.

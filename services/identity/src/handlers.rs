@@ -547,6 +547,7 @@ impl Identity {
             members::REFRESH_SESSION => self.refresh_session(ctx, incoming.json()?).await,
             members::SIGN_OUT => self.sign_out(ctx).await,
             members::DEACTIVATE_MEMBER => self.deactivate_member(ctx, incoming.json()?).await,
+            members::CHANGE_ROLES => self.change_roles(ctx, incoming.json()?).await,
             members::GET_MEMBER => self.get_member(ctx, incoming.json()?).await,
             members::LIST_MEMBERS => {
                 let q: identity_api::members::ListMembers = incoming.json()?;
@@ -608,6 +609,7 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         members::REFRESH_SESSION,
         members::SIGN_OUT,
         members::DEACTIVATE_MEMBER,
+        members::CHANGE_ROLES,
         members::GET_MEMBER,
         members::LIST_MEMBERS,
         members::JWKS,

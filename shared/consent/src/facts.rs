@@ -144,6 +144,15 @@ pub enum Change {
         /// Their municipality.
         municipality: Option<String>,
     },
+    /// Someone who manages the member gave them another set of roles.
+    MemberRolesChanged {
+        /// The member.
+        member: MemberId,
+        /// The roles from then on.
+        roles: Vec<Role>,
+        /// From when.
+        effective_at: DateTime<Utc>,
+    },
     /// A member started working at a site.
     MemberStartedAtSite {
         /// The member.
@@ -184,6 +193,7 @@ impl Change {
         matches!(
             self,
             Self::MemberProfile { .. }
+                | Self::MemberRolesChanged { .. }
                 | Self::MemberStartedAtSite { .. }
                 | Self::MemberLeftSite { .. }
                 | Self::MemberDeactivated { .. }
@@ -333,6 +343,7 @@ impl PatientAccessFacts {
                 }
             }
             Change::MemberProfile { .. }
+            | Change::MemberRolesChanged { .. }
             | Change::MemberStartedAtSite { .. }
             | Change::MemberLeftSite { .. }
             | Change::MemberDeactivated { .. }

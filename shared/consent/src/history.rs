@@ -122,6 +122,11 @@ impl Directory {
                 m.roles = roles.clone();
                 m.municipality = municipality.clone();
             }
+            Change::MemberRolesChanged { member, roles, .. } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.roles = roles.clone();
+                }
+            }
             Change::MemberStartedAtSite {
                 member,
                 site,
@@ -323,6 +328,13 @@ impl PatientHistory {
     pub fn directory(&self, at: DateTime<Utc>, reading: Reading) -> Directory {
         let mut directory = Directory::default();
         for r in self.known(at, reading) {
+            // Roles are not effective-dated apart from their change: a change made after
+            // `at` did not hold then, whatever is known today.
+            if let Change::MemberRolesChanged { effective_at, .. } = &r.change
+                && *effective_at > at
+            {
+                continue;
+            }
             directory.apply(&r.change);
         }
         directory
@@ -875,5 +887,31 @@ mod tests {
                 ("c2", 1, ConsentStatus::Active)
             ]
         );
+    }
+
+    #[test]
+    fn a_role_change_holds_from_when_it_was_made_in_both_readings() {
+        let mut h = PatientHistory::new("p1".into());
+        works(&mut h, "ns", Profession::Nurse, "nursing");
+        h.record(
+            morning("2026-10-01"),
+            Change::MemberRolesChanged {
+                member: "ns".into(),
+                roles: vec![Role::SiteAdmin, Role::Professional],
+                effective_at: morning("2026-10-01"),
+            },
+        );
+        let roles = |at: &str, reading| {
+            h.directory(morning(at), reading).members[&MemberId::from("ns")]
+                .roles
+                .clone()
+        };
+        for reading in [Reading::AsKnownThen, Reading::InForceAsKnownToday] {
+            assert_eq!(roles("2026-09-15", reading), vec![Role::Professional]);
+            assert_eq!(
+                roles("2026-10-02", reading),
+                vec![Role::SiteAdmin, Role::Professional]
+            );
+        }
     }
 }

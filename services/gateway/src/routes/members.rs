@@ -1,6 +1,6 @@
 //! Joining, signing in and leaving: invitations, activation with a second factor,
-//! sessions with rotating refresh tokens, the caller's own record, deactivation, and the
-//! keys that verify access tokens.
+//! sessions with rotating refresh tokens, the caller's own record, role changes,
+//! deactivation, and the keys that verify access tokens.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -318,6 +318,41 @@ pub async fn deactivate(
         &state,
         SERVICE,
         ep::DEACTIVATE_MEMBER,
+        &signed.context(&rid),
+        &command,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Replace a member's roles (the whole set). Whoever manages the member may, and only with
+/// roles they could grant at invitation. The member's access tokens issued until now stop
+/// working; a refresh or a new sign-in carries the new roles. Asking for the roles the
+/// member already holds changes nothing and answers the same.
+#[utoipa::path(put, path = "/members/{member_id}/roles", tag = "members", security(("bearer" = [])),
+    params(MemberPath),
+    request_body = RoleChange,
+    responses((status = 200, description = "the member's roles now", body = MemberRoles),
+              (status = 403, description = "not yours to manage, or a role you may not grant (the field names it)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "no such member", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "the member has left, or a concurrent change", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "no role, an integrator role, or a role needing a site for a member without one (`/roles`); no reason (`/reason`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_roles(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    Path(MemberPath { member_id }): Path<MemberPath>,
+    Body(body): Body<RoleChange>,
+) -> Result<Response, ApiError> {
+    let command = ChangeRoles {
+        member_id,
+        roles: body.roles,
+        reason: body.reason,
+    };
+    forward(
+        &state,
+        SERVICE,
+        ep::CHANGE_ROLES,
         &signed.context(&rid),
         &command,
         StatusCode::OK,

@@ -142,6 +142,13 @@ pub fn changes(recorded_at: DateTime<Utc>, event: &IdentityEvent) -> Vec<Change>
             roles: vec![Role::BroadcastRecipient],
             municipality: Some(municipality.clone()),
         }],
+        E::MemberRolesChanged {
+            member_id, roles, ..
+        } => vec![Change::MemberRolesChanged {
+            member: member_id.as_str().into(),
+            roles: roles.clone(),
+            effective_at: recorded_at,
+        }],
         E::MemberDeactivated { member_id, .. } => vec![Change::MemberDeactivated {
             member: member_id.as_str().into(),
             effective_at: recorded_at,

@@ -304,6 +304,7 @@ impl Projection for Care {
             | E::SecondFactorEnrolled { .. }
             | E::CredentialsReset { .. }
             | E::MemberDeactivated { .. }
+            | E::MemberRolesChanged { .. }
             | E::MemberSignedIn { .. }
             | E::SignInFailed { .. }
             | E::MemberLockedOut { .. }

@@ -307,6 +307,19 @@ impl Projection for Register {
             E::MemberDeactivated { member_id, .. } => {
                 set_status(tx, &member_id, "deactivated", at).await?
             }
+            E::MemberRolesChanged {
+                member_id, roles, ..
+            } => {
+                let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                tx.execute(
+                    &tx.prepare_cached(
+                        "UPDATE members SET roles = $2, updated_at = $3 WHERE member_id = $1",
+                    )
+                    .await?,
+                    &[&member_id, &roles, &at],
+                )
+                .await?;
+            }
             // Sign-in facts are for the audit log, not the register.
             E::MemberSignedIn { .. }
             | E::SignInFailed { .. }

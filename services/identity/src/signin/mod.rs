@@ -1,6 +1,7 @@
 //! Joining, signing in and leaving: invitations, activation, second-factor enrolment,
 //! sign-in with password and code, refresh-token rotation with reuse detection,
-//! sign-out and deactivation. Secrets go to the credential store; facts go to the stream.
+//! sign-out, role changes and deactivation. Secrets go to the credential store; facts go to
+//! the stream.
 
 pub mod store;
 
@@ -11,7 +12,7 @@ use credentials::totp::{TotpError, TotpSecret};
 use event_store::{ExpectedVersion, Visibility};
 use identity_api::events::{IdentityEvent, SignInFailure};
 use identity_api::members::*;
-use permissions::{Action, Caller, Relationship, Subject};
+use permissions::{Action, Caller, Relationship, Role, Subject};
 use problem::Problem;
 use tokens::{ACCESS, AccessClaims};
 use uuid::Uuid;
@@ -47,6 +48,45 @@ fn member_problem(e: MemberError) -> Problem {
         MemberError::WrongStep | MemberError::Deactivated => {
             Problem::conflict("wrong-step", e.to_string())
         }
+    }
+}
+
+/// The event of a member command that always records one. Only a role change may decide
+/// to record nothing, and its handler reads the decision itself.
+fn one_event(
+    decided: Result<Option<IdentityEvent>, MemberError>,
+) -> Result<IdentityEvent, Problem> {
+    decided
+        .map_err(member_problem)?
+        .ok_or_else(|| Problem::conflict("wrong-step", "nothing to change"))
+}
+
+/// Nobody hands out a role above their own: the operator grants any, the secretariat any
+/// but the region's (operator, auditor, integrator), everyone else the roles of a site.
+fn grantable(caller: &Caller, role: Role) -> bool {
+    use Role as R;
+    if caller.subject.has_role(R::Operator) {
+        return true;
+    }
+    if caller.subject.has_role(R::MunicipalSecretariat) {
+        return !matches!(role, R::Operator | R::Auditor | R::Integrator);
+    }
+    matches!(
+        role,
+        R::Professional | R::SiteAdmin | R::CommunitySupportCentreStaff
+    )
+}
+
+/// Refuses (403, naming the first such role in `/roles/{i}`) a grant of a role above the
+/// caller's own. The bootstrap credential has no caller: it acts as the operator.
+fn may_grant(ctx: &CallContext, roles: &[Role]) -> Result<(), Problem> {
+    let Some(caller) = &ctx.caller else {
+        return Ok(());
+    };
+    match roles.iter().position(|r| !grantable(caller, *r)) {
+        Some(i) => Err(Problem::forbidden("you may not grant this role")
+            .with_field(format!("/roles/{i}"), "above your own")),
+        None => Ok(()),
     }
 }
 
@@ -292,26 +332,7 @@ impl Identity {
         let code = crate::domain::municipality::parse_code("/municipality", &c.municipality)?;
         self.may_manage_members(ctx, code.as_str(), &c.sites)
             .await?;
-        if let Some(caller) = &ctx.caller {
-            // Nobody hands out a role above their own.
-            let grantable = |r: &permissions::Role| {
-                use permissions::Role as R;
-                if caller.subject.has_role(R::Operator) {
-                    return true;
-                }
-                if caller.subject.has_role(R::MunicipalSecretariat) {
-                    return !matches!(r, R::Operator | R::Auditor | R::Integrator);
-                }
-                matches!(
-                    r,
-                    R::Professional | R::SiteAdmin | R::CommunitySupportCentreStaff
-                )
-            };
-            if let Some(i) = c.roles.iter().position(|r| !grantable(r)) {
-                return Err(Problem::forbidden("you may not grant this role")
-                    .with_field(format!("/roles/{i}"), "above your own"));
-            }
-        }
+        may_grant(ctx, &c.roles)?;
         let open = self.open_sites(&c.sites).await?;
         let unknown_sites = c
             .sites
@@ -323,7 +344,7 @@ impl Identity {
         let now = self.clock.now();
         let expires_at = now + Duration::days(INVITATION_DAYS);
         let member_id = Uuid::now_v7();
-        let event = member::decide(
+        let event = one_event(member::decide(
             None,
             MemberCommand::Invite {
                 member_id: member_id.to_string(),
@@ -337,8 +358,7 @@ impl Identity {
                 municipality_registered,
                 expires_at,
             },
-        )
-        .map_err(member_problem)?;
+        ))?;
         let token = self
             .credentials
             .create_activation(member_id, expires_at)
@@ -393,8 +413,7 @@ impl Identity {
             Some(Ok(id)) => id,
         };
         let (state, version) = self.load_member(&member_id.to_string()).await?;
-        let event =
-            member::decide(state.as_ref(), MemberCommand::Activate).map_err(member_problem)?;
+        let event = one_event(member::decide(state.as_ref(), MemberCommand::Activate))?;
         let municipality = state.map(|m| m.municipality).unwrap_or_default();
         let position = self
             .append_member(ctx, &member_id.to_string(), version, event, &municipality)
@@ -427,8 +446,10 @@ impl Identity {
             )
         })?;
         let (state, version) = self.load_member(&member_id.to_string()).await?;
-        let event = member::decide(state.as_ref(), MemberCommand::ConfirmSecondFactor)
-            .map_err(member_problem)?;
+        let event = one_event(member::decide(
+            state.as_ref(),
+            MemberCommand::ConfirmSecondFactor,
+        ))?;
         if !self
             .credentials
             .finish_enrolment(&c.enrolment_token, step, now)
@@ -709,11 +730,10 @@ impl Identity {
         };
         self.may_manage_members(ctx, &member.municipality, &member.sites)
             .await?;
-        let event = member::decide(
+        let event = one_event(member::decide(
             Some(&member),
             MemberCommand::Deactivate { reason: c.reason },
-        )
-        .map_err(member_problem)?;
+        ))?;
         // Sessions end first: from here on, refresh fails whatever happens next.
         self.credentials
             .revoke_all(member_id, "member_deactivated", self.clock.now())
@@ -724,6 +744,67 @@ impl Identity {
             .await?;
         Ok(Reply::written(
             serde_json::json!({ "member_id": c.member_id }),
+            position,
+        ))
+    }
+
+    /// Replaces a member's roles. Whoever manages the member may, with roles they could grant
+    /// at invitation; taking a role away needs the same right as granting it. The member's
+    /// sessions stay open: the gateway refuses their older access tokens (it follows
+    /// `MemberRolesChanged`), and refresh reads the roles from the member's events.
+    pub(crate) async fn change_roles(
+        &self,
+        ctx: &CallContext,
+        c: ChangeRoles,
+    ) -> Result<Reply, Problem> {
+        Uuid::parse_str(&c.member_id).map_err(|_| Problem::not_found("no such member"))?;
+        let (state, version) = self.load_member(&c.member_id).await?;
+        let Some(member) = state else {
+            return Err(Problem::not_found("no such member"));
+        };
+        self.may_manage_members(ctx, &member.municipality, &member.sites)
+            .await?;
+        may_grant(ctx, &c.roles)?;
+        if let Some(caller) = &ctx.caller
+            && let Some(role) = member
+                .roles
+                .iter()
+                .find(|r| !c.roles.contains(r) && !grantable(caller, **r))
+        {
+            return Err(Problem::forbidden("you may not take this role away")
+                .with_field("/roles", format!("{} is above your own", role.as_str())));
+        }
+        let decided = member::decide(
+            Some(&member),
+            MemberCommand::ChangeRoles {
+                roles: c.roles,
+                reason: c.reason,
+            },
+        )
+        .map_err(member_problem)?;
+        let Some(event) = decided else {
+            // The member already holds these roles: a repeated PUT answers as the first did.
+            let position = event_store::Position {
+                stream: self.store.stream_name(identity_api::CONTEXT),
+                sequence: version,
+            };
+            return Ok(Reply::written(
+                MemberRoles {
+                    member_id: c.member_id,
+                    roles: member.roles,
+                },
+                position,
+            ));
+        };
+        let roles = member::evolve(Some(member.clone()), &event).map_or_else(Vec::new, |m| m.roles);
+        let position = self
+            .append_member(ctx, &c.member_id, version, event, &member.municipality)
+            .await?;
+        Ok(Reply::written(
+            MemberRoles {
+                member_id: c.member_id,
+                roles,
+            },
             position,
         ))
     }
@@ -754,13 +835,12 @@ impl Identity {
                 "only the secretariat of the member's municipality resets credentials",
             ));
         }
-        let event = member::decide(
+        let event = one_event(member::decide(
             Some(&member),
             MemberCommand::ResetCredentials {
                 reason: c.reason.clone(),
             },
-        )
-        .map_err(member_problem)?;
+        ))?;
         let now = self.clock.now();
         let expires_at = now + Duration::days(3);
         let token = self
@@ -857,7 +937,7 @@ impl Identity {
             ));
         };
         let member_id = Uuid::now_v7();
-        let event = member::decide(
+        let event = one_event(member::decide(
             None,
             MemberCommand::SelfRegister {
                 member_id: member_id.to_string(),
@@ -866,8 +946,7 @@ impl Identity {
                 profession: c.profession,
                 municipality: municipality.clone(),
             },
-        )
-        .map_err(member_problem)?;
+        ))?;
         let hash = new_password_hash(&c.password).await?;
         if self
             .credentials
@@ -908,7 +987,7 @@ impl Identity {
             return Err(Problem::not_found("no such member"));
         };
         self.may_verify(ctx, &member.municipality)?;
-        let event = member::decide(Some(&member), MemberCommand::Verify).map_err(member_problem)?;
+        let event = one_event(member::decide(Some(&member), MemberCommand::Verify))?;
         let position = self
             .append_member(ctx, &c.member_id, version, event, &member.municipality)
             .await?;

@@ -11,24 +11,8 @@ use data_encoding::BASE64URL_NOPAD;
 use reqwest::Method;
 use serde_json::{Value, json};
 use testkit::Platform;
-use tsunagu_tests::accounts::{Account, IZUMO, PASSWORD, join, send, sign_in, start};
+use tsunagu_tests::accounts::{Account, IZUMO, PASSWORD, join, me_until, send, sign_in, start};
 use tsunagu_tests::care::{Member, auditor, secretariat, site_of_kind};
-
-/// Polls `/me` until it answers `want` (revocations reach the gateway as events).
-async fn me_until(p: &Platform, token: &str, want: u16) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = send(p.http.get(p.url("/api/v1/me")).bearer_auth(token)).await?;
-        if status == want {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "/me still answers {status}: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// The roles an access token carries (its claims, read without verifying: the gateway
 /// verifies).

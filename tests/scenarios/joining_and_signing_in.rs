@@ -4,29 +4,12 @@
 //! confined to their own organisation. Codes are computed from the clock injected into
 //! the services (`TSUNAGU_CLOCK_START`).
 
-use std::time::{Duration, Instant};
-
 use credentials::totp::TotpSecret;
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::Platform;
-use tsunagu_tests::accounts::{Account, IZUMO, PASSWORD, join, send, sign_in, site, start};
-
-/// Polls `/me` until it answers `want` (revocations reach the gateway as events).
-async fn me_until(p: &Platform, token: &str, want: u16) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = send(p.http.get(p.url("/api/v1/me")).bearer_auth(token)).await?;
-        if status == want {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "/me still answers {status}: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use tsunagu_tests::accounts::{
+    Account, IZUMO, PASSWORD, join, me_until, send, sign_in, site, start,
+};
 
 #[tokio::test]
 async fn an_invited_nurse_activates_enrols_signs_in_and_calls_the_api() -> anyhow::Result<()> {

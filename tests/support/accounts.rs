@@ -2,7 +2,7 @@
 //! their second factor and sign in, with codes computed from the clock injected into the
 //! services (`TSUNAGU_CLOCK_START`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use credentials::totp::{STEP, TotpSecret};
@@ -195,4 +195,20 @@ pub async fn access_token(p: &Platform, clock: &Clock, who: &Account) -> anyhow:
         .as_str()
         .unwrap_or_default()
         .to_owned())
+}
+
+/// Polls `/me` until it answers `want` (revocations reach the gateway as events).
+pub async fn me_until(p: &Platform, token: &str, want: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = send(p.http.get(p.url("/api/v1/me")).bearer_auth(token)).await?;
+        if status == want {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "/me still answers {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

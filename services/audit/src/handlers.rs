@@ -86,11 +86,12 @@ fn caller_of(ctx: &CallContext) -> Result<&Caller, Problem> {
         .ok_or_else(|| Problem::unauthenticated("sign in to read the audit log"))
 }
 
-/// The caller, when they read the whole region's log (auditors); 403 otherwise.
-fn auditor(ctx: &CallContext) -> Result<&Caller, Problem> {
+/// The caller, when they read the whole region's log (auditors); 403 saying `refusal`
+/// otherwise.
+fn auditor<'a>(ctx: &'a CallContext, refusal: &str) -> Result<&'a Caller, Problem> {
     let caller = caller_of(ctx)?;
     if Scope::of(caller)? != Scope::Region {
-        return Err(Problem::forbidden("verifying the log is for auditors"));
+        return Err(Problem::forbidden(refusal));
     }
     Ok(caller)
 }
@@ -308,10 +309,7 @@ impl Audit {
     }
 
     async fn leak_report(&self, ctx: &CallContext, q: LeakQuery) -> Result<Reply, Problem> {
-        let caller = caller_of(ctx)?;
-        if Scope::of(caller)? != Scope::Region {
-            return Err(Problem::forbidden("leak response is for auditors"));
-        }
+        let caller = auditor(ctx, "leak response is for auditors")?;
         check_period(q.from, q.to)?;
         if q.member_id.is_none() && q.session_id.is_none() {
             return Err(Problem::invalid_field(
@@ -375,7 +373,7 @@ impl Audit {
 
     /// A verification run: the one asked for, or the latest.
     async fn verify(&self, ctx: &CallContext, q: VerificationQuery) -> Result<Reply, Problem> {
-        let caller = auditor(ctx)?;
+        let caller = auditor(ctx, "verifying the log is for auditors")?;
         let client = self.pool.get().await.map_err(db_problem)?;
         let run = verification_run(&**client, q.run_id.as_deref())
             .await
@@ -402,7 +400,7 @@ impl Audit {
     /// the stream) in the background; a large log takes minutes, longer than any request.
     /// One walk at a time per replica: asked again meanwhile, it answers the running one.
     async fn start_verification(self: &Arc<Self>, ctx: &CallContext) -> Result<Reply, Problem> {
-        let caller = auditor(ctx)?;
+        let caller = auditor(ctx, "verifying the log is for auditors")?;
         let mut running = self.running.lock().await;
         if let Some(run) = running.as_ref() {
             let run = run.clone();
@@ -703,10 +701,7 @@ impl Audit {
     }
 
     async fn replay(&self, ctx: &CallContext, q: ReplayQuery) -> Result<Reply, Problem> {
-        let caller = caller_of(ctx)?;
-        if Scope::of(caller)? != Scope::Region {
-            return Err(Problem::forbidden("replaying raw events is for auditors"));
-        }
+        let caller = auditor(ctx, "replaying raw events is for auditors")?;
         check_period(q.from, q.to)?;
         let limit = check_limit(q.limit, 200, 1000)?;
         let rendered = reports::replay(&self.store, &q, limit).await.map_err(|e| {

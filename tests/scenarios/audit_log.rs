@@ -18,7 +18,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use testkit::Platform;
 use tokio_postgres::GenericClient;
-use tsunagu_tests::accounts::{IZUMO, YOKOHAMA, send, start_with};
+use tsunagu_tests::accounts::{IZUMO, YOKOHAMA, municipality_named, send, start_with};
 use tsunagu_tests::care::{
     Member, PatientForm, access_records, add_seat, auditor, consent_form, grant_consent,
     listed_sites, member, professional, read_record, register_patient, registration, secretariat,
@@ -948,6 +948,66 @@ async fn verification(p: &Platform, auditor: &Member) -> anyhow::Result<Value> {
         anyhow::ensure!(Instant::now() < deadline, "the walk did not finish: {run}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A walk's service that stops mid-walk leaves a run without a report. Readers tell it
+/// from a running one by the walk's lock, which goes with the walk's connection: here the
+/// test's own connection plays the walking replica.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_whose_service_stopped_shows_abandoned_and_another_can_start() -> anyhow::Result<()>
+{
+    let (p, clock) = start_with(&[]).await?;
+    municipality_named(&p, IZUMO).await?;
+    let auditor = auditor(&p, &clock, "auditor.walks", IZUMO).await?;
+    let run_id = "0190a000-0000-7000-8000-00000000walk";
+    let walking = audit_db(&p).await?;
+    walking
+        .execute(
+            "INSERT INTO verifications (run_id, requested_by, tree_size, started_at)
+             VALUES ($1, 'another replica', 1, '2001-01-01T00:00:00Z')",
+            &[&run_id],
+        )
+        .await?;
+    // The locks a walk holds (handlers.rs: WALK_LOCKS, and its run's key).
+    walking
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({0}, 0);
+             SELECT pg_advisory_lock({0}, hashtext('{run_id}') & 2147483647);",
+            0x7473_7576
+        ))
+        .await?;
+    let shown = |run: &Value| (run["run_id"].clone(), run["state"].clone());
+    let location = format!("/api/v1/audit/verification?run_id={run_id}");
+
+    // While it walks, it is `running`, and asking for another walk answers this one.
+    let (status, run) = send(auditor.request(&p, Method::GET, &location)).await?;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(shown(&run), (json!(run_id), json!("running")));
+    let (status, run) =
+        send(auditor.request(&p, Method::POST, "/api/v1/audit/verification")).await?;
+    assert_eq!(status, 202, "{run}");
+    assert_eq!(shown(&run), (json!(run_id), json!("running")));
+
+    // Its replica stops: the run is `abandoned`, and a new walk starts and finishes.
+    drop(walking);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, run) = send(auditor.request(&p, Method::GET, &location)).await?;
+        assert_eq!(status, 200, "{run}");
+        if run["state"] == "abandoned" {
+            assert!(run["report"].is_null(), "{run}");
+            break;
+        }
+        assert_eq!(run["state"], "running", "{run}");
+        assert!(Instant::now() < deadline, "still running: {run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let report = verification(&p, &auditor).await?;
+    assert_eq!(report["intact"], true, "{report}");
+    let (_, latest) = send(auditor.request(&p, Method::GET, "/api/v1/audit/verification")).await?;
+    assert_ne!(latest["run_id"], json!(run_id), "{latest}");
+    assert_eq!(latest["state"], "finished", "{latest}");
+    Ok(())
 }
 
 async fn audit_db(p: &Platform) -> anyhow::Result<tokio_postgres::Client> {

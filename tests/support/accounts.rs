@@ -67,6 +67,25 @@ pub async fn site(
 /// 横浜市's local government code.
 pub const YOKOHAMA: &str = "141003";
 
+/// Registers 出雲市 or 横浜市 (by `code`) if it is not yet; answers its name.
+pub async fn municipality_named(p: &Platform, code: &str) -> anyhow::Result<&'static str> {
+    let (name, kana) = if code == YOKOHAMA {
+        ("横浜市", "ヨコハマシ")
+    } else {
+        ("出雲市", "イズモシ")
+    };
+    let (status, answer) = send(
+        p.operator(Method::POST, "/api/v1/municipalities")
+            .json(&json!({ "code": code, "name": name, "name_kana": kana })),
+    )
+    .await?;
+    anyhow::ensure!(
+        status == 201 || status == 409,
+        "municipality {code}: {answer}"
+    );
+    Ok(name)
+}
+
 /// A municipality (出雲市 or 横浜市, registered if it is not yet), an organisation and a
 /// site of it; answers the site id.
 pub async fn site_in(
@@ -75,16 +94,7 @@ pub async fn site_in(
     organisation_name: &str,
     site_name: &str,
 ) -> anyhow::Result<String> {
-    let (name, kana) = if municipality == YOKOHAMA {
-        ("横浜市", "ヨコハマシ")
-    } else {
-        ("出雲市", "イズモシ")
-    };
-    let _ = send(
-        p.operator(Method::POST, "/api/v1/municipalities")
-            .json(&json!({ "code": municipality, "name": name, "name_kana": kana })),
-    )
-    .await?;
+    let name = municipality_named(p, municipality).await?;
     let (status, org) = send(p.operator(Method::POST, "/api/v1/organisations").json(&json!({
         "name": organisation_name, "name_kana": "ホウジン", "kind": "medical_corporation", "home_municipality": municipality
     })))

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use testkit::Platform;
 use uuid::Uuid;
 
-use crate::accounts::{Account, Clock, YOKOHAMA, access_token, join_as, send};
+use crate::accounts::{Account, Clock, YOKOHAMA, access_token, join_as, municipality_named, send};
 
 /// The context (and stream suffix) of access records.
 pub const ACCESS_CONTEXT: &str = "access";
@@ -52,16 +52,7 @@ pub async fn site_of_kind(
     kind: &str,
     service_types: &[&str],
 ) -> anyhow::Result<String> {
-    let (name, kana) = if municipality == YOKOHAMA {
-        ("横浜市", "ヨコハマシ")
-    } else {
-        ("出雲市", "イズモシ")
-    };
-    let _ = send(
-        p.operator(Method::POST, "/api/v1/municipalities")
-            .json(&json!({ "code": municipality, "name": name, "name_kana": kana })),
-    )
-    .await?;
+    let name = municipality_named(p, municipality).await?;
     let (status, org) = send(p.operator(Method::POST, "/api/v1/organisations").json(&json!({
         "name": format!("法人 {site_name}"), "name_kana": "ホウジン", "kind": "medical_corporation",
         "home_municipality": municipality

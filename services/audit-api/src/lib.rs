@@ -666,7 +666,8 @@ pub struct VerificationRun {
     pub tree_size: u64,
     /// When it started.
     pub started_at: DateTime<Utc>,
-    /// `running` or `finished`.
+    /// `running`, `finished`, or `abandoned`: the walk stopped without a report (its
+    /// replica stopped or lost the database); start another.
     pub state: String,
     /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,

@@ -308,7 +308,6 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         pool: pool.clone(),
         clock,
         pseudonyms: settings.pseudonyms.clone(),
-        running: Default::default(),
     });
     let service = bus::serve(
         client.clone(),

@@ -29,9 +29,17 @@ pub struct Audit {
     pub pool: Pool,
     pub clock: SharedClock,
     pub pseudonyms: Pseudonyms,
-    /// The verification this replica is walking, if any.
-    pub running: tokio::sync::Mutex<Option<VerificationRun>>,
 }
+
+/// A walk holds two advisory locks on its own connection while it runs: (WALK_LOCKS, 0)
+/// says a walk is running somewhere, so every replica starts at most one between them;
+/// (WALK_LOCKS, hash of its id) says which. A replica that stops mid-walk closes that
+/// connection and so lets go of both, which is how a reader tells an abandoned walk from
+/// a running one without trusting the replica to say so.
+const WALK_LOCKS: i32 = 0x7473_7576;
+
+/// The key of a run's own lock, kept positive so that it compares with `pg_locks.objid`.
+const RUN_LOCK: &str = "(hashtext($2) & 2147483647)";
 
 /// Whose records a reader may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,24 +118,42 @@ async fn verification_run(
             &[&run_id],
         )
         .await?;
-    Ok(row.map(|row| {
-        let report: Option<serde_json::Value> = row.get(5);
-        let report = report.and_then(|r| serde_json::from_value(r).ok());
-        VerificationRun {
-            run_id: row.get(0),
-            requested_by: row.get(1),
-            tree_size: row.get::<_, i64>(2) as u64,
-            started_at: row.get(3),
-            state: if report.is_some() {
-                "finished"
-            } else {
-                "running"
-            }
-            .into(),
-            finished_at: row.get(4),
-            report,
-        }
+    let Some(row) = row else { return Ok(None) };
+    let report: Option<serde_json::Value> = row.get(5);
+    let report: Option<audit_api::VerifyReport> =
+        report.and_then(|r| serde_json::from_value(r).ok());
+    let run_id: String = row.get(0);
+    let state = if report.is_some() {
+        "finished"
+    } else if walk_is_running(client, &run_id).await? {
+        "running"
+    } else {
+        "abandoned"
+    };
+    Ok(Some(VerificationRun {
+        run_id,
+        requested_by: row.get(1),
+        tree_size: row.get::<_, i64>(2) as u64,
+        started_at: row.get(3),
+        state: state.into(),
+        finished_at: row.get(4),
+        report,
     }))
+}
+
+/// Whether the walk `run_id` still holds its lock in this database.
+async fn walk_is_running(
+    client: &impl tokio_postgres::GenericClient,
+    run_id: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                          AND d.datname = current_database()
+                          AND l.classid = $1::int4::oid AND l.objid = {RUN_LOCK}::oid)"
+    );
+    let row = client.query_one(&sql, &[&WALK_LOCKS, &run_id]).await?;
+    Ok(row.get(0))
 }
 
 fn db_problem(e: impl std::fmt::Debug) -> Problem {
@@ -398,20 +424,37 @@ impl Audit {
 
     /// Starts a walk of the whole log and its checkpoints (held to the copies published on
     /// the stream) in the background; a large log takes minutes, longer than any request.
-    /// One walk at a time per replica: asked again meanwhile, it answers the running one.
+    /// One walk at a time between all replicas: asked again meanwhile, it answers the
+    /// running one.
     async fn start_verification(self: &Arc<Self>, ctx: &CallContext) -> Result<Reply, Problem> {
         let caller = auditor(ctx, "verifying the log is for auditors")?;
-        let mut running = self.running.lock().await;
-        if let Some(run) = running.as_ref() {
-            let run = run.clone();
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let free: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1, 0)", &[&WALK_LOCKS])
+            .await
+            .map_err(db_problem)?
+            .get(0);
+        if !free {
+            let run = verification_run(&**client, None)
+                .await
+                .map_err(db_problem)?
+                .filter(|run| run.state == "running")
+                // Its start is on the stream but not yet in the log's tables.
+                .ok_or_else(|| {
+                    Problem::conflict(
+                        "verification-starting",
+                        "another verification is being started; ask again in a moment",
+                    )
+                })?;
             let parameters = serde_json::json!({ "run_id": run.run_id });
             self.record_read(ctx, caller, ep::START_VERIFICATION, parameters, 0)
                 .await?;
             return Ok(Reply::value(run));
         }
-        let client = self.pool.get().await.map_err(db_problem)?;
-        let (tree_size, _) = log::head(&**client).await.map_err(db_problem)?;
-        drop(client);
+        // The walk's connection leaves the pool: closing it, however the walk ends, is what
+        // lets go of its locks.
+        let walker = deadpool_postgres::Object::take(client);
+        let (tree_size, _) = log::head(&*walker).await.map_err(db_problem)?;
         let run = VerificationRun {
             run_id: uuid::Uuid::now_v7().to_string(),
             requested_by: caller.member_id.clone(),
@@ -421,6 +464,13 @@ impl Audit {
             finished_at: None,
             report: None,
         };
+        walker
+            .execute(
+                &format!("SELECT pg_advisory_lock($1, {RUN_LOCK})"),
+                &[&WALK_LOCKS, &run.run_id],
+            )
+            .await
+            .map_err(db_problem)?;
         let parameters = serde_json::json!({ "run_id": run.run_id });
         self.record_read(ctx, caller, ep::START_VERIFICATION, parameters, 0)
             .await?;
@@ -444,55 +494,71 @@ impl Audit {
             );
             Problem::unavailable("the verification could not be started; try again")
         })?;
-        *running = Some(run.clone());
         let audit = Arc::clone(self);
         let (run_id, actor) = (run.run_id.clone(), ctx.actor.clone());
-        tokio::spawn(async move { audit.walk(run_id, actor).await });
+        tokio::spawn(async move { audit.walk(walker, run_id, actor).await });
         Ok(Reply::value(run))
     }
 
-    /// The walk behind [`Self::start_verification`]; its report is published on the
-    /// stream, so every replica answers it.
-    async fn walk(&self, run_id: String, actor: String) {
+    /// The walk behind [`Self::start_verification`], on the connection that holds its
+    /// locks; its report is published on the stream, so every replica answers it.
+    async fn walk(&self, walker: deadpool_postgres::ClientWrapper, run_id: String, actor: String) {
         let started = std::time::Instant::now();
         let walked = async {
             let published = verify::published(&self.store).await?;
-            let client = self.pool.get().await?;
-            anyhow::Ok(verify::verify_against(&**client, Some(&published)).await?)
+            anyhow::Ok(verify::verify_against(&*walker, Some(&published)).await?)
         }
         .await;
-        match walked {
-            Ok(report) => {
-                tracing::info!(
-                    run = %run_id,
-                    records = report.records,
-                    intact = report.intact,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "verification finished"
-                );
-                let finished = AuditEvent::VerificationFinished {
-                    run_id: run_id.clone(),
-                    report,
-                };
-                let aggregate = audit_api::aggregates::VERIFICATION;
-                if let Err(e) = checkpointer::publish(
-                    &self.store,
-                    &self.clock,
-                    aggregate,
-                    &run_id,
-                    finished,
-                    &actor,
+        let report = match walked {
+            Ok(report) => report,
+            Err(e) => {
+                // Dropping the connection lets go of the locks: readers see `abandoned`.
+                tracing::error!(run = %run_id, error = format!("{e:#}"), "a verification could not finish");
+                return;
+            }
+        };
+        tracing::info!(
+            run = %run_id,
+            records = report.records,
+            intact = report.intact,
+            seconds = started.elapsed().as_secs_f64(),
+            "verification finished"
+        );
+        let finished = AuditEvent::VerificationFinished {
+            run_id: run_id.clone(),
+            report,
+        };
+        let aggregate = audit_api::aggregates::VERIFICATION;
+        if let Err(e) = checkpointer::publish(
+            &self.store,
+            &self.clock,
+            aggregate,
+            &run_id,
+            finished,
+            &actor,
+        )
+        .await
+        {
+            tracing::error!(run = %run_id, error = format!("{e:#}"), "a verification's report could not be published");
+            return;
+        }
+        // Hold the locks until the report is in the log's tables, so that no reader sees
+        // the run between `running` and `finished` as abandoned.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            match walker
+                .query_opt(
+                    "SELECT 1 FROM verification_reports WHERE run_id = $1",
+                    &[&run_id],
                 )
                 .await
-                {
-                    tracing::error!(run = %run_id, error = format!("{e:#}"), "a verification's report could not be published");
-                }
-            }
-            Err(e) => {
-                tracing::error!(run = %run_id, error = format!("{e:#}"), "a verification could not finish")
+            {
+                Ok(Some(_)) => return,
+                Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                Err(_) => return,
             }
         }
-        *self.running.lock().await = None;
+        tracing::warn!(run = %run_id, "a verification's report was published but is not in the log's tables after 60 s");
     }
 
     async fn checkpoints(&self, ctx: &CallContext) -> Result<Reply, Problem> {

@@ -348,10 +348,12 @@ pub async fn verify(
 /// Start a verification: walk every record and checkpoint, and hold them to the
 /// checkpoints and keys published on the stream. A large log takes minutes (about 100,000
 /// records a second), so the walk runs in the background: follow the `Location` until its
-/// `state` is `finished`. Asked while a walk is running, it answers that walk.
+/// `state` is `finished` (or `abandoned`, if the service stopped during the walk: start
+/// another). Asked while a walk is running, on any replica, it answers that walk.
 #[utoipa::path(post, path = "/audit/verification", tag = "audit", security(("bearer" = [])),
     responses((status = 202, description = "the walk started (or was already running); `Location` shows it", body = VerificationRun),
               (status = 403, description = "not an auditor", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "another walk is being started at this moment; ask again", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "the walk could not be started or recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn start_verification(
     State(state): State<AppState>,

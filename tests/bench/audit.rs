@@ -621,7 +621,10 @@ async fn main() -> anyhow::Result<()> {
             "ingest: {} access records appended in {:.1} s, copied into the audit stream after {}, all chained in the log after {:.1} s: {:.0} events/s end to end",
             a.ingest,
             appended.as_secs_f64(),
-            copied.map_or("(not seen before the last record was chained)".into(), |c| format!("{:.1} s", c.as_secs_f64())),
+            copied.map_or(
+                "(not seen before the last record was chained)".into(),
+                |c| format!("{:.1} s", c.as_secs_f64())
+            ),
             elapsed.as_secs_f64(),
             a.ingest as f64 / elapsed.as_secs_f64()
         );

@@ -697,29 +697,34 @@ async fn exports_reports_and_replay_come_in_their_formats() -> anyhow::Result<()
     let again: Value = serde_json::from_str(rest.lines().next().unwrap())?;
     assert!(again["sequence"].as_u64() > first["sequence"].as_u64());
 
-    // Bad input is named.
-    let (status, problem) = send(
-        r.auditor
-            .request(p, Method::GET, "/api/v1/audit/records")
-            .query(&[("kind", "gossip")]),
-    )
-    .await?;
-    assert_eq!(
-        (status, problem["errors"][0]["pointer"].as_str()),
-        (422, Some("/kind")),
-        "{problem}"
-    );
-    let (status, problem) = send(
-        r.auditor
-            .request(p, Method::GET, "/api/v1/audit/records")
-            .query(&[("limit", "0")]),
-    )
-    .await?;
-    assert_eq!(
-        (status, problem["errors"][0]["pointer"].as_str()),
-        (422, Some("/limit")),
-        "{problem}"
-    );
+    // Bad input is named, and never reaches the database (which cannot hold a NUL).
+    for (path, query, want) in [
+        ("/api/v1/audit/records", ("kind", "gossip"), (422, "/kind")),
+        ("/api/v1/audit/records", ("limit", "0"), (422, "/limit")),
+        (
+            "/api/v1/audit/records",
+            ("site_id", "a\0b"),
+            (400, "/site_id"),
+        ),
+        (
+            "/api/v1/audit/leaks",
+            ("member_id", "\u{1b}[2J"),
+            (400, "/member_id"),
+        ),
+        (
+            "/api/v1/audit/verification",
+            ("run_id", "\0"),
+            (400, "/run_id"),
+        ),
+    ] {
+        let (status, problem) =
+            send(r.auditor.request(p, Method::GET, path).query(&[query])).await?;
+        assert_eq!(
+            (status, problem["errors"][0]["pointer"].as_str()),
+            (want.0, Some(want.1)),
+            "{path} {query:?}: {problem}"
+        );
+    }
     Ok(())
 }
 

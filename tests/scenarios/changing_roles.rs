@@ -281,6 +281,11 @@ async fn roles_change_only_by_those_who_manage_the_member_and_only_to_roles_they
             "/roles/0",
         ),
         (json!({ "roles": ["site_admin"], "reason": " " }), "/reason"),
+        // A NUL could never reach the read models or the audit log: refused at the door.
+        (
+            json!({ "roles": ["site_admin"], "reason": "promoted\u{0}" }),
+            "/reason",
+        ),
     ];
     for (body, field) in cases {
         let (status, problem) = put_roles(&p, &secretariat.token, nurse.id(), body.clone()).await?;

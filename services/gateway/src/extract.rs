@@ -46,7 +46,68 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| Problem::payload_too_large(limit))?;
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let Some(pointer) = control_character_at(&value, String::new())
+        {
+            let detail = "must not contain control characters (other than tab and line breaks)";
+            return Err(
+                Problem::new(422, "invalid-body", "The body does not match the schema")
+                    .with_detail(format!("{pointer} {detail}"))
+                    .with_field(pointer, detail)
+                    .into(),
+            );
+        }
         Ok(Self(problem::parse_json(&bytes)?))
+    }
+}
+
+/// Where the first text (a string or a key) holding a control character other than tab,
+/// line feed and carriage return is, as a JSON pointer. No field of this API carries one,
+/// and PostgreSQL cannot hold a NUL in text: accepted, such an event could never reach the
+/// read models or the audit log.
+fn control_character_at(value: &serde_json::Value, at: String) -> Option<String> {
+    let bad = |text: &str| {
+        text.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    };
+    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    match value {
+        serde_json::Value::String(text) => bad(text).then_some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| control_character_at(item, format!("{at}/{i}"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = format!("{at}/{}", escape(key));
+            if bad(key) {
+                Some(here)
+            } else {
+                control_character_at(item, here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::control_character_at;
+    use serde_json::json;
+
+    #[test]
+    fn a_control_character_is_found_at_its_field() {
+        let at = |v| control_character_at(&v, String::new());
+        assert_eq!(at(json!({"note": "two\nlines\tand a tab\r"})), None);
+        assert_eq!(
+            at(json!({"roles": ["nurse"], "reason": "a\u{0}b"})),
+            Some("/reason".into())
+        );
+        assert_eq!(
+            at(json!({"contacts": [{"name": "ok"}, {"name": "\u{1b}[2J"}]})),
+            Some("/contacts/1/name".into())
+        );
+        assert_eq!(at(json!({"a/b\u{7}": 1})), Some("/a~1b\u{7}".into()));
+        assert_eq!(at(json!("\u{85}")), Some(String::new()));
     }
 }
 
@@ -59,6 +120,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        // No parameter of this API holds a control character, and PostgreSQL cannot hold a
+        // NUL in text at all: refuse them here rather than fail at the database.
+        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(_, value)| value.chars().any(char::is_control))
+        {
+            let detail = "must not contain control characters";
+            return Err(
+                Problem::new(400, "invalid-query", "A query parameter is invalid")
+                    .with_detail(format!("{key} {detail}"))
+                    .with_field(
+                        format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+                        detail,
+                    )
+                    .into(),
+            );
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let value: Result<T, _> = serde_path_to_error::deserialize(de);
         value.map(Params).map_err(|e| {

@@ -704,17 +704,17 @@ async fn exports_reports_and_replay_come_in_their_formats() -> anyhow::Result<()
         (
             "/api/v1/audit/records",
             ("site_id", "a\0b"),
-            (400, "/site_id"),
+            (422, "/site_id"),
         ),
         (
             "/api/v1/audit/leaks",
             ("member_id", "\u{1b}[2J"),
-            (400, "/member_id"),
+            (422, "/member_id"),
         ),
         (
             "/api/v1/audit/verification",
             ("run_id", "\0"),
-            (400, "/run_id"),
+            (422, "/run_id"),
         ),
     ] {
         let (status, problem) =

@@ -125,15 +125,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
         if let Some((key, _)) = form_urlencoded::parse(query.as_bytes())
             .find(|(_, value)| value.chars().any(char::is_control))
         {
-            let detail = "must not contain control characters";
+            let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
             return Err(
-                Problem::new(400, "invalid-query", "A query parameter is invalid")
-                    .with_detail(format!("{key} {detail}"))
-                    .with_field(
-                        format!("/{}", key.replace('~', "~0").replace('/', "~1")),
-                        detail,
-                    )
-                    .into(),
+                Problem::invalid_field(pointer, "must not contain control characters").into(),
             );
         }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));

@@ -141,6 +141,25 @@ async fn verification_run(
     }))
 }
 
+/// Waits (up to `seconds`) until `sql` finds the run's row: what was published on the
+/// stream is then in the log's tables. Answers whether it came.
+async fn wait_for_row(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    run_id: &str,
+    seconds: u64,
+) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        match client.query_opt(sql, &[&run_id]).await {
+            Ok(Some(_)) => return true,
+            Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
 /// Whether the walk `run_id` still holds its lock in this database.
 async fn walk_is_running(
     client: &impl tokio_postgres::GenericClient,
@@ -494,6 +513,10 @@ impl Audit {
             );
             Problem::unavailable("the verification could not be started; try again")
         })?;
+        // Answer once the run is in the log's tables, so that its `Location` shows it at
+        // once; a log far behind the stream answers sooner, and the run shows up later.
+        let sql = "SELECT 1 FROM verifications WHERE run_id = $1";
+        wait_for_row(&walker, sql, &run.run_id, 5).await;
         let audit = Arc::clone(self);
         let (run_id, actor) = (run.run_id.clone(), ctx.actor.clone());
         tokio::spawn(async move { audit.walk(walker, run_id, actor).await });
@@ -544,21 +567,10 @@ impl Audit {
         }
         // Hold the locks until the report is in the log's tables, so that no reader sees
         // the run between `running` and `finished` as abandoned.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::time::Instant::now() < deadline {
-            match walker
-                .query_opt(
-                    "SELECT 1 FROM verification_reports WHERE run_id = $1",
-                    &[&run_id],
-                )
-                .await
-            {
-                Ok(Some(_)) => return,
-                Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-                Err(_) => return,
-            }
+        let sql = "SELECT 1 FROM verification_reports WHERE run_id = $1";
+        if !wait_for_row(&walker, sql, &run_id, 60).await {
+            tracing::warn!(run = %run_id, "a verification's report was published but is not in the log's tables yet");
         }
-        tracing::warn!(run = %run_id, "a verification's report was published but is not in the log's tables after 60 s");
     }
 
     async fn checkpoints(&self, ctx: &CallContext) -> Result<Reply, Problem> {

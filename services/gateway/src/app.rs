@@ -140,6 +140,55 @@ impl Modify for CommonProblems {
     }
 }
 
+/// No path or query parameter may hold a control character (the guard and the query
+/// extractor refuse them with 422): say so in every free-text parameter's schema, so that
+/// clients and generated tests know it. Parameters with a pattern, format or list of
+/// values already say more.
+struct PlainTextParameters;
+
+/// Any text without C0 or C1 control characters.
+pub const PLAIN_TEXT: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+impl Modify for PlainTextParameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{SchemaType, Type};
+        use utoipa::openapi::{RefOr, Schema};
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            let own = operations
+                .into_iter()
+                .flatten()
+                .flat_map(|op| op.parameters.iter_mut().flatten());
+            for parameter in own {
+                let RefOr::T(parameter) = parameter else {
+                    continue;
+                };
+                let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema else {
+                    continue;
+                };
+                let text = match &schema.schema_type {
+                    SchemaType::Type(t) => *t == Type::String,
+                    SchemaType::Array(types) => types.contains(&Type::String),
+                    SchemaType::AnyValue => false,
+                };
+                if text
+                    && schema.pattern.is_none()
+                    && schema.format.is_none()
+                    && schema.enum_values.is_none()
+                {
+                    schema.pattern = Some(PLAIN_TEXT.to_owned());
+                }
+            }
+        }
+    }
+}
+
 /// The API's routes and their document, both from one list so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
@@ -213,8 +262,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1", v1)
         .split_for_parts();
     doc.merge(files_api().1);
-    // After the routes are in: the modifier must see every operation.
+    // After the routes are in: the modifiers must see every operation.
     CommonProblems.modify(&mut doc);
+    PlainTextParameters.modify(&mut doc);
     (router, doc)
 }
 

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use event_store::Position;
 use problem::Problem;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
@@ -89,47 +90,20 @@ fn control_character_at(value: &serde_json::Value, at: String) -> Option<String>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::control_character_at;
-    use serde_json::json;
-
-    #[test]
-    fn a_control_character_is_found_at_its_field() {
-        let at = |v| control_character_at(&v, String::new());
-        assert_eq!(at(json!({"note": "two\nlines\tand a tab\r"})), None);
-        assert_eq!(
-            at(json!({"roles": ["nurse"], "reason": "a\u{0}b"})),
-            Some("/reason".into())
-        );
-        assert_eq!(
-            at(json!({"contacts": [{"name": "ok"}, {"name": "\u{1b}[2J"}]})),
-            Some("/contacts/1/name".into())
-        );
-        assert_eq!(at(json!({"a/b\u{7}": 1})), Some("/a~1b\u{7}".into()));
-        assert_eq!(at(json!("\u{85}")), Some(String::new()));
-    }
-}
-
-/// Query parameters matching `T` exactly, refusing unknown ones.
+/// Query parameters matching `T` exactly, within the constraints the document gives them
+/// (see [`crate::query_rules`]), refusing unknown ones.
 #[derive(Debug)]
 pub struct Params<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+impl<S: Send + Sync, T: DeserializeOwned + IntoParams + 'static> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        // No parameter of this API holds a control character, and PostgreSQL cannot hold a
-        // NUL in text at all: refuse them here rather than fail at the database.
-        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes())
-            .find(|(_, value)| value.chars().any(char::is_control))
-        {
-            let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
-            return Err(
-                Problem::invalid_field(pointer, "must not contain control characters").into(),
-            );
-        }
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        crate::query_rules::check::<T>(&pairs)?;
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let value: Result<T, _> = serde_path_to_error::deserialize(de);
         value.map(Params).map_err(|e| {
@@ -219,5 +193,27 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::control_character_at;
+    use serde_json::json;
+
+    #[test]
+    fn a_control_character_is_found_at_its_field() {
+        let at = |v| control_character_at(&v, String::new());
+        assert_eq!(at(json!({"note": "two\nlines\tand a tab\r"})), None);
+        assert_eq!(
+            at(json!({"roles": ["nurse"], "reason": "a\u{0}b"})),
+            Some("/reason".into())
+        );
+        assert_eq!(
+            at(json!({"contacts": [{"name": "ok"}, {"name": "\u{1b}[2J"}]})),
+            Some("/contacts/1/name".into())
+        );
+        assert_eq!(at(json!({"a/b\u{7}": 1})), Some("/a~1b\u{7}".into()));
+        assert_eq!(at(json!("\u{85}")), Some(String::new()));
     }
 }

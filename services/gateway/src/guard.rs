@@ -242,6 +242,21 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, Turned> {
         door,
         params: params.clone(),
     };
+    // As for query parameters (see `query_rules`): no id in a path holds a control character.
+    if let Some((name, _)) = params.iter().find(|(_, raw)| {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .chars()
+            .any(char::is_control)
+    }) {
+        return Err(turned(
+            ApiError(Problem::invalid_field(
+                format!("/{name}"),
+                "must not contain control characters",
+            ))
+            .into_response(),
+        ));
+    }
     match &signed {
         Signed::Operator => {
             if matches!(row.door, Door::OwnAccount) {

@@ -77,7 +77,9 @@ pub struct RecordParams {
     #[param(pattern = "^[0-9]{6}$")]
     pub municipality: Option<String>,
     /// Kinds, comma-separated: `patient_access`, `sign_in_failed`, `permission_denied`, `break_glass_opened`, …
-    #[param(pattern = "^[a-z_]+(,[a-z_]+)*$")]
+    #[param(
+        pattern = "^(patient_access|sign_in|sign_in_failed|locked_out|second_factor_enrolled|credentials_reset|member_change|session_revoked|security_change|site_change|patient_change|consent_change|team_change|break_glass_opened|break_glass_ended|document_attached|audit_read|permission_denied)(,(patient_access|sign_in|sign_in_failed|locked_out|second_factor_enrolled|credentials_reset|member_change|session_revoked|security_change|site_change|patient_change|consent_change|team_change|break_glass_opened|break_glass_ended|document_attached|audit_read|permission_denied))*$"
+    )]
     pub kind: Option<String>,
     /// `allowed`, `denied`, `succeeded` or `failed`.
     #[param(pattern = "^(allowed|denied|succeeded|failed)$")]
@@ -122,7 +124,8 @@ fn kinds(text: Option<&str>) -> Result<Vec<RecordKind>, ApiError> {
 /// secretariat its municipality without clinical content, a site admin their own staff.
 #[utoipa::path(get, path = "/audit/records", tag = "audit", security(("bearer" = [])),
     params(RecordParams),
-    responses((status = 200, description = "a page of records (or the export in the format asked; the next page starts after the `Tsunagu-Next-After` header)", body = RecordPage),
+    responses((status = 200, description = "a page of records (or the export in the format asked; the next page starts after the `Tsunagu-Next-After` header)",
+                content((RecordPage = "application/json"), (String = "text/csv"), (String = "application/x-ndjson"), (serde_json::Value = "application/fhir+json"))),
               (status = 403, description = "not an auditor, the secretariat or a site admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn query_records(
     State(state): State<AppState>,
@@ -188,7 +191,8 @@ pub struct ReportParams {
 /// to hand to the patient.
 #[utoipa::path(get, path = "/audit/patients/{patient_id}/report", tag = "audit", security(("bearer" = [])),
     params(AuditPatientPath, ReportParams),
-    responses((status = 200, description = "the report (JSON, CSV or printable HTML)", body = PatientReport),
+    responses((status = 200, description = "the report (JSON, CSV or printable HTML)",
+                content((PatientReport = "application/json"), (String = "text/csv"), (String = "text/html"))),
               (status = 403, description = "not an auditor or the secretariat", body = Problem, content_type = "application/problem+json")))]
 pub async fn patient_report(
     State(state): State<AppState>,
@@ -289,7 +293,8 @@ pub struct ReviewParams {
 /// outside working hours, members with unusual volume.
 #[utoipa::path(get, path = "/audit/reviews/{code}/{month}", tag = "audit", security(("bearer" = [])),
     params(ReviewPath, ReviewParams),
-    responses((status = 200, description = "the review (JSON or CSV)", body = MonthlyReview),
+    responses((status = 200, description = "the review (JSON or CSV)",
+                content((MonthlyReview = "application/json"), (String = "text/csv"))),
               (status = 403, description = "not an auditor or this municipality's secretariat", body = Problem, content_type = "application/problem+json")))]
 pub async fn monthly_review(
     State(state): State<AppState>,
@@ -402,25 +407,35 @@ pub async fn checkpoints(
     .await
 }
 
-/// Which proof.
+/// Which inclusion proof.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ProofParams {
-    /// The record (inclusion proofs).
-    #[param(minimum = 0)]
+pub struct InclusionParams {
+    /// The record.
+    #[param(minimum = 0, required = true)]
     pub seq: Option<u64>,
-    /// The earlier checkpoint's size (consistency proofs).
-    #[param(minimum = 1)]
-    pub first: Option<u64>,
     /// The checkpoint's size; default the latest.
+    #[param(minimum = 1)]
+    pub tree_size: Option<u64>,
+}
+
+/// Which consistency proof.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyParams {
+    /// The earlier checkpoint's size.
+    #[param(minimum = 1, required = true)]
+    pub first: Option<u64>,
+    /// The later checkpoint's size; default the latest.
     #[param(minimum = 1)]
     pub tree_size: Option<u64>,
 }
 
 /// RFC 9162 inclusion proof of a record under a signed checkpoint.
 #[utoipa::path(get, path = "/audit/proofs/inclusion", tag = "audit", security(("bearer" = [])),
-    params(ProofParams),
+    params(InclusionParams),
     responses((status = 200, description = "the record, its audit path and the checkpoint", body = InclusionProof),
               (status = 403, description = "not an audit reader", body = Problem, content_type = "application/problem+json")))]
 pub async fn inclusion_proof(
@@ -428,11 +443,11 @@ pub async fn inclusion_proof(
     signed: Signed,
     rid: RequestId,
     addr: ClientAddr,
-    Params(p): Params<ProofParams>,
+    Params(p): Params<InclusionParams>,
 ) -> Result<Response, ApiError> {
     let q = ProofQuery {
         seq: p.seq,
-        first: p.first,
+        first: None,
         tree_size: p.tree_size,
     };
     call(
@@ -447,7 +462,7 @@ pub async fn inclusion_proof(
 
 /// RFC 9162 consistency proof between two signed checkpoints.
 #[utoipa::path(get, path = "/audit/proofs/consistency", tag = "audit", security(("bearer" = [])),
-    params(ProofParams),
+    params(ConsistencyParams),
     responses((status = 200, description = "both checkpoints and the proof", body = ConsistencyProof),
               (status = 403, description = "not an audit reader", body = Problem, content_type = "application/problem+json")))]
 pub async fn consistency_proof(
@@ -455,10 +470,10 @@ pub async fn consistency_proof(
     signed: Signed,
     rid: RequestId,
     addr: ClientAddr,
-    Params(p): Params<ProofParams>,
+    Params(p): Params<ConsistencyParams>,
 ) -> Result<Response, ApiError> {
     let q = ProofQuery {
-        seq: p.seq,
+        seq: None,
         first: p.first,
         tree_size: p.tree_size,
     };

@@ -617,10 +617,14 @@ pub struct DocumentPath {
 pub struct RecordParams {
     /// The categories wanted, comma-separated (e.g. `care_records,documents`); the answer
     /// holds those the consent covers.
-    #[param(example = "care_records,documents", pattern = "^[a-z_]+(,[a-z_]+)*$")]
+    #[param(
+        example = "care_records,documents",
+        pattern = "^(care_records|medication|lab_results|documents|care_plan|photos_video)(,(care_records|medication|lab_results|documents|care_plan|photos_video))*$"
+    )]
     pub categories: String,
-    /// Why: `care` (default) or `emergency` (break-glass).
-    #[param(value_type = Option<String>, pattern = "^(care|emergency)$", nullable = false)]
+    /// Why: `care` (default) or `emergency` (break-glass). `audit` and `administration`
+    /// are purposes too, and clinical content is never served for them (refused, recorded).
+    #[param(value_type = Option<String>, pattern = "^(care|emergency|audit|administration)$", nullable = false)]
     pub purpose: Option<consent::Purpose>,
 }
 
@@ -629,8 +633,9 @@ pub struct RecordParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PurposeParams {
-    /// `care` (default) or `emergency` (break-glass).
-    #[param(value_type = Option<String>, pattern = "^(care|emergency)$", nullable = false)]
+    /// `care` (default) or `emergency` (break-glass). `audit` and `administration`
+    /// are purposes too, and clinical content is never served for them (refused, recorded).
+    #[param(value_type = Option<String>, pattern = "^(care|emergency|audit|administration)$", nullable = false)]
     pub purpose: Option<consent::Purpose>,
 }
 

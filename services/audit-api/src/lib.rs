@@ -323,8 +323,9 @@ pub struct AuditRecord {
     pub patient: Option<String>,
     /// `allowed`, `denied`, `succeeded`, `failed`, or none.
     pub outcome: Option<String>,
-    /// Why: the decision's basis or reason, the failure, the break-glass reason.
-    #[schema(value_type = Object)]
+    /// Why: the decision's basis or reason, the failure, the break-glass reason, the
+    /// refusal's text: an object or a string, or null.
+    #[schema(value_type = Value)]
     pub reason: Value,
     /// Clinical categories asked or allowed (names only, never content).
     pub categories: Vec<String>,

@@ -631,7 +631,8 @@ impl Audit {
         }
         .map_err(db_problem)?
         .ok_or_else(|| {
-            Problem::invalid_field(field, "no checkpoint of this size has been signed")
+            let detail = "no checkpoint of this size has been signed";
+            Problem::not_found(detail).with_field(field, detail)
         })?;
         serde_json::from_str(&row.get::<_, String>(0)).map_err(|_| Problem::internal())
     }

@@ -189,6 +189,60 @@ impl Modify for PlainTextParameters {
     }
 }
 
+/// Likewise for JSON fields: no string in a body may hold a control character other than
+/// tab and line breaks (`extract::Body` refuses it with 422). Said in every free-text
+/// string of the component schemas, but problem details, which may quote bad input back.
+struct PlainTextFields;
+
+/// Any text without C0 or C1 control characters but tab, line feed and carriage return.
+pub const PLAIN_TEXT_LINES: &str =
+    "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$";
+
+impl Modify for PlainTextFields {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            if name != "Problem" {
+                plain_text_strings(schema);
+            }
+        }
+    }
+}
+
+fn plain_text_strings(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>) {
+    use utoipa::openapi::schema::{ArrayItems, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            let text = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if text
+                && object.pattern.is_none()
+                && object.format.is_none()
+                && object.enum_values.is_none()
+            {
+                object.pattern = Some(PLAIN_TEXT_LINES.to_owned());
+            }
+            object.properties.values_mut().for_each(plain_text_strings);
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                plain_text_strings(items);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(plain_text_strings),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(plain_text_strings),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(plain_text_strings),
+        _ => {}
+    }
+}
+
 /// The API's routes and their document, both from one list so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
@@ -265,6 +319,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // After the routes are in: the modifiers must see every operation.
     CommonProblems.modify(&mut doc);
     PlainTextParameters.modify(&mut doc);
+    PlainTextFields.modify(&mut doc);
     (router, doc)
 }
 

@@ -231,27 +231,34 @@ mod tests {
 
 #[cfg(test)]
 mod every_route {
-    /// Every pattern the document gives a parameter is one the gateway can check.
+    /// Every pattern the document holds (parameters and fields) reads as a regex, so the
+    /// gateway can check it and a client can trust it.
     #[test]
     fn every_documented_pattern_reads_as_a_regex() {
-        let (_, doc) = crate::app::api();
-        let doc = serde_json::to_value(doc).unwrap();
-        let mut read = 0;
-        for (path, operations) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in operations.as_object().unwrap() {
-                for parameter in operation["parameters"].as_array().into_iter().flatten() {
-                    if let Some(pattern) = parameter["schema"]["pattern"].as_str() {
-                        assert!(
-                            regex::Regex::new(pattern).is_ok(),
-                            "{method} {path} {}: {pattern}",
-                            parameter["name"]
-                        );
-                        read += 1;
+        fn patterns<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+            match value {
+                serde_json::Value::Object(fields) => {
+                    for (key, item) in fields {
+                        match (key.as_str(), item) {
+                            ("pattern", serde_json::Value::String(p)) => found.push(p),
+                            _ => patterns(item, found),
+                        }
                     }
                 }
+                serde_json::Value::Array(items) => items.iter().for_each(|i| patterns(i, found)),
+                _ => {}
             }
         }
-        assert!(read > 10, "only {read} patterns found");
+        let (_, doc) = crate::app::api();
+        let doc = serde_json::to_value(doc).unwrap();
+        let mut found = Vec::new();
+        patterns(&doc, &mut found);
+        for pattern in &found {
+            assert!(regex::Regex::new(pattern).is_ok(), "{pattern}");
+        }
+        assert!(found.len() > 50, "only {} patterns found", found.len());
+        let plain = regex::Regex::new(crate::app::PLAIN_TEXT_LINES).unwrap();
+        assert!(plain.is_match("二行の\nメモ\t") && !plain.is_match("a\u{0}b"));
     }
 
     fn pattern(doc: &serde_json::Value, path: &str, name: &str) -> regex::Regex {

@@ -8,6 +8,7 @@
 //! (事業所); the service type codes of the long-term care insurance; and patients, with
 //! their consents, care teams and break-glass grants (one aggregate per patient).
 
+pub mod closed_lists;
 pub mod events;
 pub mod members;
 pub mod municipalities;

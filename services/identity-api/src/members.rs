@@ -63,7 +63,7 @@ pub struct InviteMember {
     #[schema(max_length = 200, example = "カンゴ ハナコ")]
     pub name_kana: String,
     /// Profession.
-    #[schema(value_type = String, example = "nurse")]
+    #[schema(schema_with = crate::closed_lists::profession)]
     pub profession: Profession,
     /// Roles (at least one).
     #[schema(value_type = Vec<String>, example = json!(["professional"]))]
@@ -259,7 +259,7 @@ pub struct MemberView {
     /// Reading in katakana.
     pub name_kana: String,
     /// Profession.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::closed_lists::profession)]
     pub profession: Profession,
     /// Roles.
     #[schema(value_type = Vec<String>)]
@@ -334,7 +334,7 @@ pub struct SelfRegister {
     #[schema(max_length = 200)]
     pub name_kana: String,
     /// Profession.
-    #[schema(value_type = String, example = "care_worker")]
+    #[schema(schema_with = crate::closed_lists::profession)]
     pub profession: Profession,
     /// The name to sign in with.
     #[schema(pattern = "^[a-z0-9._-]{3,64}$")]

@@ -269,7 +269,7 @@ pub struct FamilyContact {
     #[schema(max_length = 200, example = "イズモ ハナコ")]
     pub name_kana: Option<String>,
     /// How they are related to the patient.
-    #[schema(value_type = String, example = "child")]
+    #[schema(schema_with = crate::closed_lists::family_relationship)]
     pub relationship: FamilyRelationship,
     /// Phone.
     #[schema(
@@ -510,7 +510,7 @@ pub struct NewTeamMember {
     #[serde(default)]
     pub member: Option<String>,
     /// Their part on the team.
-    #[schema(value_type = String, example = "visiting_nurse")]
+    #[schema(schema_with = crate::closed_lists::team_part)]
     pub part: TeamPart,
     /// On the team from (absent: now).
     #[serde(default)]
@@ -628,7 +628,7 @@ pub struct ConsentSummary {
     /// The version.
     pub version: u32,
     /// Where it stands.
-    #[schema(value_type = String, example = "active")]
+    #[schema(schema_with = crate::closed_lists::consent_status)]
     pub status: ConsentStatus,
     /// Which sites it covers.
     #[schema(value_type = ConsentModelSchema)]
@@ -652,7 +652,7 @@ pub struct TeamSeat {
     /// The member, if the seat is theirs alone.
     pub member: Option<String>,
     /// Their part.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::closed_lists::team_part)]
     pub part: TeamPart,
     /// Since.
     pub since: DateTime<Utc>,
@@ -709,7 +709,7 @@ pub struct AttachDocument {
     /// The patient.
     pub patient_id: String,
     /// The category of data the document holds.
-    #[schema(value_type = String, example = "documents")]
+    #[schema(schema_with = crate::closed_lists::data_category)]
     pub category: DataCategory,
     /// SHA-256 of the blob, lowercase hex.
     #[schema(pattern = "^[0-9a-f]{64}$")]
@@ -742,7 +742,7 @@ pub struct ReadPatientRecord {
     #[schema(value_type = Vec<String>, example = json!(["documents", "care_records"]))]
     pub categories: Vec<DataCategory>,
     /// Why: `care`, or `emergency` (break-glass).
-    #[schema(value_type = String, example = "care")]
+    #[schema(schema_with = crate::closed_lists::purpose)]
     pub purpose: Purpose,
 }
 
@@ -769,7 +769,7 @@ pub struct DocumentView {
     /// The document.
     pub document_id: String,
     /// Its category.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::closed_lists::data_category)]
     pub category: DataCategory,
     /// SHA-256 of its blob.
     pub sha256: String,
@@ -810,7 +810,7 @@ pub struct OpenDocument {
     /// The document.
     pub document_id: String,
     /// Why: `care`, or `emergency` (break-glass).
-    #[schema(value_type = String, example = "care")]
+    #[schema(schema_with = crate::closed_lists::purpose)]
     pub purpose: Purpose,
 }
 

@@ -587,7 +587,7 @@ pub async fn who_could_see(
 #[serde(deny_unknown_fields)]
 pub struct NewDocument {
     /// The category of data the document holds.
-    #[schema(value_type = String, example = "documents")]
+    #[schema(schema_with = identity_api::closed_lists::data_category)]
     pub category: consent::DataCategory,
     /// The file's SHA-256 (lowercase hex), as the upload answered; you or your site must
     /// hold it.

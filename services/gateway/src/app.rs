@@ -189,9 +189,11 @@ impl Modify for PlainTextParameters {
     }
 }
 
-/// Likewise for JSON fields: no string in a body may hold a control character other than
-/// tab and line breaks (`extract::Body` refuses it with 422). Said in every free-text
-/// string of the component schemas, but problem details, which may quote bad input back.
+/// Likewise for JSON fields: no string in a request body may hold a control character
+/// other than tab and line breaks (`extract::Body` refuses it with 422). Said in every
+/// free-text string of the schemas request bodies use; answers are left as they are (the
+/// audit log keeps what it was given before this rule, and problem details may quote bad
+/// input back).
 struct PlainTextFields;
 
 /// Any text without C0 or C1 control characters but tab, line feed and carriage return.
@@ -200,21 +202,60 @@ pub const PLAIN_TEXT_LINES: &str =
 
 impl Modify for PlainTextFields {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let mut pending: Vec<String> = Vec::new();
+        for item in openapi.paths.paths.values() {
+            let operations = [&item.post, &item.put, &item.patch, &item.delete];
+            let bodies = operations
+                .into_iter()
+                .flatten()
+                .filter_map(|op| match &op.request_body {
+                    Some(RefOr::T(body)) => Some(body),
+                    _ => None,
+                });
+            for body in bodies {
+                for content in body.content.values() {
+                    if let RefOr::T(content) = content
+                        && let Some(RefOr::Ref(r)) = &content.schema
+                    {
+                        pending.push(r.ref_location.clone());
+                    }
+                }
+            }
+        }
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
-        for (name, schema) in components.schemas.iter_mut() {
-            if name != "Problem" {
-                plain_text_strings(schema);
+        let mut done = std::collections::BTreeSet::new();
+        while let Some(location) = pending.pop() {
+            let name = location.rsplit('/').next().unwrap_or_default().to_owned();
+            if !done.insert(name.clone()) {
+                continue;
+            }
+            if let Some(schema) = components.schemas.get_mut(&name) {
+                plain_text_strings(schema, &mut pending);
             }
         }
     }
 }
 
-fn plain_text_strings(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>) {
+/// Gives every free-text string under `schema` the plain-text pattern, and notes the
+/// schemas it refers to.
+fn plain_text_strings(
+    schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>,
+    refs: &mut Vec<String>,
+) {
     use utoipa::openapi::schema::{ArrayItems, SchemaType, Type};
     use utoipa::openapi::{RefOr, Schema};
-    let RefOr::T(schema) = schema else { return };
+    let schema = match schema {
+        RefOr::Ref(r) => {
+            refs.push(r.ref_location.clone());
+            return;
+        }
+        RefOr::T(schema) => schema,
+    };
+    let mut each =
+        |items: &mut Vec<RefOr<Schema>>| items.iter_mut().for_each(|s| plain_text_strings(s, refs));
     match schema {
         Schema::Object(object) => {
             let text = match &object.schema_type {
@@ -229,16 +270,18 @@ fn plain_text_strings(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schem
             {
                 object.pattern = Some(PLAIN_TEXT_LINES.to_owned());
             }
-            object.properties.values_mut().for_each(plain_text_strings);
+            for property in object.properties.values_mut() {
+                plain_text_strings(property, refs);
+            }
         }
         Schema::Array(array) => {
             if let ArrayItems::RefOrSchema(items) = &mut array.items {
-                plain_text_strings(items);
+                plain_text_strings(items, refs);
             }
         }
-        Schema::OneOf(one) => one.items.iter_mut().for_each(plain_text_strings),
-        Schema::AllOf(all) => all.items.iter_mut().for_each(plain_text_strings),
-        Schema::AnyOf(any) => any.items.iter_mut().for_each(plain_text_strings),
+        Schema::OneOf(one) => each(&mut one.items),
+        Schema::AllOf(all) => each(&mut all.items),
+        Schema::AnyOf(any) => each(&mut any.items),
         _ => {}
     }
 }

@@ -231,6 +231,8 @@ mod tests {
 
 #[cfg(test)]
 mod every_route {
+    use std::ops::Not;
+
     /// Every pattern the document holds (parameters and fields) reads as a regex, so the
     /// gateway can check it and a client can trust it.
     #[test]
@@ -259,6 +261,20 @@ mod every_route {
         assert!(found.len() > 50, "only {} patterns found", found.len());
         let plain = regex::Regex::new(crate::app::PLAIN_TEXT_LINES).unwrap();
         assert!(plain.is_match("二行の\nメモ\t") && !plain.is_match("a\u{0}b"));
+    }
+
+    /// Request bodies say they hold no control characters; answers say nothing of it.
+    #[test]
+    fn request_bodies_and_only_they_carry_the_plain_text_pattern() {
+        let (_, doc) = crate::app::api();
+        let doc = serde_json::to_value(doc).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["RoleChange"]["properties"]["reason"]["pattern"],
+            crate::app::PLAIN_TEXT_LINES
+        );
+        assert!(schemas["AuditRecord"]["properties"]["route"]["pattern"].is_null());
+        assert!(schemas["Problem"].to_string().contains("pattern").not());
     }
 
     fn pattern(doc: &serde_json::Value, path: &str, name: &str) -> regex::Regex {

@@ -151,7 +151,6 @@ pub const PLAIN_TEXT: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 impl Modify for PlainTextParameters {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::{SchemaType, Type};
         use utoipa::openapi::{RefOr, Schema};
         for item in openapi.paths.paths.values_mut() {
             let operations = [
@@ -172,18 +171,7 @@ impl Modify for PlainTextParameters {
                 let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema else {
                     continue;
                 };
-                let text = match &schema.schema_type {
-                    SchemaType::Type(t) => *t == Type::String,
-                    SchemaType::Array(types) => types.contains(&Type::String),
-                    SchemaType::AnyValue => false,
-                };
-                if text
-                    && schema.pattern.is_none()
-                    && schema.format.is_none()
-                    && schema.enum_values.is_none()
-                {
-                    schema.pattern = Some(PLAIN_TEXT.to_owned());
-                }
+                bound_free_text(schema, PLAIN_TEXT);
             }
         }
     }
@@ -239,13 +227,27 @@ impl Modify for PlainTextFields {
     }
 }
 
+/// Gives a free-text string (one with no pattern, format or list of values, which say more
+/// already) the `pattern`.
+fn bound_free_text(schema: &mut utoipa::openapi::schema::Object, pattern: &str) {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let text = match &schema.schema_type {
+        SchemaType::Type(t) => *t == Type::String,
+        SchemaType::Array(types) => types.contains(&Type::String),
+        SchemaType::AnyValue => false,
+    };
+    if text && schema.pattern.is_none() && schema.format.is_none() && schema.enum_values.is_none() {
+        schema.pattern = Some(pattern.to_owned());
+    }
+}
+
 /// Gives every free-text string under `schema` the plain-text pattern, and notes the
 /// schemas it refers to.
 fn plain_text_strings(
     schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>,
     refs: &mut Vec<String>,
 ) {
-    use utoipa::openapi::schema::{ArrayItems, SchemaType, Type};
+    use utoipa::openapi::schema::ArrayItems;
     use utoipa::openapi::{RefOr, Schema};
     let schema = match schema {
         RefOr::Ref(r) => {
@@ -258,18 +260,7 @@ fn plain_text_strings(
         |items: &mut Vec<RefOr<Schema>>| items.iter_mut().for_each(|s| plain_text_strings(s, refs));
     match schema {
         Schema::Object(object) => {
-            let text = match &object.schema_type {
-                SchemaType::Type(t) => *t == Type::String,
-                SchemaType::Array(types) => types.contains(&Type::String),
-                SchemaType::AnyValue => false,
-            };
-            if text
-                && object.pattern.is_none()
-                && object.format.is_none()
-                && object.enum_values.is_none()
-            {
-                object.pattern = Some(PLAIN_TEXT_LINES.to_owned());
-            }
+            bound_free_text(object, PLAIN_TEXT_LINES);
             for property in object.properties.values_mut() {
                 plain_text_strings(property, refs);
             }

@@ -253,6 +253,23 @@ impl Identity {
     }
 
     /// May the caller manage members of `municipality` working at `sites`?
+    /// A member the caller may manage, with the version of their events; 404 for an id
+    /// that names nobody.
+    async fn managed_member(
+        &self,
+        ctx: &CallContext,
+        member_id: &str,
+    ) -> Result<(Uuid, Member, u64), Problem> {
+        let id = Uuid::parse_str(member_id).map_err(|_| Problem::not_found("no such member"))?;
+        let (state, version) = self.load_member(member_id).await?;
+        let Some(member) = state else {
+            return Err(Problem::not_found("no such member"));
+        };
+        self.may_manage_members(ctx, &member.municipality, &member.sites)
+            .await?;
+        Ok((id, member, version))
+    }
+
     async fn may_manage_members(
         &self,
         ctx: &CallContext,
@@ -722,14 +739,7 @@ impl Identity {
         ctx: &CallContext,
         c: DeactivateMember,
     ) -> Result<Reply, Problem> {
-        let member_id =
-            Uuid::parse_str(&c.member_id).map_err(|_| Problem::not_found("no such member"))?;
-        let (state, version) = self.load_member(&c.member_id).await?;
-        let Some(member) = state else {
-            return Err(Problem::not_found("no such member"));
-        };
-        self.may_manage_members(ctx, &member.municipality, &member.sites)
-            .await?;
+        let (member_id, member, version) = self.managed_member(ctx, &c.member_id).await?;
         let event = one_event(member::decide(
             Some(&member),
             MemberCommand::Deactivate { reason: c.reason },
@@ -757,13 +767,7 @@ impl Identity {
         ctx: &CallContext,
         c: ChangeRoles,
     ) -> Result<Reply, Problem> {
-        Uuid::parse_str(&c.member_id).map_err(|_| Problem::not_found("no such member"))?;
-        let (state, version) = self.load_member(&c.member_id).await?;
-        let Some(member) = state else {
-            return Err(Problem::not_found("no such member"));
-        };
-        self.may_manage_members(ctx, &member.municipality, &member.sites)
-            .await?;
+        let (_, member, version) = self.managed_member(ctx, &c.member_id).await?;
         may_grant(ctx, &c.roles)?;
         if let Some(caller) = &ctx.caller
             && let Some(role) = member

@@ -144,7 +144,9 @@ pub struct SignIn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshSession {
-    /// The latest refresh token of the session (each works once).
+    /// The latest refresh token of the session (each works once). Left out by a browser
+    /// whose token is in the refresh cookie.
+    #[serde(default)]
     pub refresh_token: String,
 }
 
@@ -157,7 +159,9 @@ pub struct TokenPair {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// A refresh token, valid once; using an old one ends the session.
+    /// A refresh token, valid once; using an old one ends the session. Absent when it was
+    /// set as the browser's refresh cookie instead.
+    #[serde(default)]
     pub refresh_token: String,
     /// The session.
     pub session_id: String,

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use identity_api::SERVICE;
 use identity_api::members::endpoints as ep;
@@ -19,6 +19,7 @@ use crate::auth::{Member, Signed};
 use crate::error::ApiError;
 use crate::extract::{Body, ClientAddr, MinPosition, Params, RequestId};
 use crate::state::AppState;
+use crate::web::refresh_cookie;
 use identity_api::municipalities::Page;
 
 /// A member in the path.
@@ -101,16 +102,20 @@ pub async fn confirm_second_factor(
 
 /// Sign in with username, password and the current code of the second factor.
 #[utoipa::path(post, path = "/sessions", tag = "members",
+    params(RefreshCookieHeader),
     request_body = SignIn,
-    responses((status = 201, description = "signed in", body = TokenPair),
+    responses((status = 201, description = "signed in (with `Tsunagu-Refresh-Cookie: true`, the refresh token is set as a cookie instead of answered)", body = TokenPair),
+              (status = 403, description = "the refresh cookie was asked for from another site", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "the username, password or code is wrong", body = Problem, content_type = "application/problem+json"),
               (status = 429, description = "locked out after repeated failures", body = Problem, content_type = "application/problem+json")))]
 pub async fn sign_in(
     State(state): State<AppState>,
     rid: RequestId,
     ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
     Body(body): Body<SignIn>,
 ) -> Result<Response, ApiError> {
+    let carrier = refresh_cookie::carrier(&headers)?;
     if let Some(seconds) = addr.and_then(|a| state.failed_sign_ins.retry_after(a)) {
         let p = Problem::new(
             429,
@@ -146,7 +151,7 @@ pub async fn sign_in(
             }
             Err(ApiError(p))
         }
-        ok => ok,
+        ok => refresh_cookie::carry(ok, carrier).await,
     }
 }
 
@@ -159,16 +164,33 @@ fn with_retry_after(p: Problem, seconds: u64) -> Response {
 }
 
 /// Exchange the latest refresh token for a new pair. Using an old one ends the session.
+/// With `Tsunagu-Refresh-Cookie: true` the token is read from the refresh cookie (the body
+/// may then be `{}`) and the new one set in it.
 #[utoipa::path(post, path = "/sessions/refresh", tag = "members",
+    params(RefreshCookieHeader),
     request_body = RefreshSession,
     responses((status = 200, description = "a new pair", body = TokenPair),
-              (status = 401, description = "invalid, or reused (the session has ended)", body = Problem, content_type = "application/problem+json")))]
+              (status = 401, description = "invalid, or reused (the session has ended)", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "the refresh cookie was used from another site", body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(
     State(state): State<AppState>,
     rid: RequestId,
-    Body(body): Body<RefreshSession>,
+    headers: HeaderMap,
+    Body(mut body): Body<RefreshSession>,
 ) -> Result<Response, ApiError> {
-    forward(
+    let carrier = refresh_cookie::carrier(&headers)?;
+    if carrier == refresh_cookie::Carrier::Body {
+        if body.refresh_token.is_empty() {
+            return Err(Problem::invalid_field(
+                "/refresh_token",
+                "give the refresh token (a browser signed in with the refresh cookie sends Tsunagu-Refresh-Cookie: true instead)",
+            )
+            .into());
+        }
+    } else {
+        body.refresh_token = refresh_cookie::token_from(&headers).unwrap_or_default();
+    }
+    let answer = forward(
         &state,
         SERVICE,
         ep::REFRESH_SESSION,
@@ -176,10 +198,25 @@ pub async fn refresh(
         &body,
         StatusCode::OK,
     )
-    .await
+    .await;
+    refresh_cookie::carry(answer, carrier).await
+}
+
+/// Header: a browser asks for its refresh token in an `HttpOnly` cookie rather than in
+/// the JSON (see `web::refresh_cookie`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct RefreshCookieHeader {
+    /// `true`: the refresh token travels in the `tsunagu_refresh` cookie (`HttpOnly`,
+    /// `SameSite=Strict`, `Path=/api/v1/sessions/refresh`), never in the JSON; the
+    /// request's `Origin` must be this host.
+    #[serde(rename = "Tsunagu-Refresh-Cookie")]
+    #[param(rename = "Tsunagu-Refresh-Cookie", nullable = false)]
+    pub cookie: Option<bool>,
 }
 
 /// Sign out: the session ends, its tokens stop working within seconds.
+/// A browser's refresh cookie is deleted too.
 #[utoipa::path(delete, path = "/sessions/current", tag = "members", security(("bearer" = [])),
     responses((status = 200, description = "signed out", body = serde_json::Value)))]
 pub async fn sign_out(
@@ -188,7 +225,7 @@ pub async fn sign_out(
     rid: RequestId,
 ) -> Result<Response, ApiError> {
     let ctx = Signed::Member(caller).context(&rid);
-    forward(
+    let answer = forward(
         &state,
         SERVICE,
         ep::SIGN_OUT,
@@ -196,7 +233,11 @@ pub async fn sign_out(
         &serde_json::json!({}),
         StatusCode::OK,
     )
-    .await
+    .await?;
+    Ok(refresh_cookie::with_cookie(
+        answer,
+        refresh_cookie::cleared(),
+    ))
 }
 
 /// The signed-in member's own record.

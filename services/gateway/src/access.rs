@@ -103,6 +103,10 @@ pub const ROUTES: &[RouteAccess] = &[
     // ── one's own account ──────────────────────────────────────────────────────────────
     row(GET,    "/api/v1/me",                                              OwnAccount, Unplaced),
     row(DELETE, "/api/v1/sessions/current",                                OwnAccount, Unplaced),
+    row(DELETE, "/api/v1/me/sessions",                                     OwnAccount, Unplaced),
+    // The list is the member's own; each patient on it is decided (and recorded) by the
+    // identity service like a single read.
+    row(GET,    "/api/v1/me/patients",                                     OwnAccount, Unplaced),
     // ── members ────────────────────────────────────────────────────────────────────────
     row(POST,   "/api/v1/invitations",                                     Signed(MANAGE_MEMBERS), Unplaced),
     row(GET,    "/api/v1/members/{member_id}",                             Signed(&[A::ManageOwnAccount, A::ManageMembersOfMunicipality, A::ManageOwnStaff]), Member("member_id")),
@@ -138,6 +142,7 @@ pub const ROUTES: &[RouteAccess] = &[
     row(DELETE, "/api/v1/sites/{site_id}",                                 Signed(&[A::ManageSites]), Site("site_id")),
     // ── patients (the identity service decides each patient by consent and team) ──────
     row(POST,   "/api/v1/patients",                                        Signed(&[A::RegisterPatient]), Unplaced),
+    row(GET,    "/api/v1/municipalities/{code}/patients",                  Signed(&[A::VerifyConsent]), Municipality("code")),
     row(GET,    "/api/v1/patients/{patient_id}",                           PatientRead, Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/moves",                     Signed(&[A::RegisterPatient, A::ManageCareTeam]), Unplaced),
     row(POST,   "/api/v1/patients/{patient_id}/care-level",                Signed(&[A::RegisterPatient, A::ManageCareTeam]), Unplaced),

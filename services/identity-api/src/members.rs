@@ -23,6 +23,8 @@ pub mod endpoints {
     pub const REFRESH_SESSION: &str = "refresh_session";
     /// Command: end the caller's session.
     pub const SIGN_OUT: &str = "sign_out";
+    /// Command: end every session of the caller, on every device.
+    pub const SIGN_OUT_EVERYWHERE: &str = "sign_out_everywhere";
     /// Command: deactivate a member who left; every session ends at once.
     pub const DEACTIVATE_MEMBER: &str = "deactivate_member";
     /// Command: replace a member's roles; their older access tokens stop working.

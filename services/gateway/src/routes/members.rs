@@ -240,6 +240,38 @@ pub async fn sign_out(
     ))
 }
 
+/// How many sessions signing out everywhere ended.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// Sessions ended (this one included).
+    pub sessions_ended: u64,
+}
+
+/// Sign out everywhere: every session of yours ends, on every device, and its tokens stop
+/// working within seconds. A browser's refresh cookie is deleted too.
+#[utoipa::path(delete, path = "/me/sessions", tag = "members", security(("bearer" = [])),
+    responses((status = 200, description = "signed out everywhere", body = SessionsEnded)))]
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    Member(caller): Member,
+    rid: RequestId,
+) -> Result<Response, ApiError> {
+    let ctx = Signed::Member(caller).context(&rid);
+    let answer = forward(
+        &state,
+        SERVICE,
+        ep::SIGN_OUT_EVERYWHERE,
+        &ctx,
+        &serde_json::json!({}),
+        StatusCode::OK,
+    )
+    .await?;
+    Ok(refresh_cookie::with_cookie(
+        answer,
+        refresh_cookie::cleared(),
+    ))
+}
+
 /// The signed-in member's own record.
 #[utoipa::path(get, path = "/me", tag = "members", security(("bearer" = [])),
     responses((status = 200, description = "you", body = MemberView)))]

@@ -7,8 +7,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use identity_api::SERVICE;
+use identity_api::municipalities::Page;
 use identity_api::patients::endpoints as ep;
 use identity_api::patients::*;
+use problem::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -821,6 +823,115 @@ pub async fn erase_patient(
         &ctx,
         &c,
         StatusCode::CREATED,
+    )
+    .await
+}
+
+/// Paging of a list of patients.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PatientListParams {
+    /// The last patient id of the previous page (its `next_after`).
+    #[param(
+        pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        nullable = false
+    )]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
+    pub limit: Option<u32>,
+}
+
+/// The patients whose care team you are on (a seat of yours or of your site), by id, with
+/// your part on each team. Their name is shown when the consent lets you see it; when not,
+/// `withheld` says why (e.g. `consent_pending`). Each patient listed is recorded as an
+/// access.
+#[utoipa::path(get, path = "/me/patients", tag = "patients", security(("bearer" = [])),
+    params(PatientListParams),
+    responses((status = 200, description = "a page of your patients", body = Page<MyPatient>)))]
+pub async fn my_patients(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    addr: ClientAddr,
+    min: MinPosition,
+    Params(p): Params<PatientListParams>,
+) -> Result<Response, ApiError> {
+    let ctx = patient_context(&signed, &rid, min, addr);
+    let q = ListMyPatients {
+        after: p.after,
+        limit: p.limit,
+    };
+    forward(
+        &state,
+        SERVICE,
+        ep::LIST_MY_PATIENTS,
+        &ctx,
+        &q,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The municipality in the path of its patient list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MunicipalityPatientsPath {
+    /// Local government code (6 digits, the last a check digit).
+    #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
+    pub code: String,
+}
+
+/// Paging and the one filter of a municipality's patient list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MunicipalityPatientParams {
+    /// `true`: only patients with a consent version waiting for verification.
+    #[param(nullable = false)]
+    pub waiting: Option<bool>,
+    /// The last patient id of the previous page (its `next_after`).
+    #[param(
+        pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        nullable = false
+    )]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
+    pub limit: Option<u32>,
+}
+
+/// A municipality's patients for its secretariat: registration data only (consents and their
+/// status, the team, the 24-hour contact — no name, no clinical content), by id. Each
+/// patient listed is recorded as an access.
+#[utoipa::path(get, path = "/municipalities/{code}/patients", tag = "patients", security(("bearer" = [])),
+    params(MunicipalityPatientsPath, MunicipalityPatientParams),
+    responses((status = 200, description = "a page of the municipality's patients", body = Page<PatientRegistrationView>),
+              (status = 403, description = "not this municipality's secretariat", body = Problem, content_type = "application/problem+json")))]
+pub async fn municipality_patients(
+    State(state): State<AppState>,
+    signed: Signed,
+    rid: RequestId,
+    addr: ClientAddr,
+    min: MinPosition,
+    Path(MunicipalityPatientsPath { code }): Path<MunicipalityPatientsPath>,
+    Params(p): Params<MunicipalityPatientParams>,
+) -> Result<Response, ApiError> {
+    let ctx = patient_context(&signed, &rid, min, addr);
+    let q = ListMunicipalityPatients {
+        municipality: code,
+        waiting: p.waiting.unwrap_or(false),
+        after: p.after,
+        limit: p.limit,
+    };
+    forward(
+        &state,
+        SERVICE,
+        ep::LIST_MUNICIPALITY_PATIENTS,
+        &ctx,
+        &q,
+        StatusCode::OK,
     )
     .await
 }

@@ -91,6 +91,10 @@ pub async fn serve_app(Extension(files): Extension<AppFiles>, request: Request) 
         .rsplit('/')
         .next()
         .is_some_and(|last| last.contains('.'));
+    // Known by the path, not the content type: a 304 carries none, and the browser takes the
+    // 304's headers into its copy of the page — a policy missing there would be replaced
+    // by the API's deny-everything one.
+    let page = !is_file || path.ends_with(".html");
     let served = if is_file {
         ServeDir::new(dir)
             .precompressed_br()
@@ -115,21 +119,13 @@ pub async fn serve_app(Extension(files): Extension<AppFiles>, request: Request) 
         return ApiError(Problem::not_found("no such file")).into_response();
     }
     let headers = response.headers_mut();
-    let page = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
     if page {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(PAGE_CSP),
         );
     }
-    let cache = if asset && status.is_success() {
-        IMMUTABLE
-    } else {
-        REVALIDATE
-    };
+    let cache = if asset { IMMUTABLE } else { REVALIDATE };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     response
@@ -203,6 +199,28 @@ mod tests {
             !PAGE_CSP.contains("unsafe"),
             "no unsafe-inline, no unsafe-eval"
         );
+    }
+
+    #[tokio::test]
+    async fn a_revalidated_page_keeps_its_policy() {
+        let dir = built();
+        let app = app(Some(dir.path().to_owned()));
+        let first = get(&app, "/", None).await;
+        let modified = header_of(&first, header::LAST_MODIFIED).to_owned();
+        assert!(!modified.is_empty(), "the page says when it changed");
+        let again = app
+            .clone()
+            .oneshot(
+                Request::get("/patients")
+                    .header(header::IF_MODIFIED_SINCE, modified)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(header_of(&again, header::CONTENT_SECURITY_POLICY), PAGE_CSP);
+        assert_eq!(header_of(&again, header::CACHE_CONTROL), "no-cache");
     }
 
     #[tokio::test]

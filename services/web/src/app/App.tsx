@@ -45,6 +45,20 @@ export function App() {
   );
 }
 
+/** The name and mark above the signed-out screens. */
+function SoloBrand() {
+  const { t } = useI18n();
+  return (
+    <div className="solo-brand">
+      <img src="/icons/icon.svg" alt="" width={56} height={56} />
+      <span>
+        <span className="solo-name">{t("app.name")}</span>
+        <span className="solo-tagline">{t("app.tagline")}</span>
+      </span>
+    </div>
+  );
+}
+
 function Root() {
   const state = useSyncExternalStore(session.subscribe, session.snapshot);
   const { path } = useLocation();
@@ -57,6 +71,7 @@ function Root() {
     return (
       <Suspense fallback={<Loading />}>
         <main id="main" className="solo">
+          <SoloBrand />
           <Activate params={{}} />
         </main>
       </Suspense>
@@ -72,6 +87,7 @@ function Root() {
   if (state.status === "signed-out") {
     return (
       <main id="main" className="solo">
+        <SoloBrand />
         <SignIn why={state.why} />
       </main>
     );

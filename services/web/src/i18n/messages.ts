@@ -2,6 +2,7 @@
 // short sentences, です・ます, no jargon where an everyday word does.
 export const MESSAGES = {
   "app.name": ["つなぐ", "Tsunagu"],
+  "app.tagline": ["在宅医療・介護の多職種連携", "Home medical and long-term care, together"],
   skip: ["本文へ移動", "Skip to content"],
   loading: ["読み込んでいます…", "Loading…"],
   retry: ["もう一度読み込む", "Try again"],

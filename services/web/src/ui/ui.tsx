@@ -58,7 +58,13 @@ export function Field({ label, hint, error, required, children }: FieldProps) {
     <div className={`field${error ? " field-invalid" : ""}`}>
       <label htmlFor={id}>
         {label}
-        {required && <span className="required"> {t("field.required")}</span>}
+        {/* Said by the input's own `required` to assistive technology. */}
+        {required && (
+          <span className="required" aria-hidden="true">
+            {" "}
+            {t("field.required")}
+          </span>
+        )}
       </label>
       {hint && (
         <p className="hint" id={hintId}>

@@ -105,7 +105,7 @@ export function PatientReport({ params }: { params: Record<string, string> }) {
           {r.lines.length === 0 ? (
             <p className="empty">{t("report.empty")}</p>
           ) : (
-            <div className="table-wrap" tabIndex={0} role="region" aria-label={t("report.title")}>
+            <div className="table-wrap" tabIndex={0} role="region" aria-label={t("report.caption", { id: r.patient_id })}>
               <table className="report">
                 <caption className="visually-hidden">{t("report.caption", { id: r.patient_id })}</caption>
                 <thead>

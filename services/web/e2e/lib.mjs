@@ -98,10 +98,19 @@ export function camera(outputDir) {
     n += 1;
     for (const size of sizes) {
       await page.setViewportSize(SIZES[size]);
+      await page.mouse.move(0, 0); // no hover highlight left where the last click was
+      // From the top: sticky bars would otherwise sit where the page was scrolled to.
+      await page.evaluate(() => window.scrollTo(0, 0));
       // Let the layout settle at the new size (no fixed wait: one frame).
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const file = join(outputDir, `${String(n).padStart(2, "0")}-${screen}-${size}.png`);
       await page.screenshot({ path: file, fullPage: true });
+      // Checked with the whole page in view (as the full-page picture shows it): at a
+      // scroll position a sticky bar covers part of the page, which axe would count
+      // against whatever sits under it; people scroll, and focus scrolls clear of the bars
+      // (scroll-padding), which `focusStaysInView` checks by moving through the page.
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      await page.setViewportSize({ width: SIZES[size].width, height: Math.max(height, SIZES[size].height) });
       await accessible(page, `${screen} (${size})`);
     }
     await page.setViewportSize(SIZES[sizes[0]]);
@@ -117,4 +126,25 @@ export function watch(page, who, problems) {
     const text = m.text();
     if (/Content Security Policy|Trusted Type|Refused to/i.test(text)) problems.push(`${who}: ${text}`);
   });
+}
+
+/** Tabs through the page (at most `steps` stops) and fails if a focused element is hidden
+ * behind the sticky top or bottom bar (WCAG 2.4.11, focus not obscured). */
+export async function focusStaysInView(page, screen, steps = 40) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator("body").focus();
+  for (let i = 0; i < steps; i++) {
+    await page.keyboard.press("Tab");
+    const hidden = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const r = el.getBoundingClientRect();
+      // What is drawn on top at the element's centre: the element (or inside it), or a bar.
+      const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      const bar = top?.closest(".top, .bottom");
+      const covered = bar && !bar.contains(el);
+      return covered ? `${el.tagName.toLowerCase()} "${(el.textContent || el.getAttribute("aria-label") || "").trim().slice(0, 40)}"` : null;
+    });
+    if (hidden) throw new Error(`focus hidden behind a bar on ${screen}: ${hidden}`);
+  }
 }

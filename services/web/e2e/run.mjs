@@ -8,7 +8,7 @@
 // person would find wrong fails the run: an uncaught error, the page's policy refusing
 // something, a serious or critical accessibility violation, a refusal shown as a blank page.
 import { readFileSync } from "node:fs";
-import { accessible, camera, clock, launch, totp, watch } from "./lib.mjs";
+import { accessible, camera, clock, focusStaysInView, launch, totp, watch } from "./lib.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const base = config.base_url;
@@ -154,6 +154,7 @@ try {
     await page.getByRole("button", { name: "検索" }).click();
     await page.locator(".audit-record").first().waitFor();
     await shoot(page, "access-history");
+    await focusStaysInView(page, "access history (phone)");
 
     await page.goto(base + "/audit/verification");
     await page.getByRole("button", { name: "検証を開始" }).click();

@@ -26,7 +26,7 @@ describe("a consent in words", () => {
   });
 
   it("names the kinds of information", () => {
-    expect(categoriesInWords(["care_records", "medication"], "ja")).toBe("経過・介護記録・処方・服薬");
+    expect(categoriesInWords(["care_records", "medication"], "ja")).toBe("経過・介護記録、処方・服薬");
   });
 
   it("shows the latest version of each consent, and the one in force beside a pending amendment", () => {

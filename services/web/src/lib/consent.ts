@@ -34,7 +34,8 @@ export function periodInWords(validFrom: string, validUntil: string | null | und
 }
 
 export function categoriesInWords(categories: string[], lang: Lang): string {
-  return categories.map((c) => word(CATEGORIES, c, lang)).join(lang === "ja" ? "・" : ", ");
+  // 、 between them: several names hold a ・ of their own (経過・介護記録).
+  return categories.map((c) => word(CATEGORIES, c, lang)).join(lang === "ja" ? "、" : ", ");
 }
 
 export function statusInWords(status: ConsentSummary["status"], lang: Lang): string {

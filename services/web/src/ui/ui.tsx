@@ -15,7 +15,20 @@ import { explain, original, type Problem } from "../api/problem";
 
 /** A screen: its heading takes the focus when it opens (screen readers announce it), and
  * the window's title follows. */
-export function Page({ title, lead, actions, children }: { title: string; lead?: ReactNode; actions?: ReactNode; children: ReactNode }) {
+export function Page({
+  title,
+  kicker,
+  lead,
+  actions,
+  children,
+}: {
+  title: string;
+  /** A small line above the heading: the reading of a name shown as the heading. */
+  kicker?: string | undefined;
+  lead?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+}) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${title} | つなぐ`;
@@ -24,9 +37,12 @@ export function Page({ title, lead, actions, children }: { title: string; lead?:
   return (
     <section className="page" aria-labelledby="page-title">
       <header className="page-head">
-        <h1 id="page-title" tabIndex={-1} ref={heading}>
-          {title}
-        </h1>
+        <div>
+          {kicker && <p className="kicker">{kicker}</p>}
+          <h1 id="page-title" tabIndex={-1} ref={heading}>
+            {title}
+          </h1>
+        </div>
         {actions && <div className="page-actions">{actions}</div>}
       </header>
       {lead && <p className="lead">{lead}</p>}

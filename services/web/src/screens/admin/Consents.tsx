@@ -73,7 +73,7 @@ function PatientConsents({ registration }: { registration: Registration }) {
   return (
     <div className="card-body">
       <p className="card-title">
-        {t("consents.patient")} <code className="id">{current.patient_id.slice(0, 8)}</code>
+        {t("consents.patient")} <code className="id">{current.patient_id}</code>
       </p>
       {current.registering_site && (
         <p className="card-sub">{t("consents.registeredBy", { site: siteName(current.registering_site) })}</p>

@@ -113,7 +113,7 @@ export function Organisation({ params }: { params: Record<string, string> }) {
   }
   const o = org.data;
   return (
-    <Page title={o.name} lead={<PersonName name={o.name} kana={o.name_kana} big />}>
+    <Page title={o.name} kicker={o.name_kana}>
       <p>
         <Link to="/admin/organisations">{t("orgs.back")}</Link>
       </p>

@@ -6,7 +6,7 @@ import { api, must } from "../../api/client";
 import { useLoad } from "../../lib/load";
 import { useSiteNames } from "../../lib/sites";
 import { calendarDate, dateTime, japanInstant } from "../../lib/dates";
-import { CATEGORIES, ROLES, word } from "../../lib/terms";
+import { roleInWords, whatInWords, whyInWords } from "../../lib/audit";
 import { Link, navigate, query, useLocation } from "../../app/router";
 import { Button, Facts, Loading, Page, ProblemNote, TextField } from "../../ui/ui";
 import { nextDay } from "./shared";
@@ -121,19 +121,19 @@ export function PatientReport({ params }: { params: Record<string, string> }) {
                 <tbody>
                   {r.lines.map((line) => (
                     <tr key={line.seq} className={line.break_glass ? "row-break-glass" : undefined}>
-                      <td>{dateTime(line.at, lang)}</td>
-                      <td>
+                      <td className="nowrap" data-label={t("audit.at")}>{dateTime(line.at, lang)}</td>
+                      <td data-label={t("audit.who")}>
                         <code className="id">{line.member_id ?? "—"}</code>
                         <br />
-                        {line.roles.map((x) => word(ROLES, x, lang)).join("・")}
+                        {line.roles.map((x) => roleInWords(x, lang)).join("・")}
                       </td>
-                      <td>{line.sites.map(siteName).join("、") || "—"}</td>
-                      <td>{line.what.map((w) => word(CATEGORIES, w, lang)).join("・")}</td>
-                      <td>
+                      <td data-label={t("report.site")}>{line.sites.map(siteName).join("、") || "—"}</td>
+                      <td data-label={t("audit.what")}>{line.what.map((w) => whatInWords(w, lang)).join("、")}</td>
+                      <td data-label={t("records.outcome")}>
                         {line.outcome === "denied" ? t("records.denied") : line.outcome === "allowed" ? t("records.allowed") : (line.outcome ?? "—")}
                         {line.break_glass && ` (${t("audit.breakGlass")})`}
                       </td>
-                      <td>{line.why}</td>
+                      <td data-label={t("audit.reason")}>{whyInWords(line.why, lang)}</td>
                     </tr>
                   ))}
                 </tbody>

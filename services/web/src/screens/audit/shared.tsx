@@ -1,7 +1,8 @@
 import type { components } from "../../api/schema.gen";
 import { useI18n } from "../../i18n/i18n";
 import { dateTime } from "../../lib/dates";
-import { CATEGORIES, RECORD_KINDS, ROLES, word } from "../../lib/terms";
+import { RECORD_KINDS, word } from "../../lib/terms";
+import { reasonInWords, roleInWords, whatInWords } from "../../lib/audit";
 import { Link } from "../../app/router";
 
 export type RecordView = components["schemas"]["RecordView"];
@@ -25,7 +26,7 @@ const OUTCOMES: Record<string, [string, string]> = {
 export function AuditRecordCard({ view }: { view: RecordView }) {
   const { t, lang } = useI18n();
   const r = view.record;
-  const reason = typeof r.reason === "string" ? r.reason : r.reason ? JSON.stringify(r.reason) : "";
+  const reason = reasonInWords(r.reason, lang);
   return (
     <div className="card-body audit-record">
       <p className="card-title">
@@ -42,7 +43,7 @@ export function AuditRecordCard({ view }: { view: RecordView }) {
           <dt>{t("audit.who")}</dt>
           <dd>
             <code className="id">{r.member_id ?? r.actor}</code>
-            {r.roles.length > 0 && ` (${r.roles.map((x) => word(ROLES, x, lang)).join("・")})`}
+            {r.roles.length > 0 && ` (${r.roles.map((x) => roleInWords(x, lang)).join("・")})`}
           </dd>
         </div>
         {view.patient_id && (
@@ -58,7 +59,7 @@ export function AuditRecordCard({ view }: { view: RecordView }) {
         {r.categories.length > 0 && (
           <div className="fact">
             <dt>{t("audit.what")}</dt>
-            <dd>{r.categories.map((c) => word(CATEGORIES, c, lang)).join("・")}</dd>
+            <dd>{r.categories.map((c) => whatInWords(c, lang)).join("、")}</dd>
           </div>
         )}
         {r.purpose && (

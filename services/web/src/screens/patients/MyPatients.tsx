@@ -38,6 +38,9 @@ export function MyPatients() {
                 <span className="card-sub">
                   {explain(p.withheld, { type: "access-denied", title: "", status: 403 }, lang)}
                 </span>
+                <span className="card-sub">
+                  {t("consents.patient")} <code className="id">{p.patient_id}</code>
+                </span>
               </>
             )}
             <span className="tags">

@@ -10,7 +10,7 @@ import { dateOfBirth, calendarDate, dateTime } from "../../lib/dates";
 import { CARE_LEVELS, CATEGORIES, SEXES, TEAM_PARTS, word } from "../../lib/terms";
 import { categoriesInWords, currentVersions, periodInWords, sitesInWords, sitesNamed, statusInWords } from "../../lib/consent";
 import { Link } from "../../app/router";
-import { Button, Facts, Loading, Page, PersonName, ProblemNote } from "../../ui/ui";
+import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
 import { useState } from "react";
 import type { Problem } from "../../api/problem";
 
@@ -63,7 +63,7 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
     );
   }
   return (
-    <Page title={title} lead={personal ? <PersonName name={personal.name} kana={personal.name_kana} big /> : undefined}>
+    <Page title={title} kicker={personal?.name_kana}>
       <p>
         <Link to="/patients">{t("patient.back")}</Link>
       </p>

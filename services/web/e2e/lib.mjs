@@ -104,13 +104,15 @@ export function camera(outputDir) {
       // Let the layout settle at the new size (no fixed wait: one frame).
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const file = join(outputDir, `${String(n).padStart(2, "0")}-${screen}-${size}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      // Checked with the whole page in view (as the full-page picture shows it): at a
-      // scroll position a sticky bar covers part of the page, which axe would count
-      // against whatever sits under it; people scroll, and focus scrolls clear of the bars
+      // The whole page in view at once: pictured so, the sticky bars sit where a person
+      // sees them at the ends of the page (a full-page capture leaves them mid-page), and
+      // checked so, as axe would otherwise count whatever a bar covers at one scroll
+      // position against it. People scroll, and focus scrolls clear of the bars
       // (scroll-padding), which `focusStaysInView` checks by moving through the page.
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
       await page.setViewportSize({ width: SIZES[size].width, height: Math.max(height, SIZES[size].height) });
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await page.screenshot({ path: file });
       await accessible(page, `${screen} (${size})`);
     }
     await page.setViewportSize(SIZES[sizes[0]]);

@@ -104,6 +104,33 @@ try {
     await shoot(page, "consent-verified");
   });
 
+  await step("the secretariat registers a site: a mistake is named beside its field, nothing typed is lost", async () => {
+    const { page } = secretariat;
+    await page.goto(base + "/admin/organisations");
+    await page.getByRole("heading", { name: "法人・事業所", exact: true }).waitFor();
+    await page.getByText("法人 ひかり訪問看護ステーション").first().waitFor();
+    await shoot(page, "organisations");
+    await page.getByRole("link", { name: /法人 ひかり訪問看護ステーション/ }).click();
+    await page.getByRole("heading", { level: 1, name: "法人 ひかり訪問看護ステーション", exact: true }).waitFor();
+    await page.getByRole("button", { name: "事業所を登録" }).click();
+    const form = page.getByRole("form", { name: "事業所を登録" });
+    await form.getByLabel("名前（漢字）").fill("ひかりヘルパーステーション");
+    await form.getByLabel("フリガナ").fill("ヒカリヘルパーステーション");
+    await form.getByLabel("事業所の種類").selectOption("home_visit_care");
+    await form.getByLabel("住所").fill("島根県出雲市今市町2-2");
+    await form.getByLabel("電話番号").fill("0853-21");
+    await form.getByRole("button", { name: "登録する" }).click();
+    await form.getByText("電話番号は10桁か11桁です。").waitFor();
+    expect((await form.getByLabel("名前（漢字）").inputValue()) === "ひかりヘルパーステーション", "the name typed is kept after the error");
+    expect((await form.getByLabel("電話番号").getAttribute("aria-invalid")) === "true", "the phone field says it is at fault");
+    await shoot(page, "site-form-error");
+    await form.getByLabel("電話番号").fill("0853-21-0002");
+    await form.getByRole("button", { name: "登録する" }).click();
+    await page.getByText("ひかりヘルパーステーション").first().waitFor();
+    await page.getByText("訪問介護").first().waitFor();
+    await shoot(page, "organisation-with-site");
+  });
+
   await step("the team member then opens the patient's page: name with kana, 和暦, 24-hour phone, team, consent in words", async () => {
     const { page } = nurse;
     await page.goto(base + "/patients");

@@ -137,6 +137,7 @@ export const MESSAGES = {
   "orgs.back": ["← 法人の一覧へ", "← All organisations"],
   "orgs.empty": ["登録された法人はまだありません。", "No organisation registered yet."],
   "orgs.kind": ["法人の種類", "Kind"],
+  "orgs.municipality": ["市町村", "Municipality"],
   "orgs.corporate": ["法人番号", "Corporate number"],
   "orgs.corporateHint": ["13桁（わかる場合）", "13 digits, if known"],
   "sites.title": ["事業所", "Sites"],

@@ -120,7 +120,7 @@ export function Organisation({ params }: { params: Record<string, string> }) {
       <Facts
         rows={[
           [t("orgs.kind"), word(ORGANISATION_KINDS, o.kind, lang)],
-          [t("field.municipality"), o.home_municipality.name],
+          [t("orgs.municipality"), o.home_municipality.name],
           [t("orgs.corporate"), o.corporate_number ?? t("none")],
         ]}
       />
@@ -146,12 +146,14 @@ export function Organisation({ params }: { params: Record<string, string> }) {
           <ul className="cards" aria-label={t("sites.title")}>
             {o.sites.map((s) => (
               <li key={s.site_id} className="card">
-                <PersonName name={s.name} kana={s.name_kana} />
-                <span className="card-sub">
-                  {word(SITE_KINDS, s.kind, lang)}
-                  {s.provider_number ? `・${t("sites.providerNumber")} ${s.provider_number}` : ""}
-                  {s.closed_at ? `・${t("sites.closed")}` : ""}
-                </span>
+                <div className="card-body">
+                  <PersonName name={s.name} kana={s.name_kana} />
+                  <span className="card-sub">
+                    {word(SITE_KINDS, s.kind, lang)}
+                    {s.provider_number ? `・${t("sites.providerNumber")} ${s.provider_number}` : ""}
+                    {s.closed_at ? `・${t("sites.closed")}` : ""}
+                  </span>
+                </div>
               </li>
             ))}
           </ul>

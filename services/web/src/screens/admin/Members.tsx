@@ -3,7 +3,7 @@
 import { useState, useSyncExternalStore, type FormEvent } from "react";
 import { QrCode } from "../../ui/qr";
 import { useI18n } from "../../i18n/i18n";
-import { api, must } from "../../api/client";
+import { api, must, written } from "../../api/client";
 import { session } from "../../auth/session";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
@@ -23,17 +23,23 @@ export function Members() {
   const state = useSyncExternalStore(session.subscribe, session.snapshot);
   const municipality = state.status === "signed-in" ? state.me.municipality : "";
   const [inviting, setInviting] = useState(false);
-  const [invited, setInvited] = useState<{ invitation: Invitation; name: string } | null>(null);
+  const [invited, setInvited] = useState<{ invitation: Invitation; name: string; position: string | null } | null>(null);
+  // Read our own writes: after an invitation, the list waits until it holds the new member.
+  const position = invited?.position ?? null;
   const list = usePaged(
     async (after) => {
       const page = await must(
         api.GET("/api/v1/municipalities/{code}/members", {
-          params: { path: { code: municipality }, query: { after: after ?? undefined, limit: 50 } },
+          params: {
+            path: { code: municipality },
+            query: { after: after ?? undefined, limit: 50 },
+            header: position ? { "Tsunagu-Min-Position": position } : undefined,
+          },
         }),
       );
       return { items: page.items, next: page.next_after ?? null };
     },
-    [municipality, invited],
+    [municipality, position],
   );
   return (
     <Page
@@ -48,9 +54,9 @@ export function Members() {
       {inviting && (
         <InviteForm
           municipality={municipality}
-          onDone={(invitation, name) => {
+          onDone={(invitation, name, position) => {
             setInviting(false);
-            setInvited({ invitation, name });
+            setInvited({ invitation, name, position });
           }}
         />
       )}
@@ -95,7 +101,13 @@ function InvitationCard({ invitation, name, onClose }: { invitation: Invitation;
   );
 }
 
-function InviteForm({ municipality, onDone }: { municipality: string; onDone: (i: Invitation, name: string) => void }) {
+function InviteForm({
+  municipality,
+  onDone,
+}: {
+  municipality: string;
+  onDone: (i: Invitation, name: string, position: string | null) => void;
+}) {
   const { t, lang } = useI18n();
   const [name, setName] = useState("");
   const [kana, setKana] = useState("");
@@ -111,14 +123,14 @@ function InviteForm({ municipality, onDone }: { municipality: string; onDone: (i
   const toggle = (role: string) => setRoles((r) => (r.includes(role) ? r.filter((x) => x !== role) : [...r, role]));
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const invitation = await sending.send(() =>
-      must(
+    const invited = await sending.send(() =>
+      written(
         api.POST("/api/v1/invitations", {
           body: { name, name_kana: kana, profession, roles, sites: site ? [site] : [], municipality },
         }),
       ),
     );
-    if (invitation) onDone(invitation, name);
+    if (invited) onDone(invited.value, name, invited.position);
   };
   return (
     <form className="form panel" onSubmit={submit} noValidate aria-labelledby="invite">

@@ -1,12 +1,12 @@
 // 事務局: organisations (法人) and the sites (事業所) they run, and registering both.
 import { useState, useSyncExternalStore, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
-import { api, must } from "../../api/client";
+import { api, must, written } from "../../api/client";
 import { session } from "../../auth/session";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { ORGANISATION_KINDS, SITE_KINDS, word, type OrganisationKind, type SiteKind } from "../../lib/terms";
-import { Link, navigate } from "../../app/router";
+import { Link, navigate, query, useLocation } from "../../app/router";
 import { PagedList } from "../../ui/list";
 import { Button, Facts, Loading, Page, PersonName, ProblemNote, SelectField, TextField } from "../../ui/ui";
 
@@ -31,7 +31,9 @@ export function Organisations() {
         </Button>
       }
     >
-      {adding && <NewOrganisation onDone={(id) => navigate(`/admin/organisations/${id}`)} />}
+      {adding && (
+        <NewOrganisation onDone={(id, position) => navigate(`/admin/organisations/${id}${query({ after: position })}`)} />
+      )}
       <PagedList
         list={list}
         label={t("orgs.title")}
@@ -50,7 +52,7 @@ export function Organisations() {
   );
 }
 
-function NewOrganisation({ onDone }: { onDone: (id: string) => void }) {
+function NewOrganisation({ onDone }: { onDone: (id: string, position: string | null) => void }) {
   const { t, lang } = useI18n();
   const municipality = useMunicipality();
   const [name, setName] = useState("");
@@ -61,7 +63,7 @@ function NewOrganisation({ onDone }: { onDone: (id: string) => void }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const made = await sending.send(() =>
-      must(
+      written(
         api.POST("/api/v1/organisations", {
           body: {
             name,
@@ -73,7 +75,7 @@ function NewOrganisation({ onDone }: { onDone: (id: string) => void }) {
         }),
       ),
     );
-    if (made) onDone(made.organisation_id);
+    if (made) onDone(made.value.organisation_id, made.position);
   };
   return (
     <form className="form panel" onSubmit={submit} noValidate aria-labelledby="new-org">
@@ -100,9 +102,19 @@ export function Organisation({ params }: { params: Record<string, string> }) {
   const { t, lang } = useI18n();
   const id = params["id"] ?? "";
   const [adding, setAdding] = useState(false);
+  // Read our own writes: after a registration, wait until the directory has it.
+  const [after, setAfter] = useState<string | null>(useLocation().query.get("after"));
   const org = useLoad(
-    () => must(api.GET("/api/v1/organisations/{organisation_id}", { params: { path: { organisation_id: id } } })),
-    [id],
+    () =>
+      must(
+        api.GET("/api/v1/organisations/{organisation_id}", {
+          params: {
+            path: { organisation_id: id },
+            header: after ? { "Tsunagu-Min-Position": after } : undefined,
+          },
+        }),
+      ),
+    [id, after],
   );
   if (!org.data) {
     return (
@@ -134,9 +146,10 @@ export function Organisation({ params }: { params: Record<string, string> }) {
         {adding && (
           <NewSite
             organisationId={id}
-            onDone={() => {
+            onDone={(position) => {
               setAdding(false);
-              org.reload();
+              if (position && position !== after) setAfter(position);
+              else org.reload();
             }}
           />
         )}
@@ -163,7 +176,7 @@ export function Organisation({ params }: { params: Record<string, string> }) {
   );
 }
 
-function NewSite({ organisationId, onDone }: { organisationId: string; onDone: () => void }) {
+function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (position: string | null) => void }) {
   const { t, lang } = useI18n();
   const municipality = useMunicipality();
   const [form, setForm] = useState({
@@ -181,7 +194,7 @@ function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const made = await sending.send(() =>
-      must(
+      written(
         api.POST("/api/v1/organisations/{organisation_id}/sites", {
           params: { path: { organisation_id: organisationId } },
           body: {
@@ -198,7 +211,7 @@ function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (
         }),
       ),
     );
-    if (made) onDone();
+    if (made) onDone(made.position);
   };
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={t("sites.add")}>

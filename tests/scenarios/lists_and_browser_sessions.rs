@@ -137,6 +137,50 @@ async fn a_nurse_lists_the_patients_whose_team_her_site_is_on_their_names_only_t
     .await?;
     assert_eq!(status, 200, "{body}");
 
+    // A seat at her station naming a colleague is the colleague's, not hers.
+    let colleague = professional(
+        p,
+        &r.clock,
+        "pt.lists",
+        "physical_therapist",
+        &r.nursing,
+        IZUMO,
+    )
+    .await?;
+    let theirs = register_patient(
+        p,
+        &r.care_manager,
+        &PatientForm::new("ナース四", IZUMO),
+        Some(&r.office),
+    )
+    .await?;
+    let (status, seat) = send(
+        r.care_manager
+            .request(p, Method::POST, &format!("/api/v1/patients/{theirs}/team"))
+            .json(
+                &json!({ "site": r.nursing, "member": colleague.id(), "part": "rehabilitation" }),
+            ),
+    )
+    .await?;
+    assert_eq!(status, 201, "{seat}");
+    // Read-your-writes: the list waits for the seat just given.
+    let (_, page) = send(
+        colleague
+            .request(p, Method::GET, "/api/v1/me/patients")
+            .header(
+                "tsunagu-min-position",
+                seat["position"].as_str().unwrap_or_default(),
+            ),
+    )
+    .await?;
+    let item = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["patient_id"] == theirs.as_str())
+        .unwrap_or_else(|| panic!("the colleague's own seat is on their list: {page}"));
+    assert_eq!(item["parts"], json!(["rehabilitation"]));
+
     let before = access_records(p).await?.len();
     let (status, page) = my_patients(p, &r.nurse, "").await?;
     assert_eq!(status, 200, "{page}");

@@ -5,7 +5,7 @@
 
 use consent::{AccessDecision, CategorySet, ConsentStatus, Purpose, Reach};
 use identity_api::municipalities::{MAX_PAGE, Page};
-use permissions::{Relationship, Role};
+use permissions::Role;
 
 use super::*;
 
@@ -30,6 +30,31 @@ fn cursor(after: Option<String>) -> Result<Option<String>, Problem> {
 }
 
 impl Identity {
+    /// Waits until the care projection has applied what the caller last wrote
+    /// (`Tsunagu-Min-Position`), so a seat just given shows on the list at once.
+    async fn care_caught_up(&self, ctx: &CallContext) -> Result<(), Problem> {
+        let Some(position) = &ctx.min_position else {
+            return Ok(());
+        };
+        if position.stream != self.store.stream_name(CONTEXT) {
+            return Ok(());
+        }
+        projection_runner::wait_for_position(
+            &self.pool,
+            care::SCHEMA,
+            position.sequence,
+            self.read_wait,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            projection_runner::RunnerError::Lagging { .. } => Problem::timeout(
+                "the patient register has not caught up with your last change yet; try again",
+            ),
+            other => db_problem(other),
+        })
+    }
+
     pub(super) async fn list_my_patients(
         &self,
         ctx: &CallContext,
@@ -43,6 +68,7 @@ impl Identity {
         };
         let limit = page_size(q.limit)?;
         let after = cursor(q.after)?;
+        self.care_caught_up(ctx).await?;
         let candidates = records::team_candidates(
             &self.pool,
             &caller.sites,
@@ -57,21 +83,25 @@ impl Identity {
         let mut items = Vec::new();
         for id in &candidates {
             let current = self.current(id).await?;
-            // A seat ended (or never at a site still theirs) is history, not "my patient".
-            if !ties(caller, &current.facts, now).contains(&Relationship::OnPatientTeam) {
-                continue;
-            }
-            let parts = current
+            // The caller's seats held now: one naming them, or a whole site's at a site of
+            // theirs (a seat naming a colleague is the colleague's, as the decision has it).
+            // A seat ended, or another's, is not "my patient".
+            let parts: Vec<_> = current
                 .facts
                 .team
                 .iter()
                 .filter(|seat| {
                     seat.held_at(now)
-                        && (caller.sites.iter().any(|s| s == seat.site.as_str())
-                            || seat.member.as_ref().is_some_and(|m| *m == caller.member_id))
+                        && match &seat.member {
+                            Some(m) => *m == caller.member_id,
+                            None => caller.sites.iter().any(|s| s == seat.site.as_str()),
+                        }
                 })
                 .map(|seat| seat.part)
                 .collect();
+            if parts.is_empty() {
+                continue;
+            }
             let reach = Reach::ReadClinical {
                 categories: CategorySet::ALL,
             };
@@ -154,6 +184,7 @@ impl Identity {
         }
         let limit = page_size(q.limit)?;
         let after = cursor(q.after)?;
+        self.care_caught_up(ctx).await?;
         let candidates =
             records::municipality_patients(&self.pool, &q.municipality, after.as_deref(), limit)
                 .await

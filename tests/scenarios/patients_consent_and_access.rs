@@ -1004,6 +1004,52 @@ async fn the_secretariat_that_ends_care_still_reads_the_registration_it_manages(
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_text_the_file_store_accepted_is_attached_and_read_back_as_it_was()
+-> anyhow::Result<()> {
+    let w = izumo().await?;
+    let p = &w.p;
+    let patient = w.patient("申し送り").await?;
+    w.consent(&patient, all_sites_except(&[]), ALL).await?;
+    let note = "申し送り: 夜間の様子\n褥瘡なし。\n".as_bytes().to_vec();
+    let (status, stored) = send(
+        w.nurse
+            .request(p, Method::POST, "/api/v1/files")
+            .header("content-type", "text/plain")
+            .body(note.clone()),
+    )
+    .await?;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(
+        stored["media_type"], "text/plain; charset=utf-8",
+        "{stored}"
+    );
+    let sha256 = text(&stored, "sha256")?;
+    let (status, attached) =
+        attach_document(p, &w.nurse, &patient, "care_records", &sha256, "申し送り").await?;
+    assert_eq!(
+        status, 201,
+        "what the store accepted is attached: {attached}"
+    );
+    let document = text(&attached, "document_id")?;
+    let response = w
+        .nurse
+        .request(
+            p,
+            Method::GET,
+            &format!("/api/v1/patients/{patient}/documents/{document}/content"),
+        )
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str()?,
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(response.bytes().await?.to_vec(), note);
+    Ok(())
+}
+
 /// Where the platform's database holds `needle` in clear: `schema.table` names, the
 /// credential store (sealed secrets, never rebuilt) left out.
 async fn tables_holding(p: &Platform, needle: &str) -> anyhow::Result<Vec<String>> {

@@ -22,6 +22,7 @@
 //! with real ids and real bodies.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 
 use doors::{Door, Method as Verb, Object};
 use reqwest::Method;
@@ -835,11 +836,13 @@ async fn every_route_answers_every_role_of_both_municipalities_as_its_row_says()
         }
     }
     let rows: BTreeSet<&str> = routes.iter().map(|r| r.meta().operation_id).collect();
-    println!(
+    // Straight to stderr, past the test harness's capture: `tests/run` shows it.
+    writeln!(
+        std::io::stderr(),
         "matrix: {} routes × {} roles × 2 municipalities = {cells} cells, {allowed} let through",
         rows.len(),
         callers.len()
-    );
+    )?;
     assert!(
         missing.is_empty(),
         "routes with no row in the matrix:\n{}",
@@ -1116,7 +1119,7 @@ async fn an_id_from_another_municipality_answers_as_an_id_that_does_not_exist() 
             }
         }
     }
-    println!("object level: {compared} paths compared");
+    writeln!(std::io::stderr(), "object level: {compared} paths compared")?;
     assert!(
         missing.is_empty(),
         "routes with ids and no object-level row:\n{}",
@@ -1387,10 +1390,11 @@ async fn no_write_route_lets_a_caller_set_what_is_not_theirs_to_set() -> anyhow:
         }
     }
     let unhandled: Vec<_> = declared.iter().filter(|d| !handled.contains(*d)).collect();
-    println!(
+    writeln!(
+        std::io::stderr(),
         "mass assignment: {unknown_checked} undeclared fields refused, {} declared ones held to the caller",
         cases.len()
-    );
+    )?;
     assert!(
         unhandled.is_empty(),
         "guarded fields a body declares, neither checked here nor settable by design: {unhandled:?}"

@@ -27,6 +27,7 @@ use tsunagu_tests::http_load::{Target, load, percentile_ms};
 use anyhow::bail;
 use serde_json::json;
 use tsunagu_tests::accounts::{access_token, join, site, start_with};
+use tsunagu_tests::cpu::platform_cpu;
 
 const USAGE: &str = "usage: bench-gateway [--clients C] [--seconds S] [--warmup W]   (run through tests/bench/run gateway)";
 /// What the static route answers.
@@ -141,12 +142,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
          keep-alive on; {warmup} s warm-up then {seconds} s per case; rate limits off; \
          PostgreSQL fsync on, nats-server sync_interval: always"
     );
+    let watch = platform_cpu(&p);
     let mut rows = Vec::new();
+    let mut shares = Vec::new();
     for (case, target) in &cases {
         if warmup > 0 {
             let _ = load(&http, case, target, clients, Duration::from_secs(warmup)).await;
         }
+        let before = watch.read();
         let row = load(&http, case, target, clients, Duration::from_secs(seconds)).await;
+        shares.push(watch.between(&before, &watch.read()));
         rows.push(row);
     }
 
@@ -167,6 +172,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             r.errors
         );
     }
+    println!();
+    println!("where the CPUs went, per request answered (the static route runs in the load generator):");
+    for (r, share) in rows.iter().zip(&shares) {
+        println!("  {:<34} {}", r.case, share.per_request(r.requests()));
+    }
     let round = |x: f64, places: i32| {
         let f = 10f64.powi(places);
         (x * f).round() / f
@@ -178,7 +188,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "clients": clients,
         "seconds": seconds,
         "warmup_s": warmup,
-        "cases": rows.iter().map(|r| json!({
+        "cases": rows.iter().zip(&shares).map(|(r, share)| json!({
+            "cpu_us_per_request": share.to_json(r.requests()),
             "case": r.case,
             "clients": clients,
             "requests": r.requests(),

@@ -85,6 +85,8 @@ struct Measured {
     /// The machine's 1-minute load average when the window closed: on a shared machine,
     /// whether something else ran beside the benchmark.
     load: f64,
+    /// Which process spent the CPUs over the window.
+    cpu: tsunagu_tests::cpu::CpuShare,
 }
 
 /// The 1-minute load average (NaN where `/proc/loadavg` is not there).
@@ -204,6 +206,7 @@ async fn measure(
             ..Default::default()
         },
     )?;
+    let watch = tsunagu_tests::cpu::platform_cpu(&p);
     let mut measured = Vec::new();
     for (&route, target) in routes.iter().zip(&targets) {
         let case = format!("{route}, {}", recording.label());
@@ -220,6 +223,7 @@ async fn measure(
         // `load` returns once every request it sent is answered, and a read is recorded
         // before it is answered: the difference is this window's records, no more, no less.
         let before = access_stream_last(&store).await?;
+        let cpu_before = watch.read();
         let row = load(
             http,
             &case,
@@ -228,6 +232,7 @@ async fn measure(
             Duration::from_secs(args.seconds),
         )
         .await;
+        let cpu = watch.between(&cpu_before, &watch.read());
         let records = access_stream_last(&store).await? - before;
         let load = load_average();
         if row.errors > 0 {
@@ -244,6 +249,7 @@ async fn measure(
             recording,
             records,
             load,
+            cpu,
         });
     }
     Ok(measured)
@@ -301,6 +307,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     println!();
+    println!("where the CPUs went, per request answered:");
+    for c in &cases {
+        println!("  {:<50} {}", c.row.case, c.cpu.per_request(c.row.requests()));
+    }
+    println!();
     for route in routes {
         let case = |recording| {
             cases
@@ -339,6 +350,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "p99_ms": round(c.row.percentile_ms(0.99), 3),
             "errors": c.row.errors,
             "access_records": c.records,
+            "cpu_us_per_request": c.cpu.to_json(c.row.requests()),
             "load_1m": c.load,
         })).collect::<Vec<_>>(),
     });

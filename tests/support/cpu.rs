@@ -165,3 +165,15 @@ impl CpuShare {
         )
     }
 }
+
+/// The processes of a whole platform and this benchmark (the load generator), with the
+/// run's PostgreSQL.
+pub fn platform_cpu(p: &testkit::Platform) -> CpuWatch {
+    CpuWatch::new()
+        .add("load generator", [std::process::id()])
+        .add("gateway", p.gateway.pid())
+        .add("identity", p.identity.pid())
+        .add("audit", p.audit.pid())
+        .add("nats-server", [p.nats.pid()])
+        .with_postgres()
+}

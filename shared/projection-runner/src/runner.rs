@@ -580,12 +580,14 @@ async fn park(
 pub async fn checkpoint(pool: &Pool, schema: &str) -> Result<u64, RunnerError> {
     check_schema_name(schema)?;
     let client = pool.get().await?;
-    let row = client
-        .query_one(
-            &format!("SELECT position FROM {}._checkpoint", quoted(schema)),
-            &[],
-        )
+    // Prepared once per connection: read-your-writes asks this on every read.
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT position FROM {}._checkpoint",
+            quoted(schema)
+        ))
         .await?;
+    let row = client.query_one(&statement, &[]).await?;
     Ok(row.get::<_, i64>(0) as u64)
 }
 

@@ -87,6 +87,8 @@ struct Measured {
     load: f64,
     /// Which process spent the CPUs over the window.
     cpu: tsunagu_tests::cpu::CpuShare,
+    /// Mean time a request spent in the identity service (its NATS service stats).
+    service: Option<Duration>,
 }
 
 /// The 1-minute load average (NaN where `/proc/loadavg` is not there).
@@ -207,6 +209,7 @@ async fn measure(
         },
     )?;
     let watch = tsunagu_tests::cpu::platform_cpu(&p);
+    let nats = p.nats.connect().await?;
     let mut measured = Vec::new();
     for (&route, target) in routes.iter().zip(&targets) {
         let case = format!("{route}, {}", recording.label());
@@ -224,6 +227,7 @@ async fn measure(
         // before it is answered: the difference is this window's records, no more, no less.
         let before = access_stream_last(&store).await?;
         let cpu_before = watch.read();
+        let stats = tsunagu_tests::cpu::endpoint_times(&nats, "identity").await?;
         let row = load(
             http,
             &case,
@@ -233,6 +237,11 @@ async fn measure(
         )
         .await;
         let cpu = watch.between(&cpu_before, &watch.read());
+        let service = tsunagu_tests::cpu::busiest(
+            &stats,
+            &tsunagu_tests::cpu::endpoint_times(&nats, "identity").await?,
+        )
+        .map(|(_, _, t)| t);
         let records = access_stream_last(&store).await? - before;
         let load = load_average();
         if row.errors > 0 {
@@ -250,6 +259,7 @@ async fn measure(
             records,
             load,
             cpu,
+            service,
         });
     }
     Ok(measured)
@@ -309,7 +319,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!();
     println!("where the CPUs went, per request answered:");
     for c in &cases {
-        println!("  {:<50} {}", c.row.case, c.cpu.per_request(c.row.requests()));
+        println!(
+            "  {:<50} {}",
+            c.row.case,
+            c.cpu.per_request(c.row.requests())
+        );
+    }
+    println!();
+    println!(
+        "time in the identity service per request (NATS service stats, queueing for a handler included):"
+    );
+    for c in &cases {
+        let mean = c.row.latencies.iter().sum::<Duration>().as_secs_f64() * 1e3
+            / c.row.latencies.len().max(1) as f64;
+        if let Some(t) = c.service {
+            println!(
+                "  {:<50} {:.2} ms in identity; client mean {mean:.2} ms (gateway + bus {:.2} ms)",
+                c.row.case,
+                t.as_secs_f64() * 1e3,
+                mean - t.as_secs_f64() * 1e3
+            );
+        }
     }
     println!();
     for route in routes {
@@ -351,6 +381,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "errors": c.row.errors,
             "access_records": c.records,
             "cpu_us_per_request": c.cpu.to_json(c.row.requests()),
+            "service_ms": c.service.map(|t| (t.as_secs_f64() * 1e6).round() / 1e3),
             "load_1m": c.load,
         })).collect::<Vec<_>>(),
     });

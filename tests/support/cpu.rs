@@ -177,3 +177,41 @@ pub fn platform_cpu(p: &testkit::Platform) -> CpuWatch {
         .add("nats-server", [p.nats.pid()])
         .with_postgres()
 }
+
+/// Requests answered and time spent per endpoint of a service so far, as the NATS service
+/// API reports them (`$SRV.STATS.<service>`): from the moment the request reached the
+/// service until its answer was sent, queueing for a handler included.
+pub async fn endpoint_times(
+    client: &async_nats::Client,
+    service: &str,
+) -> anyhow::Result<BTreeMap<String, (u64, Duration)>> {
+    let reply = client
+        .request(format!("$SRV.STATS.{service}"), "".into())
+        .await?;
+    let stats: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+    let mut out = BTreeMap::new();
+    for e in stats["endpoints"].as_array().into_iter().flatten() {
+        let name = e["name"].as_str().unwrap_or_default().to_owned();
+        let requests = e["num_requests"].as_u64().unwrap_or(0);
+        let nanos = e["processing_time"].as_u64().unwrap_or(0);
+        out.insert(name, (requests, Duration::from_nanos(nanos)));
+    }
+    Ok(out)
+}
+
+/// The endpoint busiest between two readings of [`endpoint_times`], with its requests and
+/// mean time in the service.
+pub fn busiest(
+    before: &BTreeMap<String, (u64, Duration)>,
+    after: &BTreeMap<String, (u64, Duration)>,
+) -> Option<(String, u64, Duration)> {
+    after
+        .iter()
+        .map(|(name, (n, t))| {
+            let (n0, t0) = before.get(name).copied().unwrap_or_default();
+            (name.clone(), n - n0, t.saturating_sub(t0))
+        })
+        .filter(|(_, n, _)| *n > 0)
+        .max_by_key(|(_, n, _)| *n)
+        .map(|(name, n, t)| (name, n, t / n.max(1) as u32))
+}

@@ -29,6 +29,7 @@ use serde_json::json;
 use testkit::{Nats, TestDb, namespace};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
+use tsunagu_tests::cpu::{CpuShare, CpuWatch};
 use tsunagu_tests::identity_mix::{audit_events, identity_events};
 use tsunagu_tests::{append_all, bench_args, event, tally_store};
 
@@ -74,6 +75,10 @@ struct Row {
     catch_up_events: u64,
     rebuild: projection_runner::RebuildReport,
     copy: Duration,
+    /// CPU spent by this process (the runner), nats-server and PostgreSQL over the rebuild
+    /// and over the COPY: on a shared machine, what each costs whatever else runs.
+    rebuild_cpu: CpuShare,
+    copy_cpu: CpuShare,
 }
 
 impl Row {
@@ -156,9 +161,14 @@ async fn measure<P: Projection>(
     label: &'static str,
     projection: Arc<P>,
     pool: &deadpool_postgres::Pool,
-    nats_url: &str,
+    nats: &Nats,
     events: Vec<EventEnvelope>,
 ) -> anyhow::Result<Row> {
+    let nats_url = nats.url.as_str();
+    let watch = CpuWatch::new()
+        .add("runner", [std::process::id()])
+        .add("nats-server", [nats.pid()])
+        .with_postgres();
     let context = projection.context();
     let store = tally_store(nats_url, &namespace()).await?;
     store.ensure_stream(context).await?;
@@ -200,10 +210,12 @@ async fn measure<P: Projection>(
         catch_up.as_secs_f64()
     );
 
+    let before = watch.read();
     let rebuild = ProjectionRunner::new(projection, pool.clone(), store.clone())
         .in_schema(format!("{schema}_rebuild"))
         .rebuild()
         .await?;
+    let rebuild_cpu = watch.between(&before, &watch.read());
     let events: Vec<(EventEnvelope, u64)> = first.into_iter().chain(second).collect();
     if rebuild.outcome.applied != events.len() as u64 || rebuild.outcome.parked != 0 {
         bail!(
@@ -218,8 +230,12 @@ async fn measure<P: Projection>(
         rebuild.elapsed.as_secs_f64()
     );
     let client = pool.get().await?;
+    let before = watch.read();
     let copy = copy(&client, &events).await?;
+    let copy_cpu = watch.between(&before, &watch.read());
     Ok(Row {
+        rebuild_cpu,
+        copy_cpu,
         projection: label,
         events: events.len(),
         catch_up,
@@ -267,19 +283,19 @@ async fn main() -> anyhow::Result<()> {
                 )
             })
             .collect();
-        rows.push(measure("tally", tsunagu_tests::tally(), &pool, &nats.url, events).await?);
+        rows.push(measure("tally", tsunagu_tests::tally(), &pool, &nats, events).await?);
     }
     if wanted("register") {
         println!("identity register: a running region's identity stream");
         let events = identity_events(n, SEED);
         let register = Arc::new(identity::projections::register::Register);
-        rows.push(measure("identity register", register, &pool, &nats.url, events).await?);
+        rows.push(measure("identity register", register, &pool, &nats, events).await?);
     }
     if wanted("care") {
         println!("identity care: the same identity stream");
         let events = identity_events(n, SEED);
         let care = Arc::new(identity::projections::care::Care);
-        rows.push(measure("identity care", care, &pool, &nats.url, events).await?);
+        rows.push(measure("identity care", care, &pool, &nats, events).await?);
     }
     if wanted("audit") {
         println!("audit chain: the collector's copies of access records and security events");
@@ -287,7 +303,7 @@ async fn main() -> anyhow::Result<()> {
         let log = Arc::new(audit::log::Log {
             pseudonyms: audit::records::Pseudonyms::new([7; 32]),
         });
-        rows.push(measure("audit chain", log, &pool, &nats.url, events).await?);
+        rows.push(measure("audit chain", log, &pool, &nats, events).await?);
     }
 
     println!();
@@ -316,6 +332,20 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!("(÷: the ratio to COPY of the same events in this run; the goal is 0.6)");
+    println!();
+    println!("CPU per event, whatever else ran on the machine (µs; the runner is this process):");
+    for r in &rows {
+        println!(
+            "  {:<18} rebuild: {}",
+            r.projection,
+            r.rebuild_cpu.per_request(r.events).trim_start_matches("CPU µs/request: ")
+        );
+        println!(
+            "  {:<18} COPY:    {}",
+            "",
+            r.copy_cpu.per_request(r.events).trim_start_matches("CPU µs/request: ")
+        );
+    }
     let json = json!({
         "bench": "rebuild",
         "events": n,
@@ -329,6 +359,8 @@ async fn main() -> anyhow::Result<()> {
             "copy_rows_per_s": r.copy_per_s().round(),
             "rebuild_over_copy": (r.rebuild_per_s() / r.copy_per_s() * 100.0).round() / 100.0,
             "catch_up_over_copy": (r.catch_up_per_s() / r.copy_per_s() * 100.0).round() / 100.0,
+            "rebuild_cpu_us_per_event": r.rebuild_cpu.to_json(r.events),
+            "copy_cpu_us_per_event": r.copy_cpu.to_json(r.events),
         })).collect::<Vec<_>>(),
     });
     println!();

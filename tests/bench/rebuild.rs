@@ -338,12 +338,16 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "  {:<18} rebuild: {}",
             r.projection,
-            r.rebuild_cpu.per_request(r.events).trim_start_matches("CPU µs/request: ")
+            r.rebuild_cpu
+                .per_request(r.events)
+                .trim_start_matches("CPU µs/request: ")
         );
         println!(
             "  {:<18} COPY:    {}",
             "",
-            r.copy_cpu.per_request(r.events).trim_start_matches("CPU µs/request: ")
+            r.copy_cpu
+                .per_request(r.events)
+                .trim_start_matches("CPU µs/request: ")
         );
     }
     let json = json!({

@@ -104,6 +104,49 @@ async fn every_documented_route_is_served_and_a_secured_one_refuses_a_caller_wit
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_get_route_answers_head_as_it_answers_get_without_a_body() -> anyhow::Result<()> {
+    let p = Platform::start().await?;
+    let mut checked = 0;
+    for (method, template, op) in documented(&p).await? {
+        if method != Method::GET {
+            continue;
+        }
+        let path = concrete(&template);
+        let get = p.http.get(p.url(&path)).send().await?;
+        let head = p.http.head(p.url(&path)).send().await?;
+        assert_eq!(
+            head.status(),
+            get.status(),
+            "HEAD {template} answers as GET does"
+        );
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {template}"
+        );
+        assert!(head.bytes().await?.is_empty(), "HEAD {template}: no body");
+        if secured(&op) {
+            assert_eq!(get.status().as_u16(), 401, "GET {template} without a token");
+        }
+        checked += 1;
+    }
+    assert!(checked > 25, "GET routes: {checked}");
+    // The document itself, which a client may probe before fetching.
+    let head = p.http.head(p.url("/api/v1/openapi.json")).send().await?;
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(
+        head.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    // And with a token, a read behind a door.
+    let (status, _) = send(p.operator(Method::HEAD, "/api/v1/municipalities")).await?;
+    assert_eq!(status, 200);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_body_naming_a_field_the_route_does_not_know_is_refused_on_every_route()
 -> anyhow::Result<()> {
     let p = Platform::start().await?;

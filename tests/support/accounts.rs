@@ -112,7 +112,18 @@ pub async fn site_in(
     })))
     .await?;
     anyhow::ensure!(status == 201, "site: {site}");
-    Ok(site["site_id"].as_str().unwrap_or_default().to_owned())
+    let site_id = site["site_id"].as_str().unwrap_or_default().to_owned();
+    // Reads of the register are eventually consistent: wait, as a client would, until it
+    // holds the site (and so the municipality and organisation before it), so that a later
+    // reader who never wrote anything — an integrator, a member just signed in — finds them.
+    let position = site["position"].as_str().unwrap_or_default();
+    let (status, read) = send(
+        p.operator(Method::GET, &format!("/api/v1/sites/{site_id}"))
+            .header("Tsunagu-Min-Position", position),
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "reading the new site: {read}");
+    Ok(site_id)
 }
 
 pub struct Account {

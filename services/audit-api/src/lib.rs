@@ -7,6 +7,10 @@
 //! checkpoints), and chains the records in that order. Replaying the stream from sequence
 //! 0 gives the same log, hash for hash.
 
+pub mod routes;
+
+pub use routes::api;
+
 use audit_chain::{Digest, SignedCheckpoint};
 use chrono::{DateTime, Utc};
 use event_store::{DecodeError, EventContract, EventEnvelope, decode_tagged, encode_tagged};
@@ -418,15 +422,7 @@ pub struct RecordQuery {
 }
 
 /// An answer in a format other than JSON: the gateway sends `body` as `media_type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rendered {
-    /// e.g. `text/csv; charset=utf-8`.
-    pub media_type: String,
-    /// The document.
-    pub body: String,
-    /// For paged exports: pass as `after` for the next page.
-    pub next_after: Option<u64>,
-}
+pub use doors::Rendered;
 
 /// Every access to one patient's data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -15,33 +15,18 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::{ApiError, problems_everywhere};
 use crate::extract::BodyLimit;
 use crate::guard;
-use crate::routes::{
-    audit, document, files, health, members, municipalities as m, organisations as o, patients as p,
-};
+use crate::routes::document;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "tsunagu", version = "1", description = "One region, many municipalities: the care team's platform. Every error is problem details (RFC 9457)."),
     modifiers(&BearerAuth),
-    components(schemas(Problem, FieldError)),
-    tags((name = "municipalities", description = "The register of municipalities, their areas and groups"),
-         (name = "organisations", description = "Organisations (法人): the legal entities that run service sites"),
-         (name = "sites", description = "Service sites (事業所): the region's directory of providers, filtered by municipality served, service type and kind"),
-         (name = "members", description = "Joining, signing in with two factors, sessions and leaving"),
-         (name = "health", description = "Liveness and readiness"),
-         (name = "files", description = "Files by SHA-256: uploads streamed into the blob store, type decided from the content, executables refused; downloads streamed to those who hold them"),
-         (name = "api", description = "This description of the API"),
-         (name = "patients", description = "Patients: registration, moves, end of care, break-glass and the history of who could see them. Every access to a patient's data is decided by consent and team and recorded"),
-         (name = "consents", description = "Consent forms (同意書): recorded by the receiving site, verified by the secretariat, amended, withdrawn"),
-         (name = "care team", description = "The sites and members caring for a patient, the 24-hour contact and family contacts"),
-         (name = "audit", description = "The tamper-evident audit log: who accessed which patient's data and every security event; queries, exports, patient access reports, leak response, monthly reviews, verification and proofs. Every read is itself recorded"))
+    components(schemas(Problem, FieldError))
 )]
 struct ApiDoc;
 
@@ -277,83 +262,18 @@ fn plain_text_strings(
     }
 }
 
-/// The API's routes and their document, both from one list so they cannot drift apart.
+/// The API's routes and their document, both from the same declarations (see
+/// [`crate::mount`]) so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let v1 = OpenApiRouter::new()
-        .routes(routes!(m::register_municipality, m::list_municipalities))
-        .routes(routes!(m::get_municipality, m::rename_municipality))
-        .routes(routes!(m::add_area))
-        .routes(routes!(m::remove_area))
-        .routes(routes!(m::form_group, m::list_groups))
-        .routes(routes!(m::get_group))
-        .routes(routes!(m::join_group))
-        .routes(routes!(m::leave_group))
-        .routes(routes!(o::register_organisation, o::list_organisations))
-        .routes(routes!(o::get_organisation, o::rename_organisation))
-        .routes(routes!(o::register_site))
-        .routes(routes!(o::list_sites))
-        .routes(routes!(o::get_site, o::replace_site_details, o::close_site))
-        .routes(routes!(members::invite))
-        .routes(routes!(members::activate))
-        .routes(routes!(members::confirm_second_factor))
-        .routes(routes!(members::sign_in))
-        .routes(routes!(members::refresh))
-        .routes(routes!(members::sign_out))
-        .routes(routes!(members::me))
-        .routes(routes!(members::get_member))
-        .routes(routes!(members::deactivate))
-        .routes(routes!(members::change_roles))
-        .routes(routes!(members::rotate_signing_key))
-        .routes(routes!(members::reset_credentials))
-        .routes(routes!(members::create_join_link))
-        .routes(routes!(members::self_register))
-        .routes(routes!(members::verify_member))
-        .routes(routes!(members::register_integrator))
-        .routes(routes!(members::client_token))
-        .routes(routes!(members::list_members_of_municipality))
-        .routes(routes!(document::openapi))
-        .routes(routes!(p::register_patient))
-        .routes(routes!(p::get_patient))
-        .routes(routes!(p::move_patient))
-        .routes(routes!(p::certify_care_level))
-        .routes(routes!(p::end_care))
-        .routes(routes!(p::record_consent))
-        .routes(routes!(p::amend_consent))
-        .routes(routes!(p::verify_consent))
-        .routes(routes!(p::reject_consent))
-        .routes(routes!(p::withdraw_consent))
-        .routes(routes!(p::add_team_member))
-        .routes(routes!(p::remove_team_member))
-        .routes(routes!(p::set_contact_24h))
-        .routes(routes!(p::add_family_contact))
-        .routes(routes!(p::remove_family_contact))
-        .routes(routes!(p::open_break_glass))
-        .routes(routes!(p::who_could_see))
-        .routes(routes!(p::read_record))
-        .routes(routes!(p::erase_patient))
-        .routes(routes!(p::attach_document))
-        .routes(routes!(p::document_content))
-        .routes(routes!(audit::query_records))
-        .routes(routes!(audit::patient_report))
-        .routes(routes!(audit::leak_report))
-        .routes(routes!(audit::monthly_review))
-        .routes(routes!(audit::verify, audit::start_verification))
-        .routes(routes!(audit::checkpoints))
-        .routes(routes!(audit::inclusion_proof))
-        .routes(routes!(audit::consistency_proof))
-        .routes(routes!(audit::replay))
-        .routes(routes!(audit::break_glass_alerts));
-    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(health::healthz))
-        .routes(routes!(health::readyz))
-        .routes(routes!(members::jwks))
-        .nest("/api/v1", v1)
-        .split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    let (router, declared) = crate::mount::api();
+    doc.merge(declared);
     doc.merge(files_api().1);
     // After the routes are in: the modifiers must see every operation.
     CommonProblems.modify(&mut doc);
     PlainTextParameters.modify(&mut doc);
     PlainTextFields.modify(&mut doc);
+    crate::mount::add_head_operations(&mut doc);
     (router, doc)
 }
 
@@ -361,10 +281,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// [`router`] can spare them the JSON body limit and the request timeout: uploads stream
 /// to the blob store, which enforces the upload limit itself.
 pub fn files_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let v1 = OpenApiRouter::new()
-        .routes(routes!(files::upload))
-        .routes(routes!(files::download));
-    OpenApiRouter::new().nest("/api/v1", v1).split_for_parts()
+    crate::mount::files_api()
 }
 
 /// How the HTTP surface behaves, from the settings.
@@ -389,6 +306,7 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([
             Method::GET,
+            Method::HEAD,
             Method::POST,
             Method::PUT,
             Method::PATCH,
@@ -561,7 +479,7 @@ mod tests {
                 "{method} {path} has no row in access::ROUTES"
             );
         }
-        for row in crate::access::ROUTES {
+        for row in crate::access::routes() {
             assert!(
                 documented
                     .iter()
@@ -669,5 +587,83 @@ mod tests {
                 "{r} is defined"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod every_pattern {
+    use std::ops::Not;
+
+    /// Every pattern the document holds (parameters and fields) reads as a regex, so the
+    /// gateway can check it and a client can trust it.
+    #[test]
+    fn every_documented_pattern_reads_as_a_regex() {
+        fn patterns<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+            match value {
+                serde_json::Value::Object(fields) => {
+                    for (key, item) in fields {
+                        match (key.as_str(), item) {
+                            ("pattern", serde_json::Value::String(p)) => found.push(p),
+                            _ => patterns(item, found),
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|i| patterns(i, found)),
+                _ => {}
+            }
+        }
+        let (_, doc) = crate::app::api();
+        let doc = serde_json::to_value(doc).unwrap();
+        let mut found = Vec::new();
+        patterns(&doc, &mut found);
+        for pattern in &found {
+            assert!(regex::Regex::new(pattern).is_ok(), "{pattern}");
+        }
+        assert!(found.len() > 50, "only {} patterns found", found.len());
+        let plain = regex::Regex::new(crate::app::PLAIN_TEXT_LINES).unwrap();
+        assert!(plain.is_match("二行の\nメモ\t") && !plain.is_match("a\u{0}b"));
+    }
+
+    /// Request bodies say they hold no control characters; answers say nothing of it.
+    #[test]
+    fn request_bodies_and_only_they_carry_the_plain_text_pattern() {
+        let (_, doc) = crate::app::api();
+        let doc = serde_json::to_value(doc).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["RoleChange"]["properties"]["reason"]["pattern"],
+            crate::app::PLAIN_TEXT_LINES
+        );
+        assert!(schemas["AuditRecord"]["properties"]["route"]["pattern"].is_null());
+        assert!(schemas["Problem"].to_string().contains("pattern").not());
+    }
+
+    fn pattern(doc: &serde_json::Value, path: &str, name: &str) -> regex::Regex {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let parameter = parameters.iter().find(|p| p["name"] == name).unwrap();
+        regex::Regex::new(parameter["schema"]["pattern"].as_str().unwrap()).unwrap()
+    }
+
+    /// The lists the document spells out name exactly the kinds and categories there are.
+    #[test]
+    fn the_kinds_and_categories_a_query_may_name_are_the_real_ones() {
+        let (_, doc) = crate::app::api();
+        let doc = serde_json::to_value(doc).unwrap();
+        let kinds = pattern(&doc, "/api/v1/audit/records", "kind");
+        for kind in audit_api::RecordKind::ALL {
+            assert!(kinds.is_match(kind.as_str()), "{}", kind.as_str());
+        }
+        assert!(kinds.is_match("sign_in_failed,permission_denied"));
+        assert!(!kinds.is_match("_") && !kinds.is_match("sign_in,") && !kinds.is_match("gossip"));
+        let categories = pattern(&doc, "/api/v1/patients/{patient_id}/record", "categories");
+        for category in consent::DataCategory::ALL {
+            assert!(
+                categories.is_match(category.as_str()),
+                "{}",
+                category.as_str()
+            );
+        }
+        assert!(categories.is_match("care_records,documents"));
+        assert!(!categories.is_match("care_records,") && !categories.is_match("diary"));
     }
 }

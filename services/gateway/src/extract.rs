@@ -1,8 +1,13 @@
 //! Extractors that refuse bad input with problem details naming the field at fault.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use doors::query::Rules;
 use event_store::Position;
 use problem::Problem;
 use serde::de::DeserializeOwned;
@@ -23,75 +28,43 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                let v = v.trim();
-                v.eq_ignore_ascii_case("application/json")
-                    || v.to_ascii_lowercase().ends_with("+json")
-            });
-        if !json {
-            return Err(
-                Problem::new(415, "unsupported-media-type", "Unsupported media type")
-                    .with_detail("send the body as application/json")
-                    .into(),
-            );
-        }
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(64 * 1024, |l| l.0);
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| Problem::payload_too_large(limit))?;
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
-            && let Some(pointer) = control_character_at(&value, String::new())
-        {
-            let detail = "must not contain control characters (other than tab and line breaks)";
-            return Err(
-                Problem::new(422, "invalid-body", "The body does not match the schema")
-                    .with_detail(format!("{pointer} {detail}"))
-                    .with_field(pointer, detail)
-                    .into(),
-            );
-        }
-        Ok(Self(problem::parse_json(&bytes)?))
+        let (parts, body) = req.into_parts();
+        let bytes = json_bytes(&parts, body).await?;
+        Ok(Self(doors::parse_body(&bytes)?))
     }
 }
 
-/// Where the first text (a string or a key) holding a control character other than tab,
-/// line feed and carriage return is, as a JSON pointer. No field of this API carries one,
-/// and PostgreSQL cannot hold a NUL in text: accepted, such an event could never reach the
-/// read models or the audit log.
-fn control_character_at(value: &serde_json::Value, at: String) -> Option<String> {
-    let bad = |text: &str| {
-        text.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    };
-    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
-    match value {
-        serde_json::Value::String(text) => bad(text).then_some(at),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| control_character_at(item, format!("{at}/{i}"))),
-        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            let here = format!("{at}/{}", escape(key));
-            if bad(key) {
-                Some(here)
-            } else {
-                control_character_at(item, here)
-            }
-        }),
-        _ => None,
+/// The bytes of a JSON body: `application/json` (or `+json`), within the body limit.
+pub async fn json_bytes(
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, Problem> {
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
+        });
+    if !json {
+        return Err(
+            Problem::new(415, "unsupported-media-type", "Unsupported media type")
+                .with_detail("send the body as application/json"),
+        );
     }
+    let limit = parts
+        .extensions
+        .get::<BodyLimit>()
+        .map_or(64 * 1024, |l| l.0);
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Problem::payload_too_large(limit))
 }
 
 /// Query parameters matching `T` exactly, within the constraints the document gives them
-/// (see [`crate::query_rules`]), refusing unknown ones.
+/// (see [`doors::query`]), refusing unknown ones.
 #[derive(Debug)]
 pub struct Params<T>(pub T);
 
@@ -100,26 +73,19 @@ impl<S: Send + Sync, T: DeserializeOwned + IntoParams + 'static> FromRequestPart
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        crate::query_rules::check::<T>(&pairs)?;
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        let value: Result<T, _> = serde_path_to_error::deserialize(de);
-        value.map(Params).map_err(|e| {
-            let field = e.path().to_string();
-            let detail = e.into_inner().to_string();
-            let pointer = if field == "." {
-                String::from("/")
-            } else {
-                format!("/{field}")
-            };
-            Problem::new(400, "invalid-query", "A query parameter is invalid")
-                .with_detail(detail.clone())
-                .with_field(pointer, detail)
-                .into()
-        })
+        Ok(Self(rules_of::<T>().parse(query)?))
     }
+}
+
+/// `T`'s rules, read (and their patterns compiled) once.
+fn rules_of<T: IntoParams + 'static>() -> Arc<Rules> {
+    static RULES: LazyLock<Mutex<HashMap<TypeId, Arc<Rules>>>> = LazyLock::new(Default::default);
+    let mut cache = RULES.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(
+        cache
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(Rules::of::<T>())),
+    )
 }
 
 /// Header: read-your-writes. A GET carrying it answers only once the projection has
@@ -193,27 +159,5 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip()),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::control_character_at;
-    use serde_json::json;
-
-    #[test]
-    fn a_control_character_is_found_at_its_field() {
-        let at = |v| control_character_at(&v, String::new());
-        assert_eq!(at(json!({"note": "two\nlines\tand a tab\r"})), None);
-        assert_eq!(
-            at(json!({"roles": ["nurse"], "reason": "a\u{0}b"})),
-            Some("/reason".into())
-        );
-        assert_eq!(
-            at(json!({"contacts": [{"name": "ok"}, {"name": "\u{1b}[2J"}]})),
-            Some("/contacts/1/name".into())
-        );
-        assert_eq!(at(json!({"a/b\u{7}": 1})), Some("/a~1b\u{7}".into()));
-        assert_eq!(at(json!("\u{85}")), Some(String::new()));
     }
 }

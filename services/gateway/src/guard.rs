@@ -1,5 +1,5 @@
 //! The checks every request passes before a handler runs: the rate per client address,
-//! then, for the matched route, its row in [`crate::access::ROUTES`], authentication, the
+//! then, for the matched route, its row in [`crate::access::routes`], authentication, the
 //! rate per member, and the permission rules. Every refusal (403) it sends to a caller it
 //! knows, whether it decided it or the service did, is recorded on the access stream first.
 
@@ -197,7 +197,7 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, Turned> {
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let Some(row) = access::find(&parts.method, &path) else {
-        if access::ROUTES.iter().any(|r| r.path == path) {
+        if access::routes().iter().any(|r| r.path == path) {
             // A known path asked with a method it has no row for: answer as the router
             // would (405), without letting the request reach any handler.
             return Err(Turned::anonymous(
@@ -242,7 +242,7 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, Turned> {
         door,
         params: params.clone(),
     };
-    // As for query parameters (see `query_rules`): no id in a path holds a control character.
+    // As for query parameters (see `doors::query`): no id in a path holds a control character.
     if let Some((name, _)) = params.iter().find(|(_, raw)| {
         percent_encoding::percent_decode_str(raw)
             .decode_utf8_lossy()
@@ -281,7 +281,7 @@ async fn admit(state: &AppState, request: Request) -> Result<Admitted, Turned> {
             let ties = match row.door {
                 // One's own account: the tie holds by construction.
                 Door::OwnAccount => vec![permissions::Relationship::Self_],
-                _ => access::ties(row.object, caller, |name| {
+                _ => access::ties(row.ids, caller, |name| {
                     params
                         .iter()
                         .find(|(k, _)| k == name)

@@ -10,7 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod limits;
-pub mod query_rules;
+pub mod mount;
 pub mod routes;
 pub mod serve;
 pub mod sessions;

@@ -16,6 +16,45 @@ pub mod organisations;
 pub mod patients;
 pub mod service_types;
 
+/// The HTTP routes of this service, for the gateway to mount.
+pub fn api() -> doors::Api {
+    const TAGS: &[doors::Tag] = &[
+        doors::Tag {
+            name: "municipalities",
+            description: "The register of municipalities, their areas and groups",
+        },
+        doors::Tag {
+            name: "organisations",
+            description: "Organisations (法人): the legal entities that run service sites",
+        },
+        doors::Tag {
+            name: "sites",
+            description: "Service sites (事業所): the region's directory of providers, filtered by municipality served, service type and kind",
+        },
+        doors::Tag {
+            name: "members",
+            description: "Joining, signing in with two factors, sessions and leaving",
+        },
+        doors::Tag {
+            name: "patients",
+            description: "Patients: registration, moves, end of care, break-glass and the history of who could see them. Every access to a patient's data is decided by consent and team and recorded",
+        },
+        doors::Tag {
+            name: "consents",
+            description: "Consent forms (同意書): recorded by the receiving site, verified by the secretariat, amended, withdrawn",
+        },
+        doors::Tag {
+            name: "care team",
+            description: "The sites and members caring for a patient, the 24-hour contact and family contacts",
+        },
+    ];
+    let mut routes = municipalities::routes::routes();
+    routes.extend(organisations::routes::routes());
+    routes.extend(members::routes::routes());
+    routes.extend(patients::routes::routes());
+    doors::Api { tags: TAGS, routes }
+}
+
 /// The service's name on the bus (`<namespace>.rpc.identity.<endpoint>`).
 pub const SERVICE: &str = "identity";
 

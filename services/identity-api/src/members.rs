@@ -4,6 +4,8 @@
 //! secret and the refresh token are answered once to the person who needs them and kept
 //! (hashed or sealed) only in the identity service's credential store.
 
+pub mod routes;
+
 use chrono::{DateTime, Utc};
 use permissions::{Profession, Role};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,7 @@
 //! Commands, queries and views of the municipality register.
 
+pub mod routes;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -264,14 +266,7 @@ pub struct GroupView {
 }
 
 /// A page of results with the key to ask for the next one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Page<T> {
-    /// This page.
-    pub items: Vec<T>,
-    /// Pass as `after` for the next page; absent on the last page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_after: Option<String>,
-}
+pub use doors::Page;
 
 /// What the service reports about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -2,6 +2,8 @@
 //! sites (事業所). Consent names sites, never a whole organisation, so a site is an entry of
 //! its own with its own id; the organisation only groups them.
 
+pub mod routes;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -16,6 +16,8 @@
 //! The vocabulary of consent (models, categories, parts on the team, statuses) is the
 //! `consent` crate's, so that every service decides with the same words it projects.
 
+pub mod routes;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use consent::{
     Basis, CategorySet, ConsentModel, ConsentStatus, DataCategory, FamilyRelationship, Purpose,

@@ -12,6 +12,9 @@ use problem::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use doors::{Api, Content, Door, FileContent, Object, PathId, PathIds, Route, Tag};
+use permissions::Action;
+
 use crate::auth::Member;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -29,11 +32,6 @@ pub struct FileStored {
     pub href: String,
 }
 
-/// A file's bytes, as they were uploaded.
-#[derive(Debug, ToSchema)]
-#[schema(value_type = String, format = Binary)]
-pub struct FileContent(pub Vec<u8>);
-
 /// A file in the path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -41,6 +39,51 @@ pub struct FilePath {
     /// SHA-256 of the content, 64 lowercase hex characters.
     #[param(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
+}
+
+impl PathIds for FilePath {
+    const IDS: &'static [PathId] = &[PathId::new("sha256", Object::File)];
+}
+
+/// The file routes (the gateway's own: files never cross the bus).
+pub fn api() -> Api {
+    const SHARE: Door = Door::Signed(&[Action::ShareFiles]);
+    Api {
+        tags: &[Tag {
+            name: "files",
+            description: "Files by SHA-256: uploads streamed into the blob store, type decided from the content, executables refused; downloads streamed to those who hold them",
+        }],
+        routes: vec![
+            Route::post("upload", "/api/v1/files")
+                .tag("files")
+                .summary("Upload a file (the raw bytes as the body, any `Content-Type`). Its type is decided from its content; executables and unknown types are refused. You and your sites hold the file: only you and your colleagues there can download it.")
+                .door(SHARE)
+                .body_doc(
+                    Content::of::<FileContent>("*/*"),
+                    Some("the file's bytes; its type is decided from them, whatever Content-Type says"),
+                )
+                .answers::<FileStored>(201, "stored (the same content is stored once, under the same digest)")
+                .with_headers(&[("Location", "where to download the file")])
+                .problems(&[
+                    (413, "the file is larger than the upload limit"),
+                    (415, "an executable, a document with macros, or a type not accepted; `type` names the reason"),
+                    (422, "the file is empty (`/body`)"),
+                ])
+                .into(),
+            Route::get("download", "/api/v1/files/{sha256}")
+                .tag("files")
+                .summary("Download a file you or one of your sites holds, streamed, with the type decided at upload.")
+                .door(SHARE)
+                .path::<FilePath>()
+                .answers_as(200, "the file; Content-Type is the type decided at upload", &[Content::of::<FileContent>("*/*")])
+                .with_headers(&[("ETag", "the digest, quoted"), ("Content-Disposition", "attachment")])
+                .problems(&[
+                    (404, "no such file, or not one you or your sites hold (the two are not told apart)"),
+                    (422, "not a SHA-256 digest in lowercase hex"),
+                ])
+                .into(),
+        ],
+    }
 }
 
 /// Who may fetch what the caller uploads, and whose files the caller may fetch.
@@ -114,15 +157,6 @@ fn no_such_file() -> Problem {
 /// Upload a file (the raw bytes as the body, any `Content-Type`). Its type is decided
 /// from its content; executables and unknown types are refused. You and your sites hold
 /// the file: only you and your colleagues there can download it.
-#[utoipa::path(post, path = "/files", tag = "files", security(("bearer" = [])),
-    request_body(content = FileContent, content_type = "*/*",
-        description = "the file's bytes; its type is decided from them, whatever Content-Type says"),
-    responses(
-        (status = 201, description = "stored (the same content is stored once, under the same digest)", body = FileStored,
-            headers(("Location" = String, description = "where to download the file"))),
-        (status = 413, description = "the file is larger than the upload limit", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "an executable, a document with macros, or a type not accepted; `type` names the reason", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "the file is empty (`/body`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn upload(
     State(state): State<AppState>,
     Member(caller): Member,
@@ -166,14 +200,6 @@ pub async fn upload(
 
 /// Download a file you or one of your sites holds, streamed, with the type decided at
 /// upload.
-#[utoipa::path(get, path = "/files/{sha256}", tag = "files", security(("bearer" = [])),
-    params(FilePath),
-    responses(
-        (status = 200, description = "the file; Content-Type is the type decided at upload", body = FileContent, content_type = "*/*",
-            headers(("ETag" = String, description = "the digest, quoted"),
-                    ("Content-Disposition" = String, description = "attachment"))),
-        (status = 404, description = "no such file, or not one you or your sites hold (the two are not told apart)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "not a SHA-256 digest in lowercase hex", body = Problem, content_type = "application/problem+json")))]
 pub async fn download(
     State(state): State<AppState>,
     Member(caller): Member,

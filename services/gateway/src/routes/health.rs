@@ -8,15 +8,11 @@ use bus::{CallContext, Reply};
 use crate::state::AppState;
 
 /// The gateway process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "alive", body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Ready: NATS is connected and every service answers with its database reachable.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses(
-    (status = 200, description = "ready", body = serde_json::Value),
-    (status = 503, description = "a dependency is down", body = serde_json::Value)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let nats = state.bus.nats().connection_state() == async_nats::connection::State::Connected;
     let identity = match state

@@ -1,0 +1,205 @@
+//! The OpenAPI document the gateway serves, compared with the one it served before routes
+//! were declared beside their contracts (`fixtures/openapi-before-declarations.json`, taken
+//! from the gateway as it was): path by path, method by method and status by status,
+//! ignoring order. The differences meant are listed here, one by one; anything else that
+//! differs fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+const BEFORE: &str = include_str!("fixtures/openapi-before-declarations.json");
+
+const METHODS: [&str; 6] = ["get", "head", "post", "put", "patch", "delete"];
+
+/// Text compared without its line breaks: a summary wrapped at another column says the same.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn described(mut value: Value) -> Value {
+    if let Some(map) = value.as_object_mut() {
+        for key in ["summary", "description"] {
+            if let Some(Value::String(text)) = map.get(key) {
+                let text = words(text);
+                map.insert(key.to_owned(), Value::String(text));
+            }
+        }
+    }
+    value
+}
+
+/// One operation, with its lists put in order and its prose unwrapped.
+fn normalised(op: &Value) -> Value {
+    let mut op = described(op.clone());
+    let map = op.as_object_mut().expect("an operation is an object");
+    if let Some(Value::Array(tags)) = map.get_mut("tags") {
+        tags.sort_by_key(Value::to_string);
+    }
+    if let Some(Value::Array(parameters)) = map.get_mut("parameters") {
+        for p in parameters.iter_mut() {
+            *p = described(p.take());
+        }
+        parameters.sort_by_key(|p| format!("{} {}", p["in"], p["name"]));
+    }
+    if let Some(body) = map.get_mut("requestBody") {
+        *body = described(body.take());
+    }
+    if let Some(Value::Object(responses)) = map.get_mut("responses") {
+        for response in responses.values_mut() {
+            *response = described(response.take());
+        }
+    }
+    op
+}
+
+/// Every operation of a document by (path, method).
+fn operations(doc: &Value) -> BTreeMap<(String, String), Value> {
+    let mut out = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            if METHODS.contains(&method.as_str()) {
+                out.insert((path.clone(), method.clone()), normalised(op));
+            }
+        }
+    }
+    out
+}
+
+/// The differences meant, applied to the document as it was.
+fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, String), Value> {
+    // 1. The member list of a municipality always honoured Tsunagu-Min-Position; it now says so.
+    let read_after = before[&("/api/v1/municipalities".to_owned(), "get".to_owned())]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "Tsunagu-Min-Position")
+        .expect("the read-after header")
+        .clone();
+    let members = before
+        .get_mut(&(
+            "/api/v1/municipalities/{code}/members".to_owned(),
+            "get".to_owned(),
+        ))
+        .expect("the member list");
+    members["parameters"]
+        .as_array_mut()
+        .expect("parameters")
+        .push(read_after);
+    // 2. Every GET also answers HEAD (RFC 9110): the same operation, without bodies.
+    let gets: Vec<_> = before
+        .iter()
+        .filter(|((_, method), _)| method == "get")
+        .map(|((path, _), op)| (path.clone(), op.clone()))
+        .collect();
+    for (path, get) in gets {
+        let mut head = get;
+        let id = head["operationId"]
+            .as_str()
+            .expect("an operationId")
+            .to_owned();
+        head["operationId"] = json!(format!("{id}_head"));
+        for response in head["responses"]
+            .as_object_mut()
+            .expect("responses")
+            .values_mut()
+        {
+            response
+                .as_object_mut()
+                .expect("a response")
+                .remove("content");
+        }
+        before.insert((path, "head".to_owned()), head);
+    }
+    before
+        .into_iter()
+        .map(|(key, op)| (key, normalised(&op)))
+        .collect()
+}
+
+fn differences(expected: &Value, actual: &Value, at: &str, out: &mut Vec<String>) {
+    if expected == actual {
+        return;
+    }
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            let keys: BTreeSet<&String> = e.keys().chain(a.keys()).collect();
+            for key in keys {
+                let here = format!("{at}/{key}");
+                match (e.get(key), a.get(key)) {
+                    (Some(e), Some(a)) => differences(e, a, &here, out),
+                    (Some(_), None) => out.push(format!("{here}: expected, missing")),
+                    (None, Some(_)) => out.push(format!("{here}: there, not expected")),
+                    (None, None) => {}
+                }
+            }
+        }
+        _ => out.push(format!("{at}: was {expected}, is {actual}")),
+    }
+}
+
+#[test]
+fn the_document_describes_the_same_routes_statuses_parameters_and_schemas_as_before() {
+    let before: Value = serde_json::from_str(BEFORE).expect("the fixture is JSON");
+    let (_, after) = gateway::app::api();
+    let after = serde_json::to_value(&after).expect("the document serialises");
+
+    let expected = as_meant(operations(&before));
+    let actual = operations(&after);
+    let mut found = Vec::new();
+    for key in expected
+        .keys()
+        .chain(actual.keys())
+        .collect::<BTreeSet<_>>()
+    {
+        let (path, method) = key;
+        let at = format!("{} {path}", method.to_uppercase());
+        match (expected.get(key), actual.get(key)) {
+            (Some(e), Some(a)) => {
+                let statuses = |op: &Value| -> BTreeSet<String> {
+                    op["responses"]
+                        .as_object()
+                        .map(|r| r.keys().cloned().collect())
+                        .unwrap_or_default()
+                };
+                let (was, is) = (statuses(e), statuses(a));
+                if was != is {
+                    found.push(format!("{at}: statuses were {was:?}, are {is:?}"));
+                }
+                differences(e, a, &at, &mut found);
+            }
+            (Some(_), None) => found.push(format!("{at}: expected, not documented")),
+            (None, Some(_)) => found.push(format!("{at}: documented, not expected")),
+            (None, None) => {}
+        }
+    }
+    let tags = |doc: &Value| -> BTreeSet<String> {
+        doc["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .map(Value::to_string)
+            .collect()
+    };
+    if tags(&before) != tags(&after) {
+        found.push(format!(
+            "tags were {:?}, are {:?}",
+            tags(&before),
+            tags(&after)
+        ));
+    }
+    differences(&before["info"], &after["info"], "info", &mut found);
+    differences(
+        &before["components"],
+        &after["components"],
+        "components",
+        &mut found,
+    );
+    assert!(
+        found.is_empty(),
+        "{} differences:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+    assert!(actual.len() > 100, "operations compared: {}", actual.len());
+}

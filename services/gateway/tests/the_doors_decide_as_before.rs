@@ -1,0 +1,133 @@
+//! Every route's door decides as it did before routes were declared beside their contracts
+//! (`fixtures/doors-before-declarations.json`, taken from the access table as it was): for
+//! every role (and every profession of those on patients' teams), asking about an object of
+//! their own — their municipality, their account, their site — and about another one's.
+
+use std::collections::BTreeMap;
+
+use gateway::access::{self, Door};
+use permissions::{Action, Caller, Profession, Relationship, Role, Subject};
+
+const BEFORE: &str = include_str!("fixtures/doors-before-declarations.json");
+
+/// The callers of the fixture, in its order.
+fn callers() -> Vec<(String, Subject, bool)> {
+    let mut out = Vec::new();
+    for &role in Role::ALL {
+        let professions: Vec<Option<Profession>> =
+            if matches!(role, Role::Professional | Role::CommunitySupportCentreStaff) {
+                Profession::ALL.iter().copied().map(Some).collect()
+            } else {
+                vec![None]
+            };
+        for profession in professions {
+            for own in [true, false] {
+                let label = format!(
+                    "{}{} {}",
+                    role.as_str(),
+                    profession
+                        .map(|p| format!("/{}", p.as_str()))
+                        .unwrap_or_default(),
+                    if own { "own" } else { "other" }
+                );
+                out.push((label, Subject::new(vec![role], profession), own));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the door lets `subject` through, about its own object or another one's.
+fn lets_through(row: &access::RouteAccess, subject: &Subject, own: bool) -> bool {
+    let caller = Caller {
+        member_id: "m-self".into(),
+        session_id: "s".into(),
+        subject: subject.clone(),
+        sites: vec!["site-own".into()],
+        municipality: Some("322032".into()),
+    };
+    let object = row
+        .ids
+        .iter()
+        .find(|id| id.object.is_placed_by_the_gateway())
+        .map(|id| id.object);
+    let value = match (object, own) {
+        (Some(access::Object::Municipality), true) => "322032",
+        (Some(access::Object::Municipality), false) => "141003",
+        (Some(access::Object::Member), true) => "m-self",
+        (Some(access::Object::Member), false) => "m-other",
+        (Some(access::Object::Site), true) => "site-own",
+        (Some(access::Object::Site), false) => "site-other",
+        _ => "x",
+    };
+    match row.door {
+        Door::Open | Door::PatientRead => true,
+        Door::OwnAccount => {
+            permissions::decide(subject, Action::ManageOwnAccount, &[Relationship::Self_])
+                .is_allowed()
+        }
+        Door::Signed(actions) => {
+            let ties = access::ties(row.ids, &caller, |_| Some(value));
+            actions
+                .iter()
+                .any(|&a| permissions::decide(subject, a, &ties).is_allowed())
+        }
+    }
+}
+
+#[test]
+fn every_routes_door_lets_through_exactly_whom_it_did_before() {
+    let before: serde_json::Value = serde_json::from_str(BEFORE).expect("the fixture is JSON");
+    let callers = callers();
+    let labels: Vec<&str> = callers.iter().map(|(l, _, _)| l.as_str()).collect();
+    let fixture_labels: Vec<&str> = before["callers"]
+        .as_array()
+        .expect("callers")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert_eq!(
+        labels, fixture_labels,
+        "the same callers, in the same order"
+    );
+
+    let mut now = BTreeMap::new();
+    for row in access::routes() {
+        let cells: String = callers
+            .iter()
+            .map(|(_, subject, own)| {
+                if lets_through(row, subject, *own) {
+                    '1'
+                } else {
+                    '0'
+                }
+            })
+            .collect();
+        now.insert(format!("{} {}", row.method, row.path), cells);
+    }
+    let then: BTreeMap<String, String> = before["routes"]
+        .as_object()
+        .expect("routes")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let mut found = Vec::new();
+    for (route, cells) in &then {
+        match now.get(route) {
+            None => found.push(format!("{route}: no longer a route")),
+            Some(c) if c != cells => {
+                for (i, (was, is)) in cells.chars().zip(c.chars()).enumerate() {
+                    if was != is {
+                        found.push(format!("{route}: {} was {was}, is {is}", labels[i]));
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for route in now.keys().filter(|r| !then.contains_key(*r)) {
+        found.push(format!("{route}: a route not there before"));
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert_eq!(now.len(), 76, "routes compared");
+}

@@ -954,6 +954,75 @@ async fn busy_log(r: &Region, n: usize, covered: u64) -> anyhow::Result<Vec<Sign
     }
 }
 
+/// The inclusion proof of record `seq` under the checkpoint of `size`, as `who` asks for it.
+async fn inclusion(
+    p: &Platform,
+    who: &Member,
+    seq: u64,
+    size: u64,
+) -> anyhow::Result<(u16, Value)> {
+    send(
+        who.request(p, Method::GET, "/api/v1/audit/proofs/inclusion")
+            .query(&[("seq", seq.to_string()), ("tree_size", size.to_string())]),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proof_discloses_a_record_only_to_those_whose_queries_show_it() -> anyhow::Result<()> {
+    let r = region(&[("TSUNAGU_AUDIT_CHECKPOINT_RECORDS", "20")]).await?;
+    let p = &r.p;
+    // 横浜市 has a member who signs in: a record of 141003 in the one log.
+    municipality_named(p, YOKOHAMA).await?;
+    let theirs = secretariat(p, &r.clock, "sec.yokohama.proof", YOKOHAMA).await?;
+    let signed = busy_log(&r, 60, 40).await?;
+    let root = signed.last().unwrap().body.root;
+    let everything = records(p, &r.auditor, &[]).await?;
+    let covered = signed.last().unwrap().body.tree_size;
+    let seq_of = |test: &dyn Fn(&Value) -> bool| {
+        everything
+            .iter()
+            .find(|x| x["record"]["seq"].as_u64().is_some_and(|s| s < covered) && test(x))
+            .and_then(|x| x["record"]["seq"].as_u64())
+    };
+    let yokohama = seq_of(&|x| x["record"]["member_id"] == theirs.id())
+        .expect("a record of 横浜市's member under the checkpoint");
+    let izumo = seq_of(&|x| {
+        x["record"]["kind"] == "patient_access" && x["record"]["member_id"] == r.nurse.id()
+    })
+    .expect("a record of 出雲市's nurse under the checkpoint");
+
+    // 出雲市's secretariat and the nursing station's admin: no such record in 横浜市, and
+    // nothing of it in the answer.
+    for who in [&r.secretariat, &r.site_admin] {
+        let (status, body) = inclusion(p, who, yokohama, covered).await?;
+        assert_eq!(status, 404, "{}: {body}", who.account.username);
+        assert_eq!(body["errors"][0]["pointer"], "/seq", "{body}");
+        let text = body.to_string();
+        assert!(
+            !text.contains(theirs.id()) && body.get("record").is_none(),
+            "{text}"
+        );
+    }
+    // Their own share: the secretariat gets the proof of the leaf, without the record's
+    // bytes (it reads records without clinical detail); the site admin the record whole.
+    let (status, proof) = inclusion(p, &r.secretariat, izumo, covered).await?;
+    assert_eq!(status, 200, "{proof}");
+    assert!(proof.get("record").is_none(), "{proof}");
+    let leaf: Digest = serde_json::from_value(proof["leaf_hash"].clone())?;
+    let path: Vec<Digest> = serde_json::from_value(proof["path"].clone())?;
+    verify_inclusion(izumo, covered, &leaf, &path, &root)?;
+    let (status, proof) = inclusion(p, &r.site_admin, izumo, covered).await?;
+    assert_eq!(status, 200, "{proof}");
+    let record = proof["record"].as_str().expect("the record");
+    verify_inclusion(izumo, covered, &leaf_hash(record.as_bytes()), &path, &root)?;
+    // The auditor reads the region: 横浜市's record too, whole.
+    let (status, proof) = inclusion(p, &r.auditor, yokohama, covered).await?;
+    assert_eq!(status, 200, "{proof}");
+    assert!(proof["record"].as_str().unwrap_or("").contains(theirs.id()));
+    Ok(())
+}
+
 /// Starts a walk of the log through the API and follows it to its report.
 async fn verification(p: &Platform, auditor: &Member) -> anyhow::Result<Value> {
     let started = auditor

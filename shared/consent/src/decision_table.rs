@@ -449,7 +449,11 @@ fn rows() -> Vec<Row> {
         Row { at: on("2026-10-01"), ..row("the nursing station left the team", nurse(), nursing_left(), read_all(), Care, Denied(R::NotOnCareTeam)) },
         // ── end of care, registration ───────────────────────────────────────────────────
         row("care ended: the team is refused", nurse(), care_ended(), read_all(), Care, Denied(R::CareEnded)),
-        row("care ended: registration is refused too", secretariat(HOME), care_ended(), Reach::Registration, Administration, Denied(R::CareEnded)),
+        row("care ended: the home municipality's secretariat still reads the registration", secretariat(HOME), care_ended(), Reach::Registration, Administration, Registration(Relationship::OwnMunicipality)),
+        row("care ended: another municipality's secretariat does not", secretariat(OTHER_TOWN), care_ended(), Reach::Registration, Administration, Denied(R::CareEnded)),
+        row("care ended: the team no longer reads the registration", nurse(), care_ended(), Reach::Registration, Care, Denied(R::CareEnded)),
+        row("care ended: nor does the registering site", pro("cm2", Profession::CareManager, &["care-office"]), { let mut w = care_ended(); w.registering_site = Some("care-office".into()); w }, Reach::Registration, Care, Denied(R::CareEnded)),
+        Row { at: on("2026-10-01") + Duration::hours(1), ..row("care ended: a break-glass grant opens nothing", pharmacist_c(), { let mut w = glass_for_c(); w.care_ended_at = Some(on("2026-10-01")); w }, Reach::Registration, Emergency, Denied(R::CareEnded)) },
         row("care ended: the auditor reads the access record", caller("au", &[Role::Auditor], Profession::Other, &[], HOME), care_ended(), Reach::AccessRecord, Audit, ReadsAccessRecord),
         row("access record: not for a nurse", nurse(), blanket(), Reach::AccessRecord, Audit, hard(permissions::DenialReason::RoleNotAllowed)),
         row("access record: audits only", caller("au", &[Role::Auditor], Profession::Other, &[], HOME), blanket(), Reach::AccessRecord, Care, Denied(R::PurposeDoesNotFit)),

@@ -207,7 +207,9 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
             operator || (own && matches!(who, Secretariat | SupportCentre | Pro("care_manager")))
         }
         // Patient reads: the one access decision.
-        "get_patient" => operator || (own && (who == Secretariat || who.on_team())),
+        "get_patient" => {
+            operator || who == Auditor || (own && (who == Secretariat || who.on_team()))
+        }
         "read_record" | "document_content" => own && who.on_team(),
         "who_could_see" => who == Auditor || operator || (own && who == Secretariat),
         // The audit log: the operator's credential is not a member's, and reads nothing.

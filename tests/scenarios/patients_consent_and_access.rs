@@ -932,6 +932,28 @@ async fn after_the_end_of_care_the_team_is_refused_and_only_the_registry_and_aud
     let (status, kept) = registration(p, &w.secretariat, &patient).await?;
     assert_eq!(status, 200, "{kept}");
     assert!(kept["care_ended_at"].is_string(), "{kept}");
+    // So does the auditor following up an access, for an audit, and the read is recorded.
+    let before = access_records(p).await?.len();
+    let (status, audited) = registration(p, &audit, &patient).await?;
+    assert_eq!(status, 200, "{audited}");
+    assert!(audited["care_ended_at"].is_string(), "{audited}");
+    let records = access_records(p).await?;
+    assert_eq!(
+        records.len(),
+        before + 1,
+        "one access record for the auditor's read"
+    );
+    let last = &records[records.len() - 1];
+    assert!(last.allowed, "{:?}", last.payload);
+    assert_eq!(last.patient_id, patient);
+    assert_eq!(last.member_id, audit.id());
+    assert_eq!(
+        last.basis.as_deref(),
+        Some("registration"),
+        "{:?}",
+        last.payload
+    );
+    assert_eq!(last.payload["purpose"], "audit", "{:?}", last.payload);
     // The team is closed.
     let (status, body) = send(
         w.care_manager

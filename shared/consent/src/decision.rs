@@ -64,9 +64,11 @@ impl Reach {
             Self::ReadClinical { .. } | Self::WriteClinical { .. } => {
                 matches!(purpose, Purpose::Care | Purpose::Emergency)
             }
+            // Auditors read who a patient is (never what is in their record) to follow up
+            // an access: the registration fits an audit too.
             Self::Registration => matches!(
                 purpose,
-                Purpose::Care | Purpose::Emergency | Purpose::Administration
+                Purpose::Care | Purpose::Emergency | Purpose::Administration | Purpose::Audit
             ),
             Self::AccessRecord => matches!(purpose, Purpose::Audit),
         }
@@ -319,6 +321,10 @@ fn decide_inner(
         return Err(R::NotPermitted { rule: reason });
     }
     if !reach.fits(request.purpose) {
+        return Err(R::PurposeDoesNotFit);
+    }
+    // An audit is the auditors' purpose, and the only one an auditor acts for.
+    if (request.purpose == Purpose::Audit) != subject.has_role(Role::Auditor) {
         return Err(R::PurposeDoesNotFit);
     }
     let asked = reach.categories();

@@ -27,6 +27,7 @@ use tsunagu_tests::http_load::{Target, load, percentile_ms};
 use anyhow::bail;
 use serde_json::json;
 use tsunagu_tests::accounts::{access_token, join, site, start_with};
+use tsunagu_tests::cpu::{busiest, endpoint_times, platform_cpu};
 
 const USAGE: &str = "usage: bench-gateway [--clients C] [--seconds S] [--warmup W]   (run through tests/bench/run gateway)";
 /// What the static route answers.
@@ -141,12 +142,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
          keep-alive on; {warmup} s warm-up then {seconds} s per case; rate limits off; \
          PostgreSQL fsync on, nats-server sync_interval: always"
     );
+    let watch = platform_cpu(&p);
+    let nats = p.nats.connect().await?;
     let mut rows = Vec::new();
+    let mut shares = Vec::new();
+    let mut services = Vec::new();
     for (case, target) in &cases {
         if warmup > 0 {
             let _ = load(&http, case, target, clients, Duration::from_secs(warmup)).await;
         }
+        let stats = endpoint_times(&nats, identity_api::SERVICE).await?;
+        let before = watch.read();
         let row = load(&http, case, target, clients, Duration::from_secs(seconds)).await;
+        shares.push(watch.between(&before, &watch.read()));
+        services.push(busiest(
+            &stats,
+            &endpoint_times(&nats, identity_api::SERVICE).await?,
+        ));
         rows.push(row);
     }
 
@@ -167,6 +179,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
             r.errors
         );
     }
+    println!();
+    println!(
+        "where the CPUs went, per request answered (the static route runs in the load generator):"
+    );
+    for (r, share) in rows.iter().zip(&shares) {
+        println!("  {:<34} {}", r.case, share.per_request(r.requests()));
+    }
+    println!();
+    println!(
+        "time in the identity service per request (NATS service stats, queueing included) against the client's mean:"
+    );
+    for (r, service) in rows.iter().zip(&services) {
+        let mean = r.latencies.iter().sum::<Duration>().as_secs_f64() * 1e3
+            / r.latencies.len().max(1) as f64;
+        match service {
+            Some((endpoint, n, t)) => println!(
+                "  {:<34} {endpoint}: {n} requests, {:.2} ms in the service; client mean {mean:.2} ms                  (gateway + bus: {:.2} ms)",
+                r.case,
+                t.as_secs_f64() * 1e3,
+                mean - t.as_secs_f64() * 1e3
+            ),
+            None => println!("  {:<34} no bus call; client mean {mean:.2} ms", r.case),
+        }
+    }
     let round = |x: f64, places: i32| {
         let f = 10f64.powi(places);
         (x * f).round() / f
@@ -178,7 +214,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "clients": clients,
         "seconds": seconds,
         "warmup_s": warmup,
-        "cases": rows.iter().map(|r| json!({
+        "cases": rows.iter().zip(&shares).zip(&services).map(|((r, share), service)| json!({
+            "service_ms": service.as_ref().map(|(_, _, t)| (t.as_secs_f64() * 1e6).round() / 1e3),
+            "cpu_us_per_request": share.to_json(r.requests()),
             "case": r.case,
             "clients": clients,
             "requests": r.requests(),

@@ -85,6 +85,10 @@ struct Measured {
     /// The machine's 1-minute load average when the window closed: on a shared machine,
     /// whether something else ran beside the benchmark.
     load: f64,
+    /// Which process spent the CPUs over the window.
+    cpu: tsunagu_tests::cpu::CpuShare,
+    /// Mean time a request spent in the identity service (its NATS service stats).
+    service: Option<Duration>,
 }
 
 /// The 1-minute load average (NaN where `/proc/loadavg` is not there).
@@ -204,6 +208,8 @@ async fn measure(
             ..Default::default()
         },
     )?;
+    let watch = tsunagu_tests::cpu::platform_cpu(&p);
+    let nats = p.nats.connect().await?;
     let mut measured = Vec::new();
     for (&route, target) in routes.iter().zip(&targets) {
         let case = format!("{route}, {}", recording.label());
@@ -220,6 +226,8 @@ async fn measure(
         // `load` returns once every request it sent is answered, and a read is recorded
         // before it is answered: the difference is this window's records, no more, no less.
         let before = access_stream_last(&store).await?;
+        let cpu_before = watch.read();
+        let stats = tsunagu_tests::cpu::endpoint_times(&nats, "identity").await?;
         let row = load(
             http,
             &case,
@@ -228,6 +236,12 @@ async fn measure(
             Duration::from_secs(args.seconds),
         )
         .await;
+        let cpu = watch.between(&cpu_before, &watch.read());
+        let service = tsunagu_tests::cpu::busiest(
+            &stats,
+            &tsunagu_tests::cpu::endpoint_times(&nats, "identity").await?,
+        )
+        .map(|(_, _, t)| t);
         let records = access_stream_last(&store).await? - before;
         let load = load_average();
         if row.errors > 0 {
@@ -244,6 +258,8 @@ async fn measure(
             recording,
             records,
             load,
+            cpu,
+            service,
         });
     }
     Ok(measured)
@@ -301,6 +317,31 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     println!();
+    println!("where the CPUs went, per request answered:");
+    for c in &cases {
+        println!(
+            "  {:<50} {}",
+            c.row.case,
+            c.cpu.per_request(c.row.requests())
+        );
+    }
+    println!();
+    println!(
+        "time in the identity service per request (NATS service stats, queueing for a handler included):"
+    );
+    for c in &cases {
+        let mean = c.row.latencies.iter().sum::<Duration>().as_secs_f64() * 1e3
+            / c.row.latencies.len().max(1) as f64;
+        if let Some(t) = c.service {
+            println!(
+                "  {:<50} {:.2} ms in identity; client mean {mean:.2} ms (gateway + bus {:.2} ms)",
+                c.row.case,
+                t.as_secs_f64() * 1e3,
+                mean - t.as_secs_f64() * 1e3
+            );
+        }
+    }
+    println!();
     for route in routes {
         let case = |recording| {
             cases
@@ -339,6 +380,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "p99_ms": round(c.row.percentile_ms(0.99), 3),
             "errors": c.row.errors,
             "access_records": c.records,
+            "cpu_us_per_request": c.cpu.to_json(c.row.requests()),
+            "service_ms": c.service.map(|t| (t.as_secs_f64() * 1e6).round() / 1e3),
             "load_1m": c.load,
         })).collect::<Vec<_>>(),
     });

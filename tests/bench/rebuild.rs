@@ -1,105 +1,96 @@
-//! bench-rebuild: how fast a projection rebuild replays a stream, next to the fastest way
-//! Postgres takes the same rows (COPY).
+//! bench-rebuild: how fast projections replay their streams, next to the fastest way
+//! Postgres takes the same events (COPY), in the same run.
 //!
-//! Loads 100,000 `Counted` events over 1,000 aggregates into a fresh stream of a private
-//! nats-server (`sync_interval: always`), then in the same run:
-//! (a) `projection_runner::rebuild` of the tally projection into a fresh schema;
-//! (b) a COPY of the same events, one row per event (event_id, position, aggregate_id,
-//!     envelope jsonb), into a fresh table;
-//! and prints events/s of each and their ratio. Postgres is the run's private cluster,
-//! fsync on.
+//! For each projection — the tally test projection (1,000 counters), identity's `register`
+//! and `care` (a running region's stream: sign-ins, patients with consents and teams,
+//! documents, staff and directory changes, from `tests/support/identity_mix.rs`) and the
+//! audit chain (the collector's copies of access records and security events) — on a
+//! private nats-server (`sync_interval: always`) and the run's PostgreSQL (fsync on):
+//! 1. **live catch-up**: half the events are appended and a live runner
+//!    (`ProjectionRunner::run`) applies them; it is stopped (a pause) while the other half
+//!    is appended, then started again: the time until its checkpoint reaches the end;
+//! 2. **rebuild**: `ProjectionRunner::rebuild` of the whole stream into a fresh schema;
+//! 3. **COPY**: the same events, one row per event (event_id, position, aggregate_id,
+//!    envelope jsonb), binary COPY into a fresh table;
 //!
-//! Run it through `tests/bench/run rebuild [--events N]`.
+//! and prints events/s of each and the ratios to COPY. The identity stream is shared by
+//! register and care (each reads all of it, as in the service).
+//!
+//! Run it through `tests/bench/run rebuild [--events N] [--projections tally,register,care,audit]`.
 
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use event_store::{EventEnvelope, ExpectedVersion};
-use futures::future::BoxFuture;
-use futures::stream::{FuturesUnordered, StreamExt};
+use anyhow::bail;
+use event_store::{EventEnvelope, JetStreamStore};
+use projection_runner::{Projection, ProjectionRunner};
 use serde_json::json;
 use testkit::{Nats, TestDb, namespace};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
-use tsunagu_tests::{TALLY_CONTEXT, event, tally, tally_store};
+use tsunagu_tests::cpu::{CpuShare, CpuWatch};
+use tsunagu_tests::identity_mix::{audit_events, identity_events};
+use tsunagu_tests::{append_all, bench_args, event, tally_store};
 
+const USAGE: &str = "usage: bench-rebuild [--events N] [--projections tally,register,care,audit]   (run through tests/bench/run rebuild)";
 const AGGREGATES: usize = 1_000;
 const WINDOW: usize = 256;
-const PROGRESS_EVERY: usize = 10_000;
-const SCHEMA: &str = "tally_rebuild";
+const SEED: u64 = 14;
 
-/// `--events N` (or `--events=N`), if given.
-fn events_arg() -> anyhow::Result<Option<usize>> {
-    let mut args = std::env::args().skip(1);
-    let mut events = None;
-    while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "--events" => args.next().context("--events needs a number")?,
-            a if a.starts_with("--events=") => a["--events=".len()..].to_owned(),
-            "-h" | "--help" => {
-                println!(
-                    "usage: bench-rebuild [--events N]   (run through tests/bench/run rebuild)"
-                );
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}; usage: bench-rebuild [--events N]"),
-        };
-        let n: usize = value
-            .replace(['_', ','], "")
-            .parse()
-            .with_context(|| format!("--events {value:?} is not a number"))?;
-        if n == 0 {
-            bail!("--events must be at least 1");
-        }
-        events = Some(n);
-    }
-    Ok(events)
+struct Args {
+    events: usize,
+    projections: Vec<String>,
 }
 
-/// Appends `n` events, `WINDOW` in flight, round-robin over the aggregates; returns each
-/// event with its stream sequence, in the order appended.
-async fn load(
-    store: &event_store::JetStreamStore,
-    n: usize,
-) -> anyhow::Result<Vec<(EventEnvelope, u64)>> {
-    type Done = (usize, Result<u64, event_store::AppendError>);
-    let mut events: Vec<(EventEnvelope, u64)> = Vec::with_capacity(n);
-    let mut pending: FuturesUnordered<BoxFuture<'static, Done>> = FuturesUnordered::new();
-    let started = Instant::now();
-    let mut acked = 0;
-    while events.len() < n || !pending.is_empty() {
-        if events.len() >= n || pending.len() >= WINDOW {
-            let Some((i, result)) = pending.next().await else {
-                bail!("no append in flight to wait for");
-            };
-            events[i].1 = result.with_context(|| format!("appending event #{i}"))?;
-            acked += 1;
-            if acked % PROGRESS_EVERY == 0 || acked == n {
-                let secs = started.elapsed().as_secs_f64();
-                println!(
-                    "  loaded {acked:>7}/{n} events ({:.0} events/s)",
-                    acked as f64 / secs
-                );
+fn args() -> anyhow::Result<Args> {
+    let mut parsed = Args {
+        events: 100_000,
+        projections: ["tally", "register", "care", "audit"]
+            .map(str::to_owned)
+            .to_vec(),
+    };
+    for (name, value) in bench_args::flags(USAGE)? {
+        match name.as_str() {
+            "--events" => parsed.events = bench_args::number(&name, &value, 2)? as usize,
+            "--projections" => {
+                parsed.projections = value.split(',').map(|s| s.trim().to_owned()).collect();
+                for p in &parsed.projections {
+                    if !["tally", "register", "care", "audit"].contains(&p.as_str()) {
+                        bail!("unknown projection {p:?}; {USAGE}");
+                    }
+                }
             }
-            continue;
+            other => bail!("unknown argument {other:?}; {USAGE}"),
         }
-        let i = events.len();
-        let id = format!("a{:04}", i % AGGREGATES);
-        let envelope = event("Counted", &id, json!({ "by": 1 }));
-        let submitted = store
-            .submit(TALLY_CONTEXT, ExpectedVersion::Any, &envelope)
-            .await
-            .with_context(|| format!("sending event #{i}"))?;
-        pending.push(Box::pin(async move {
-            (
-                i,
-                submitted.acknowledged().await.map(|a| a.position.sequence),
-            )
-        }));
-        events.push((envelope, 0));
     }
-    Ok(events)
+    Ok(parsed)
+}
+
+/// One measured projection.
+struct Row {
+    projection: &'static str,
+    events: usize,
+    catch_up: Duration,
+    catch_up_events: u64,
+    rebuild: projection_runner::RebuildReport,
+    copy: Duration,
+    /// CPU spent by this process (the runner), nats-server and PostgreSQL over the rebuild
+    /// and over the COPY: on a shared machine, what each costs whatever else runs.
+    rebuild_cpu: CpuShare,
+    copy_cpu: CpuShare,
+}
+
+impl Row {
+    fn rebuild_per_s(&self) -> f64 {
+        self.rebuild.outcome.applied as f64 / self.rebuild.elapsed.as_secs_f64()
+    }
+    fn catch_up_per_s(&self) -> f64 {
+        self.catch_up_events as f64 / self.catch_up.as_secs_f64()
+    }
+    fn copy_per_s(&self) -> f64 {
+        self.events as f64 / self.copy.as_secs_f64()
+    }
 }
 
 /// COPYs the events into a fresh table; returns the time the COPY took.
@@ -140,141 +131,243 @@ async fn copy(
     Ok(elapsed)
 }
 
+/// Appends the events (in order, `WINDOW` in flight) and answers them with their sequences.
+async fn load(
+    store: &JetStreamStore,
+    context: &str,
+    events: Vec<EventEnvelope>,
+    first: u64,
+) -> anyhow::Result<Vec<(EventEnvelope, u64)>> {
+    let started = Instant::now();
+    let last = append_all(store, context, &events, WINDOW).await?;
+    let n = events.len() as u64;
+    if last != first + n - 1 {
+        bail!("the stream ends at {last}, expected {}", first + n - 1);
+    }
+    println!(
+        "  appended {n} events to {context} in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(events
+        .into_iter()
+        .zip(first..)
+        .collect::<Vec<(EventEnvelope, u64)>>())
+}
+
+/// Catch-up after a pause, rebuild and COPY of one projection over `events`, on a stream
+/// of its own (a fresh namespace): the first half is appended and applied live, then the
+/// runner is stopped while the second half is appended, then started again.
+async fn measure<P: Projection>(
+    label: &'static str,
+    projection: Arc<P>,
+    pool: &deadpool_postgres::Pool,
+    nats: &Nats,
+    events: Vec<EventEnvelope>,
+) -> anyhow::Result<Row> {
+    let nats_url = nats.url.as_str();
+    let watch = CpuWatch::new()
+        .add("runner", [std::process::id()])
+        .add("nats-server", [nats.pid()])
+        .with_postgres();
+    let context = projection.context();
+    let store = tally_store(nats_url, &namespace()).await?;
+    store.ensure_stream(context).await?;
+    let mut first = events;
+    let second = first.split_off(first.len() / 2);
+    let half = first.len() as u64;
+    let first = load(&store, context, first, 1).await?;
+
+    let schema = projection.name();
+    let live = ProjectionRunner::new(projection.clone(), pool.clone(), store.clone());
+    live.migrate().await?;
+    let run = |live: ProjectionRunner<P>| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            live.run(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        (stop, task)
+    };
+    let (stop, task) = run(live);
+    projection_runner::wait_for_position(pool, schema, half, Duration::from_secs(600)).await?;
+    let _ = stop.send(());
+    task.await??;
+    println!("  {label}: live runner at {half}, paused; appending the rest");
+    let second = load(&store, context, second, half + 1).await?;
+    let end = half + second.len() as u64;
+    let live = ProjectionRunner::new(projection.clone(), pool.clone(), store.clone());
+    let started = Instant::now();
+    let (stop, task) = run(live);
+    projection_runner::wait_for_position(pool, schema, end, Duration::from_secs(600)).await?;
+    let catch_up = started.elapsed();
+    let _ = stop.send(());
+    task.await??;
+    println!(
+        "  {label}: caught up {} events in {:.2} s; rebuilding",
+        end - half,
+        catch_up.as_secs_f64()
+    );
+
+    let before = watch.read();
+    let rebuild = ProjectionRunner::new(projection, pool.clone(), store.clone())
+        .in_schema(format!("{schema}_rebuild"))
+        .rebuild()
+        .await?;
+    let rebuild_cpu = watch.between(&before, &watch.read());
+    let events: Vec<(EventEnvelope, u64)> = first.into_iter().chain(second).collect();
+    if rebuild.outcome.applied != events.len() as u64 || rebuild.outcome.parked != 0 {
+        bail!(
+            "{label}: the rebuild applied {} and parked {} of {} events",
+            rebuild.outcome.applied,
+            rebuild.outcome.parked,
+            events.len()
+        );
+    }
+    println!(
+        "  {label}: rebuilt in {:.2} s; copying the same events",
+        rebuild.elapsed.as_secs_f64()
+    );
+    let client = pool.get().await?;
+    let before = watch.read();
+    let copy = copy(&client, &events).await?;
+    let copy_cpu = watch.between(&before, &watch.read());
+    Ok(Row {
+        rebuild_cpu,
+        copy_cpu,
+        projection: label,
+        events: events.len(),
+        catch_up,
+        catch_up_events: end - half,
+        rebuild,
+        copy,
+    })
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n = events_arg()?.unwrap_or(100_000);
+    let args = args()?;
+    let n = args.events;
     for var in ["TSUNAGU_NATS_SERVER", "TSUNAGU_TEST_DATABASE_URL"] {
         if std::env::var_os(var).is_none() {
             bail!("{var} is not set: run through tests/bench/run");
         }
     }
+    let _telemetry = telemetry::init("bench-rebuild");
     let nats = Nats::start().await?;
     let db = TestDb::create().await?;
     let pool = db.pool()?;
-    let store = tally_store(&nats.url, &namespace()).await?;
     let client = pool.get().await?;
     let mut settings = Vec::new();
     for name in ["server_version", "fsync", "synchronous_commit"] {
         let row = client.query_one(&format!("SHOW {name}"), &[]).await?;
         settings.push(format!("{name}={}", row.get::<_, String>(0)));
     }
+    drop(client);
+    let version = async_nats::connect(&nats.url).await?.server_info().version;
     println!(
-        "nats-server {} (sync_interval: always); PostgreSQL {}",
-        store.client().server_info().version,
+        "nats-server {version} (sync_interval: always); PostgreSQL {}; {n} events per projection",
         settings.join(" ")
     );
-
-    println!("loading {n} Counted events over {AGGREGATES} aggregates, {WINDOW} in flight");
-    let loaded = Instant::now();
-    let events = load(&store, n).await?;
-    let load_secs = loaded.elapsed().as_secs_f64();
-    let last = store.last_sequence(TALLY_CONTEXT).await?;
-    if last != n as u64 {
-        bail!("the stream holds {last} events, expected {n}");
+    let wanted = |p: &str| args.projections.iter().any(|w| w == p);
+    let mut rows = Vec::new();
+    if wanted("tally") {
+        println!("tally: Counted events over {AGGREGATES} counters");
+        let events = (0..n)
+            .map(|i| {
+                event(
+                    "Counted",
+                    &format!("a{:04}", i % AGGREGATES),
+                    json!({ "by": 1 }),
+                )
+            })
+            .collect();
+        rows.push(measure("tally", tsunagu_tests::tally(), &pool, &nats, events).await?);
     }
-
-    // (a) the projection runner's rebuild, with a progress line every 2 s.
-    println!("rebuilding the tally projection into schema {SCHEMA}");
-    let progress = {
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let started = Instant::now();
-            loop {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                if let Ok(at) = projection_runner::checkpoint(&pool, SCHEMA).await {
-                    println!(
-                        "  rebuild at {at:>7}/{n} after {:.1} s",
-                        started.elapsed().as_secs_f64()
-                    );
-                }
-            }
-        })
-    };
-    // Every write transaction takes a transaction id: their count shows the batch sizes.
-    let xid = "SELECT pg_current_xact_id()::text::bigint";
-    let xid_before: i64 = client.query_one(xid, &[]).await?.get(0);
-    let report = projection_runner::rebuild(tally(), pool.clone(), store.clone(), SCHEMA).await;
-    progress.abort();
-    let report = report?;
-    let transactions = client.query_one(xid, &[]).await?.get::<_, i64>(0) - xid_before - 1;
-    let rebuild_per_s = report.outcome.applied as f64 / report.elapsed.as_secs_f64();
-    let counted: i64 = client
-        .query_one(
-            &format!("SELECT coalesce(sum(applied), 0)::bigint FROM {SCHEMA}.tallies"),
-            &[],
-        )
-        .await?
-        .get(0);
-    if report.outcome.applied != n as u64 || counted != n as i64 {
-        bail!(
-            "the rebuild applied {} events and counted {counted}, expected {n}",
-            report.outcome.applied
-        );
+    if wanted("register") {
+        println!("identity register: a running region's identity stream");
+        let events = identity_events(n, SEED);
+        let register = Arc::new(identity::projections::register::Register);
+        rows.push(measure("identity register", register, &pool, &nats, events).await?);
     }
-
-    // (b) COPY of the same events, one row per event.
-    println!("copying the same {n} events into table bench_copy (COPY ... BINARY)");
-    let copy_elapsed = copy(&client, &events).await?;
-    let copy_per_s = n as f64 / copy_elapsed.as_secs_f64();
+    if wanted("care") {
+        println!("identity care: the same identity stream");
+        let events = identity_events(n, SEED);
+        let care = Arc::new(identity::projections::care::Care);
+        rows.push(measure("identity care", care, &pool, &nats, events).await?);
+    }
+    if wanted("audit") {
+        println!("audit chain: the collector's copies of access records and security events");
+        let events = audit_events(n, SEED);
+        let log = Arc::new(audit::log::Log {
+            pseudonyms: audit::records::Pseudonyms::new([7; 32]),
+        });
+        rows.push(measure("audit chain", log, &pool, &nats, events).await?);
+    }
 
     println!();
     println!(
-        "load (pipelined, ExpectedVersion::Any): {n} events in {load_secs:.2} s = {:.0} events/s",
-        n as f64 / load_secs
+        "{:<18} {:>8} {:>11} {:>8} {:>11} {:>11} {:>10} {:>10}",
+        "projection",
+        "events",
+        "rebuild/s",
+        "ev/txn",
+        "catch-up/s",
+        "COPY rows/s",
+        "rebuild÷",
+        "catch-up÷"
     );
-    println!("rebuild report: {report:?}");
-    println!(
-        "rebuild wrote in {transactions} transactions (with its set-up): {:.1} events per transaction",
-        n as f64 / transactions.max(1) as f64
-    );
-    println!(
-        "{:<28} {:>8} {:>9} {:>10}",
-        "operation", "rows", "seconds", "rows/s"
-    );
-    println!(
-        "{:<28} {:>8} {:>9.2} {:>10.0}",
-        "projection rebuild",
-        report.outcome.applied,
-        report.elapsed.as_secs_f64(),
-        rebuild_per_s
-    );
-    println!(
-        "{:<28} {:>8} {:>9.2} {:>10.0}",
-        "Postgres COPY (binary)",
-        n,
-        copy_elapsed.as_secs_f64(),
-        copy_per_s
-    );
-    println!(
-        "COPY / rebuild = {:.2}x (the rebuild reaches {:.0}% of COPY's rate)",
-        copy_per_s / rebuild_per_s,
-        100.0 * rebuild_per_s / copy_per_s
-    );
+    for r in &rows {
+        println!(
+            "{:<18} {:>8} {:>11.0} {:>8.1} {:>11.0} {:>11.0} {:>10.2} {:>10.2}",
+            r.projection,
+            r.events,
+            r.rebuild_per_s(),
+            r.rebuild.outcome.applied as f64 / r.rebuild.outcome.batches.max(1) as f64,
+            r.catch_up_per_s(),
+            r.copy_per_s(),
+            r.rebuild_per_s() / r.copy_per_s(),
+            r.catch_up_per_s() / r.copy_per_s(),
+        );
+    }
+    println!("(÷: the ratio to COPY of the same events in this run; the goal is 0.6)");
+    println!();
+    println!("CPU per event, whatever else ran on the machine (µs; the runner is this process):");
+    for r in &rows {
+        println!(
+            "  {:<18} rebuild: {}",
+            r.projection,
+            r.rebuild_cpu
+                .per_request(r.events)
+                .trim_start_matches("CPU µs/request: ")
+        );
+        println!(
+            "  {:<18} COPY:    {}",
+            "",
+            r.copy_cpu
+                .per_request(r.events)
+                .trim_start_matches("CPU µs/request: ")
+        );
+    }
     let json = json!({
         "bench": "rebuild",
         "events": n,
-        "aggregates": AGGREGATES,
-        "load_events_per_s": (n as f64 / load_secs).round(),
-        "rebuild": {
-            "applied": report.outcome.applied,
-            "duplicates": report.outcome.duplicates,
-            "parked": report.outcome.parked,
-            "checkpoint": report.outcome.checkpoint,
-            "seconds": (report.elapsed.as_secs_f64() * 1e3).round() / 1e3,
-            "events_per_s": rebuild_per_s.round(),
-            "transactions": transactions,
-        },
-        "copy": {
-            "rows": n,
-            "seconds": (copy_elapsed.as_secs_f64() * 1e3).round() / 1e3,
-            "rows_per_s": copy_per_s.round(),
-        },
-        "copy_over_rebuild": (copy_per_s / rebuild_per_s * 100.0).round() / 100.0,
+        "cases": rows.iter().map(|r| json!({
+            "projection": r.projection,
+            "events": r.events,
+            "rebuild_events_per_s": r.rebuild_per_s().round(),
+            "rebuild_transactions": r.rebuild.outcome.batches,
+            "catch_up_events": r.catch_up_events,
+            "catch_up_events_per_s": r.catch_up_per_s().round(),
+            "copy_rows_per_s": r.copy_per_s().round(),
+            "rebuild_over_copy": (r.rebuild_per_s() / r.copy_per_s() * 100.0).round() / 100.0,
+            "catch_up_over_copy": (r.catch_up_per_s() / r.copy_per_s() * 100.0).round() / 100.0,
+            "rebuild_cpu_us_per_event": r.rebuild_cpu.to_json(r.events),
+            "copy_cpu_us_per_event": r.copy_cpu.to_json(r.events),
+        })).collect::<Vec<_>>(),
     });
     println!();
     println!("{json}");
-    drop(client);
-    drop(pool);
-    drop(db);
     Ok(())
 }

@@ -954,6 +954,75 @@ async fn busy_log(r: &Region, n: usize, covered: u64) -> anyhow::Result<Vec<Sign
     }
 }
 
+/// The inclusion proof of record `seq` under the checkpoint of `size`, as `who` asks for it.
+async fn inclusion(
+    p: &Platform,
+    who: &Member,
+    seq: u64,
+    size: u64,
+) -> anyhow::Result<(u16, Value)> {
+    send(
+        who.request(p, Method::GET, "/api/v1/audit/proofs/inclusion")
+            .query(&[("seq", seq.to_string()), ("tree_size", size.to_string())]),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proof_discloses_a_record_only_to_those_whose_queries_show_it() -> anyhow::Result<()> {
+    let r = region(&[("TSUNAGU_AUDIT_CHECKPOINT_RECORDS", "20")]).await?;
+    let p = &r.p;
+    // 横浜市 has a member who signs in: a record of 141003 in the one log.
+    municipality_named(p, YOKOHAMA).await?;
+    let theirs = secretariat(p, &r.clock, "sec.yokohama.proof", YOKOHAMA).await?;
+    let signed = busy_log(&r, 60, 40).await?;
+    let root = signed.last().unwrap().body.root;
+    let everything = records(p, &r.auditor, &[]).await?;
+    let covered = signed.last().unwrap().body.tree_size;
+    let seq_of = |test: &dyn Fn(&Value) -> bool| {
+        everything
+            .iter()
+            .find(|x| x["record"]["seq"].as_u64().is_some_and(|s| s < covered) && test(x))
+            .and_then(|x| x["record"]["seq"].as_u64())
+    };
+    let yokohama = seq_of(&|x| x["record"]["member_id"] == theirs.id())
+        .expect("a record of 横浜市's member under the checkpoint");
+    let izumo = seq_of(&|x| {
+        x["record"]["kind"] == "patient_access" && x["record"]["member_id"] == r.nurse.id()
+    })
+    .expect("a record of 出雲市's nurse under the checkpoint");
+
+    // 出雲市's secretariat and the nursing station's admin: no such record in 横浜市, and
+    // nothing of it in the answer.
+    for who in [&r.secretariat, &r.site_admin] {
+        let (status, body) = inclusion(p, who, yokohama, covered).await?;
+        assert_eq!(status, 404, "{}: {body}", who.account.username);
+        assert_eq!(body["errors"][0]["pointer"], "/seq", "{body}");
+        let text = body.to_string();
+        assert!(
+            !text.contains(theirs.id()) && body.get("record").is_none(),
+            "{text}"
+        );
+    }
+    // Their own share: the secretariat gets the proof of the leaf, without the record's
+    // bytes (it reads records without clinical detail); the site admin the record whole.
+    let (status, proof) = inclusion(p, &r.secretariat, izumo, covered).await?;
+    assert_eq!(status, 200, "{proof}");
+    assert!(proof.get("record").is_none(), "{proof}");
+    let leaf: Digest = serde_json::from_value(proof["leaf_hash"].clone())?;
+    let path: Vec<Digest> = serde_json::from_value(proof["path"].clone())?;
+    verify_inclusion(izumo, covered, &leaf, &path, &root)?;
+    let (status, proof) = inclusion(p, &r.site_admin, izumo, covered).await?;
+    assert_eq!(status, 200, "{proof}");
+    let record = proof["record"].as_str().expect("the record");
+    verify_inclusion(izumo, covered, &leaf_hash(record.as_bytes()), &path, &root)?;
+    // The auditor reads the region: 横浜市's record too, whole.
+    let (status, proof) = inclusion(p, &r.auditor, yokohama, covered).await?;
+    assert_eq!(status, 200, "{proof}");
+    assert!(proof["record"].as_str().unwrap_or("").contains(theirs.id()));
+    Ok(())
+}
+
 /// Starts a walk of the log through the API and follows it to its report.
 async fn verification(p: &Platform, auditor: &Member) -> anyhow::Result<Value> {
     let started = auditor
@@ -1035,6 +1104,42 @@ async fn a_walk_whose_service_stopped_shows_abandoned_and_another_can_start() ->
     assert_ne!(latest["run_id"], json!(run_id), "{latest}");
     assert_eq!(latest["state"], "finished", "{latest}");
     Ok(())
+}
+
+/// Waits until the log holds everything recorded so far: the collector has copied the
+/// access stream to its end (it appends its copies before it moves its position), and the
+/// chain has applied the audit stream to its end.
+async fn settled(p: &Platform) -> anyhow::Result<()> {
+    let store = event_store::JetStreamStore::new(
+        p.nats.connect().await?,
+        event_store::StoreConfig {
+            namespace: p.namespace.clone(),
+            ..Default::default()
+        },
+    )?;
+    let db = audit_db(p).await?;
+    let pool = projection_runner::connect_pool(&p.audit_db.url, 1)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let access = store.last_sequence(access_log::CONTEXT).await?;
+        let collected: i64 = db
+            .query_opt(
+                "SELECT position FROM audit_collector.sources WHERE stream = $1",
+                &[&store.stream_name(access_log::CONTEXT)],
+            )
+            .await?
+            .map_or(0, |r| r.get(0));
+        let audit = store.last_sequence(audit_api::CONTEXT).await?;
+        let chained = projection_runner::checkpoint(&pool, "audit_log").await?;
+        if collected as u64 >= access && chained >= audit {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the log did not settle: access {access}, collected {collected}, audit {audit}, chained {chained}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn audit_db(p: &Platform) -> anyhow::Result<tokio_postgres::Client> {
@@ -1540,6 +1645,9 @@ async fn a_rebuild_from_sequence_zero_gives_the_same_hashes_and_the_same_reports
     let r = region(&[("TSUNAGU_AUDIT_CHECKPOINT_RECORDS", "10")]).await?;
     let p = &r.p;
     busy_log(&r, 40, 20).await?;
+    // The last reads may still be on their way into the chain: the report before the
+    // rebuild is taken once they are in.
+    settled(p).await?;
     let report = |_: ()| async {
         let response = r
             .auditor

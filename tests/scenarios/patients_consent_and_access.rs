@@ -16,7 +16,7 @@ use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use testkit::Platform;
-use tsunagu_tests::accounts::{Clock, IZUMO, START, YOKOHAMA, send, start};
+use tsunagu_tests::accounts::{Clock, IZUMO, START, YOKOHAMA, municipality_named, send, start};
 use tsunagu_tests::care::{
     Access, Member, PatientForm, access_records, access_records_since, add_seat, all_sites_except,
     allowed_categories, attach_document, auditor, consent_form, document_content, grant_consent,
@@ -890,7 +890,7 @@ async fn who_could_see_a_patient_after_grant_amendment_withdrawal_and_a_new_gran
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn after_the_end_of_care_the_team_and_the_secretariat_are_refused_and_only_auditors_still_look()
+async fn after_the_end_of_care_the_team_is_refused_and_only_the_registry_and_auditors_still_look()
 -> anyhow::Result<()> {
     let w = izumo().await?;
     let p = &w.p;
@@ -923,11 +923,37 @@ async fn after_the_end_of_care_the_team_and_the_secretariat_are_refused_and_only
     let before = access_records(p).await?.len();
     let answer = w.read(&w.nurse, &patient, &["care_records"]).await?;
     assert_refused(p, before, answer, &w.nurse, &patient, "care_ended").await?;
-    for who in [&w.care_manager, &w.nurse, &w.secretariat] {
+    for who in [&w.care_manager, &w.nurse] {
         let before = access_records(p).await?.len();
         let answer = registration(p, who, &patient).await?;
         assert_refused(p, before, answer, who, &patient, "care_ended").await?;
     }
+    // The municipality's registry keeps the registration, and says care ended.
+    let (status, kept) = registration(p, &w.secretariat, &patient).await?;
+    assert_eq!(status, 200, "{kept}");
+    assert!(kept["care_ended_at"].is_string(), "{kept}");
+    // So does the auditor following up an access, for an audit, and the read is recorded.
+    let before = access_records(p).await?.len();
+    let (status, audited) = registration(p, &audit, &patient).await?;
+    assert_eq!(status, 200, "{audited}");
+    assert!(audited["care_ended_at"].is_string(), "{audited}");
+    let records = access_records(p).await?;
+    assert_eq!(
+        records.len(),
+        before + 1,
+        "one access record for the auditor's read"
+    );
+    let last = &records[records.len() - 1];
+    assert!(last.allowed, "{:?}", last.payload);
+    assert_eq!(last.patient_id, patient);
+    assert_eq!(last.member_id, audit.id());
+    assert_eq!(
+        last.basis.as_deref(),
+        Some("registration"),
+        "{:?}",
+        last.payload
+    );
+    assert_eq!(last.payload["purpose"], "audit", "{:?}", last.payload);
     // The team is closed.
     let (status, body) = send(
         w.care_manager
@@ -957,6 +983,92 @@ async fn after_the_end_of_care_the_team_and_the_secretariat_are_refused_and_only
     for m in &members {
         assert_eq!(m["decision"]["reason"]["kind"], "care_ended", "{answer}");
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secretariat_that_ends_care_still_reads_the_registration_it_manages()
+-> anyhow::Result<()> {
+    let w = izumo().await?;
+    let p = &w.p;
+    let patient = w.patient("終了登録").await?;
+    w.consent(&patient, all_sites_except(&[]), ALL).await?;
+    let (status, ended) = send(
+        w.secretariat
+            .request(
+                p,
+                Method::POST,
+                &format!("/api/v1/patients/{patient}/end-of-care"),
+            )
+            .json(&json!({ "reason": "death", "effective_at": START })),
+    )
+    .await?;
+    assert_eq!(status, 201, "{ended}");
+    let position = ended["position"].as_str().unwrap_or_default().to_owned();
+    let (status, kept) = send(
+        w.secretariat
+            .request(p, Method::GET, &format!("/api/v1/patients/{patient}"))
+            .header("Tsunagu-Min-Position", position),
+    )
+    .await?;
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept["patient_id"], patient.as_str(), "{kept}");
+    assert!(kept["care_ended_at"].is_string(), "{kept}");
+    // The team's reads stop; another municipality's secretariat never read it.
+    let before = access_records(p).await?.len();
+    let answer = w.read(&w.nurse, &patient, &["care_records"]).await?;
+    assert_refused(p, before, answer, &w.nurse, &patient, "care_ended").await?;
+    municipality_named(p, YOKOHAMA).await?;
+    let theirs = secretariat(p, &w.clock, "sec.yokohama.ended", YOKOHAMA).await?;
+    let before = access_records(p).await?.len();
+    let answer = registration(p, &theirs, &patient).await?;
+    assert_refused(p, before, answer, &theirs, &patient, "care_ended").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_text_the_file_store_accepted_is_attached_and_read_back_as_it_was()
+-> anyhow::Result<()> {
+    let w = izumo().await?;
+    let p = &w.p;
+    let patient = w.patient("申し送り").await?;
+    w.consent(&patient, all_sites_except(&[]), ALL).await?;
+    let note = "申し送り: 夜間の様子\n褥瘡なし。\n".as_bytes().to_vec();
+    let (status, stored) = send(
+        w.nurse
+            .request(p, Method::POST, "/api/v1/files")
+            .header("content-type", "text/plain")
+            .body(note.clone()),
+    )
+    .await?;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(
+        stored["media_type"], "text/plain; charset=utf-8",
+        "{stored}"
+    );
+    let sha256 = text(&stored, "sha256")?;
+    let (status, attached) =
+        attach_document(p, &w.nurse, &patient, "care_records", &sha256, "申し送り").await?;
+    assert_eq!(
+        status, 201,
+        "what the store accepted is attached: {attached}"
+    );
+    let document = text(&attached, "document_id")?;
+    let response = w
+        .nurse
+        .request(
+            p,
+            Method::GET,
+            &format!("/api/v1/patients/{patient}/documents/{document}/content"),
+        )
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str()?,
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(response.bytes().await?.to_vec(), note);
     Ok(())
 }
 

@@ -4,14 +4,16 @@
 pub mod accounts;
 pub mod bench_args;
 pub mod care;
+pub mod cpu;
 pub mod http_load;
+pub mod identity_mix;
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use deadpool_postgres::Transaction;
 use event_store::{Actor, EventEnvelope, RecordedEvent, Visibility};
-use projection_runner::{ApplyError, Migration, Projection};
+use projection_runner::{ApplyError, Migration, Projection, Statements, params};
 use uuid::Uuid;
 
 /// The context the tally reads.
@@ -45,31 +47,35 @@ impl Projection for Tally {
         &["tallies", "notes"]
     }
 
-    async fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ApplyError> {
-        let env = &event.envelope;
-        let position = event.position.sequence as i64;
-        match env.event_type.as_str() {
-            "Counted" => {
-                tx.execute(
-                    &tx.prepare_cached("INSERT INTO tallies VALUES ($1, 1, $2)
-                     ON CONFLICT (aggregate_id) DO UPDATE SET applied = tallies.applied + 1, last_position = $2").await?,
-                    &[&env.aggregate_id, &position],
-                )
-                .await?;
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut out = Statements::new();
+        for event in events {
+            let env = &event.envelope;
+            let position = event.position.sequence as i64;
+            match env.event_type.as_str() {
+                "Counted" => out.push(
+                    "INSERT INTO tallies VALUES ($1, 1, $2)
+                     ON CONFLICT (aggregate_id) DO UPDATE SET applied = tallies.applied + 1, last_position = $2",
+                    params![env.aggregate_id.clone(), position],
+                ),
+                "Noted" => {
+                    let note = env.payload["note"].as_str().unwrap_or_default();
+                    out.push(
+                        "INSERT INTO notes VALUES ($1, $2)",
+                        params![position, note.to_owned()],
+                    )
+                }
+                "Poison" => {
+                    return Err(ApplyError::Poison("this event can never be applied".into()));
+                }
+                _ => {}
             }
-            "Noted" => {
-                let note = env.payload["note"].as_str().unwrap_or_default();
-                tx.execute(
-                    &tx.prepare_cached("INSERT INTO notes VALUES ($1, $2)")
-                        .await?,
-                    &[&position, &note],
-                )
-                .await?;
-            }
-            "Poison" => return Err(ApplyError::Poison("this event can never be applied".into())),
-            _ => {}
         }
-        Ok(())
+        out.execute(tx).await
     }
 }
 
@@ -117,4 +123,33 @@ pub async fn tally_store(
 /// A connection pool for a database URL.
 pub fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
     Ok(projection_runner::connect_pool(url, 8)?)
+}
+
+/// Appends `events` to `context`'s stream in order, `window` in flight at a time (no
+/// expected version: for streams written straight from a generator); returns the last
+/// sequence.
+pub async fn append_all(
+    store: &event_store::JetStreamStore,
+    context: &str,
+    events: &[EventEnvelope],
+    window: usize,
+) -> anyhow::Result<u64> {
+    use std::collections::VecDeque;
+    let mut pending = VecDeque::with_capacity(window);
+    let mut last = 0;
+    for event in events {
+        if pending.len() >= window.max(1) {
+            let p: event_store::PendingAppend = pending.pop_front().expect("not empty");
+            last = p.acknowledged().await?.position.sequence;
+        }
+        pending.push_back(
+            store
+                .submit(context, event_store::ExpectedVersion::Any, event)
+                .await?,
+        );
+    }
+    for p in pending {
+        last = p.acknowledged().await?.position.sequence;
+    }
+    Ok(last)
 }

@@ -689,8 +689,12 @@ pub struct InclusionProof {
     pub seq: u64,
     /// The checkpoint's size.
     pub tree_size: u64,
-    /// The record's canonical bytes, as stored (UTF-8 JSON).
-    pub record: String,
+    /// The record's canonical bytes, as stored (UTF-8 JSON), for those who read records
+    /// whole: auditors, and a site admin for their staff. Absent for the secretariat, who
+    /// read records without their clinical detail: what is proved to them is the leaf hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub record: Option<String>,
     /// RFC 9162 leaf hash of the record.
     #[schema(value_type = String)]
     pub leaf_hash: Digest,

@@ -637,9 +637,11 @@ impl Audit {
         serde_json::from_str(&row.get::<_, String>(0)).map_err(|_| Problem::internal())
     }
 
+    /// A record's proof, for a reader whose records query would show the record; anyone
+    /// else is told there is no such record, as for a place no record holds.
     async fn inclusion_proof(&self, ctx: &CallContext, q: ProofQuery) -> Result<Reply, Problem> {
         let caller = caller_of(ctx)?;
-        Scope::of(caller)?;
+        let scope = Scope::of(caller)?;
         let seq = q
             .seq
             .ok_or_else(|| Problem::invalid_field("/seq", "name the record"))?;
@@ -649,6 +651,26 @@ impl Audit {
         let ranges = audit_chain::inclusion_ranges(seq, size).map_err(|_| {
             Problem::invalid_field("/seq", "the record is not under this checkpoint")
         })?;
+        let mut filter = Filter::default();
+        filter.and("r.seq = ", seq.min(i64::MAX as u64) as i64);
+        filter.scope(&scope);
+        let sql = format!(
+            "SELECT r.record, r.leaf_hash FROM records r WHERE {}",
+            filter.clauses.join(" AND ")
+        );
+        let params: Vec<&(dyn ToSql + Sync)> = filter
+            .params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let row = client
+            .query_opt(&sql, &params)
+            .await
+            .map_err(db_problem)?
+            .ok_or_else(|| {
+                let detail = "no record you may read is at this place in the log";
+                Problem::not_found(detail).with_field("/seq", detail)
+            })?;
         let mut path = Vec::with_capacity(ranges.len());
         for range in ranges {
             path.push(
@@ -657,13 +679,6 @@ impl Audit {
                     .map_err(db_problem)?,
             );
         }
-        let row = client
-            .query_one(
-                "SELECT record, leaf_hash FROM records WHERE seq = $1",
-                &[&(seq as i64)],
-            )
-            .await
-            .map_err(db_problem)?;
         let record: Vec<u8> = row.get(0);
         let leaf =
             Digest::from_slice(&row.get::<_, Vec<u8>>(1)).map_err(|_| Problem::internal())?;
@@ -678,7 +693,9 @@ impl Audit {
         Ok(Reply::value(InclusionProof {
             seq,
             tree_size: size,
-            record: String::from_utf8_lossy(&record).into_owned(),
+            record: scope
+                .clinical()
+                .then(|| String::from_utf8_lossy(&record).into_owned()),
             leaf_hash: leaf,
             path,
             checkpoint,

@@ -67,15 +67,11 @@ impl Projection for Log {
         TABLES
     }
 
-    async fn apply(&self, tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), ApplyError> {
-        self.apply_batch(tx, std::slice::from_ref(event)).await
-    }
-
     /// One code path for one event and for many: the head is read once, the records are
     /// chained in memory and inserted together, then the Merkle subtrees they complete are
     /// stored in order. A replay (batch by batch) and the live log (event by event, or
     /// batch by batch) give the same rows.
-    async fn apply_batch(
+    async fn apply(
         &self,
         tx: &Transaction<'_>,
         events: &[RecordedEvent],

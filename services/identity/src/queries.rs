@@ -18,6 +18,43 @@ pub enum QueryError {
     Shape(#[from] serde_json::Error),
 }
 
+/// Reads through statements prepared once per connection (deadpool keeps them with it): a
+/// read costs one round trip instead of two, and Postgres plans it once rather than on
+/// every request.
+pub(crate) trait Cached {
+    async fn query_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>;
+
+    async fn query_opt_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, tokio_postgres::Error>;
+}
+
+impl Cached for deadpool_postgres::Object {
+    async fn query_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.prepare_cached(sql).await?;
+        self.query(&statement, params).await
+    }
+
+    async fn query_opt_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.prepare_cached(sql).await?;
+        self.query_opt(&statement, params).await
+    }
+}
+
 // One statement builds whole views as JSON so a page costs one round trip.
 const VIEW: &str = r#"
 SELECT json_build_object(
@@ -48,7 +85,7 @@ pub async fn municipality(pool: &Pool, code: &str) -> Result<Option<Municipality
     debug_assert_eq!(SCHEMA, "register");
     let client = pool.get().await?;
     let row = client
-        .query_opt(&format!("{VIEW} WHERE m.code = $1"), &[&code])
+        .query_opt_cached(&format!("{VIEW} WHERE m.code = $1"), &[&code])
         .await?;
     row.map(|r| view(r.get(0))).transpose()
 }
@@ -61,7 +98,7 @@ pub async fn municipalities(
 ) -> Result<Page<MunicipalityView>, QueryError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .query_cached(
             &format!(
                 "{VIEW} WHERE ($1::text IS NULL OR m.prefecture_code = $1)
                    AND ($2::text IS NULL OR m.code > $2)
@@ -100,7 +137,7 @@ FROM register.municipality_groups g
 pub async fn group(pool: &Pool, group_id: &str) -> Result<Option<GroupView>, QueryError> {
     let client = pool.get().await?;
     let row = client
-        .query_opt(&format!("{GROUP_VIEW} WHERE g.group_id = $1"), &[&group_id])
+        .query_opt_cached(&format!("{GROUP_VIEW} WHERE g.group_id = $1"), &[&group_id])
         .await?;
     Ok(row.map(|r| serde_json::from_value(r.get(0))).transpose()?)
 }
@@ -112,7 +149,7 @@ pub async fn groups(
 ) -> Result<Page<GroupView>, QueryError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .query_cached(
             &format!("{GROUP_VIEW} WHERE ($1::text IS NULL OR g.group_id > $1) ORDER BY g.group_id LIMIT $2"),
             &[&after, &(limit + 1)],
         )
@@ -166,7 +203,7 @@ pub async fn organisation(
 ) -> Result<Option<OrganisationView>, QueryError> {
     let client = pool.get().await?;
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!("{ORGANISATION_VIEW} WHERE o.organisation_id = $1"),
             &[&organisation_id],
         )
@@ -183,7 +220,7 @@ pub async fn organisations(
     let client = pool.get().await?;
     if let Some(after) = after {
         let known = client
-            .query_opt(
+            .query_opt_cached(
                 "SELECT 1 FROM register.organisations WHERE organisation_id = $1",
                 &[&after],
             )
@@ -193,7 +230,7 @@ pub async fn organisations(
         }
     }
     let rows = client
-        .query(
+        .query_cached(
             &format!(
                 "{ORGANISATION_SUMMARY}
                  WHERE ($1::text IS NULL OR (o.reading_key, o.organisation_id) >
@@ -242,7 +279,7 @@ fn site_view(value: serde_json::Value) -> Result<SiteView, QueryError> {
 pub async fn site(pool: &Pool, site_id: &str) -> Result<Option<SiteView>, QueryError> {
     let client = pool.get().await?;
     let row = client
-        .query_opt(&format!("{SITE_VIEW} WHERE s.site_id = $1"), &[&site_id])
+        .query_opt_cached(&format!("{SITE_VIEW} WHERE s.site_id = $1"), &[&site_id])
         .await?;
     row.map(|r| site_view(r.get(0))).transpose()
 }
@@ -267,14 +304,14 @@ pub async fn sites(
     let client = pool.get().await?;
     if let Some(after) = after {
         let known = client
-            .query_opt("SELECT 1 FROM register.sites WHERE site_id = $1", &[&after])
+            .query_opt_cached("SELECT 1 FROM register.sites WHERE site_id = $1", &[&after])
             .await?;
         if known.is_none() {
             return Ok(None);
         }
     }
     let rows = client
-        .query(
+        .query_cached(
             &format!(
                 "{SITE_VIEW}
                  WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM register.site_municipalities x
@@ -314,7 +351,7 @@ pub async fn site_holding_provider_number(
 ) -> Result<Option<String>, QueryError> {
     let client = pool.get().await?;
     let row = client
-        .query_opt(
+        .query_opt_cached(
             "SELECT site_id FROM register.sites
              WHERE provider_number = $1 AND closed_at IS NULL AND site_id <> $2
              ORDER BY site_id LIMIT 1",
@@ -331,7 +368,7 @@ pub async fn organisation_holding_corporate_number(
 ) -> Result<Option<String>, QueryError> {
     let client = pool.get().await?;
     let row = client
-        .query_opt(
+        .query_opt_cached(
             "SELECT organisation_id FROM register.organisations
              WHERE corporate_number = $1 ORDER BY organisation_id LIMIT 1",
             &[&corporate_number],
@@ -350,7 +387,7 @@ pub async fn members_of(
 ) -> Result<Page<identity_api::members::MemberView>, QueryError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .query_cached(
             "SELECT json_build_object('member_id', member_id, 'name', name, 'name_kana', name_kana,
                     'profession', profession, 'roles', roles, 'sites', sites,
                     'municipality', municipality, 'status', status)
@@ -373,7 +410,7 @@ pub async fn member(
 ) -> Result<Option<identity_api::members::MemberView>, QueryError> {
     let client = pool.get().await?;
     let row = client
-        .query_opt(
+        .query_opt_cached(
             "SELECT json_build_object('member_id', member_id, 'name', name, 'name_kana', name_kana,
                     'profession', profession, 'roles', roles, 'sites', sites,
                     'municipality', municipality, 'status', status)

@@ -11,7 +11,7 @@ use consent::{Change, PatientAccessFacts, PatientHistory};
 use deadpool_postgres::Pool;
 
 use crate::projections::care::SCHEMA;
-use crate::queries::QueryError;
+use crate::queries::{Cached, QueryError};
 
 /// A patient's row of the care projection.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +45,7 @@ pub async fn patient(pool: &Pool, patient_id: &str) -> Result<Option<PatientRow>
     debug_assert_eq!(SCHEMA, "care");
     let client = pool.get().await?;
     let row = client
-        .query_opt(
+        .query_opt_cached(
             "SELECT home_municipality, registering_site, care_ended_at, personal_sealed, address_sealed,
                     care_level_sealed, contact_24h, erased_at, last_sequence
              FROM care.patients WHERE patient_id = $1",
@@ -117,7 +117,7 @@ pub async fn changes(
 ) -> Result<Vec<Change>, QueryError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .query_cached(
             "SELECT change FROM care.patient_changes WHERE patient_id = $1 AND sequence <= $2
              ORDER BY sequence, ordinal",
             &[&patient_id, &(sequence as i64)],
@@ -149,7 +149,7 @@ pub fn fold(
 pub async fn history(pool: &Pool, patient_id: &str) -> Result<PatientHistory, QueryError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .query_cached(
             "SELECT sequence, ordinal, recorded_at, change FROM care.patient_changes WHERE patient_id = $1
              UNION ALL
              SELECT sequence, ordinal, recorded_at, change FROM care.directory_changes
@@ -189,7 +189,7 @@ pub async fn documents(
 ) -> Result<Vec<DocumentRow>, QueryError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .query_cached(
             &format!("{DOCUMENT} WHERE patient_id = $1 AND category = ANY($2) ORDER BY sequence"),
             &[&patient_id, &categories],
         )
@@ -204,7 +204,7 @@ pub async fn document_by_id(
 ) -> Result<Option<DocumentRow>, QueryError> {
     let client = pool.get().await?;
     let row = client
-        .query_opt(
+        .query_opt_cached(
             &format!("{DOCUMENT} WHERE document_id = $1"),
             &[&document_id],
         )
@@ -219,7 +219,7 @@ pub async fn sealed_registrations_in(
 ) -> Result<Vec<(String, String)>, QueryError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .query_cached(
             "SELECT patient_id, personal_sealed FROM care.patients
              WHERE home_municipality = $1 AND erased_at IS NULL AND personal_sealed IS NOT NULL",
             &[&municipality],

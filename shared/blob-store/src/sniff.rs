@@ -34,6 +34,26 @@ pub enum MediaType {
 }
 
 impl MediaType {
+    /// Every type the store accepts.
+    pub const ALL: &'static [Self] = &[
+        Self::Pdf,
+        Self::Png,
+        Self::Jpeg,
+        Self::Gif,
+        Self::Webp,
+        Self::Heic,
+        Self::HeicSequence,
+        Self::Heif,
+        Self::HeifSequence,
+        Self::Tiff,
+        Self::Mp4,
+        Self::Mp4Audio,
+        Self::QuickTime,
+        Self::Text,
+        Self::Docx,
+        Self::Xlsx,
+    ];
+
     /// The media type as sent in `Content-Type`.
     pub fn as_str(self) -> &'static str {
         match self {

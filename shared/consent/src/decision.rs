@@ -64,9 +64,11 @@ impl Reach {
             Self::ReadClinical { .. } | Self::WriteClinical { .. } => {
                 matches!(purpose, Purpose::Care | Purpose::Emergency)
             }
+            // Auditors read who a patient is (never what is in their record) to follow up
+            // an access: the registration fits an audit too.
             Self::Registration => matches!(
                 purpose,
-                Purpose::Care | Purpose::Emergency | Purpose::Administration
+                Purpose::Care | Purpose::Emergency | Purpose::Administration | Purpose::Audit
             ),
             Self::AccessRecord => matches!(purpose, Purpose::Audit),
         }
@@ -321,6 +323,10 @@ fn decide_inner(
     if !reach.fits(request.purpose) {
         return Err(R::PurposeDoesNotFit);
     }
+    // An audit is the auditors' purpose, and the only one an auditor acts for.
+    if (request.purpose == Purpose::Audit) != subject.has_role(Role::Auditor) {
+        return Err(R::PurposeDoesNotFit);
+    }
     let asked = reach.categories();
     if matches!(
         reach,
@@ -349,26 +355,35 @@ fn decide_inner(
         return Ok((Basis::Audit, CategorySet::EMPTY));
     }
 
-    // 4. A registered patient still in care.
+    // 4. A registered patient still in care. After the end of care the team's access ends,
+    //    but the registration stays in its municipality's registry: only the tie to that
+    //    municipality still counts, and only for registration data.
     if !facts.registered {
         return Err(R::NotRegistered);
     }
-    if facts.care_ended_at.is_some_and(|ended| ended <= at) {
+    let care_ended = facts.care_ended_at.is_some_and(|ended| ended <= at);
+    if care_ended && reach != Reach::Registration {
         return Err(R::CareEnded);
     }
 
     // 5. The ties between the member and the patient, and the rules with them.
     // The first seat the caller holds; the consent check starts there.
-    let first_seat = facts.team.iter().position(|m| seated(m, caller, at));
+    let first_seat = facts
+        .team
+        .iter()
+        .position(|m| seated(m, caller, at))
+        .filter(|_| !care_ended);
     let on_team = first_seat.is_some();
     let grant = facts
         .break_glass
         .iter()
-        .find(|g| g.member_id == caller.member_id && g.live_at(at));
-    let registering_site = facts
-        .registering_site
-        .as_ref()
-        .is_some_and(|s| caller.sites.iter().any(|c| s == c));
+        .find(|g| g.member_id == caller.member_id && g.live_at(at))
+        .filter(|_| !care_ended);
+    let registering_site = !care_ended
+        && facts
+            .registering_site
+            .as_ref()
+            .is_some_and(|s| caller.sites.iter().any(|c| s == c));
     let own_municipality = matches!(
         (&facts.home_municipality, &caller.municipality),
         (Some(home), Some(theirs)) if home == theirs
@@ -392,7 +407,9 @@ fn decide_inner(
         Err(permissions::DenialReason::RelationshipMissing) => {
             let cares = subject.has_role(Role::Professional)
                 || subject.has_role(Role::CommunitySupportCentreStaff);
-            return Err(if cares {
+            return Err(if care_ended {
+                R::CareEnded
+            } else if cares {
                 R::NotOnCareTeam
             } else {
                 R::OtherMunicipality

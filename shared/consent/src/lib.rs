@@ -21,7 +21,10 @@
 //!    the sequence the facts folded, the request is refused ([`DenialReason::FactsBehind`]),
 //!    so a withdrawal refuses the very next request of anyone.
 //! 4. **The access record** ([`Reach::AccessRecord`]) is the auditors', always.
-//! 5. **A registered patient still in care**: after the end of care nobody but auditors.
+//! 5. **A registered patient still in care**: after the end of care the team, the
+//!    registering site and break-glass open nothing; the registration stays in its
+//!    municipality's registry, read by that secretariat alone (and auditors keep the access
+//!    record).
 //! 6. **The ties and the rules with them**: on the team (a seat held now, as its named
 //!    member or working at its site — the member's sites are [`permissions::Caller::sites`]),
 //!    at the registering site, the secretariat of the home municipality, a live break-glass

@@ -51,7 +51,7 @@
 //! | `subscribe_events` | integrators | own municipality |
 //! | **patient** (never fire or police) | | |
 //! | `register_patient` | care / secretariat | — / own municipality |
-//! | `read_patient_registration` | care / clinical care / secretariat | team or registering site / break-glass / own municipality |
+//! | `read_patient_registration` | care / clinical care / secretariat / auditors | team or registering site / break-glass / own municipality / — |
 //! | `read_patient_clinical`, `write_patient_clinical` | care (+ consent) / clinical care | team / break-glass |
 //! | `manage_care_team` | care managers in care / care / secretariat | team / registering site / own municipality |
 //! | `record_consent` | care | team or registering site |
@@ -554,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn an_auditor_alone_reads_nothing_but_audit_data() {
+    fn an_auditor_alone_reads_nothing_but_audit_data_and_registrations() {
         let tie_sets = subsets(Relationship::ALL);
         for profession in professions_and_none() {
             let auditor = Subject::new([Role::Auditor], profession);
@@ -564,7 +564,10 @@ mod tests {
                         assert!(
                             matches!(
                                 action,
-                                ReadAuditLog | ReadBreakGlassAlerts | ManageOwnAccount
+                                ReadAuditLog
+                                    | ReadBreakGlassAlerts
+                                    | ReadPatientRegistration
+                                    | ManageOwnAccount
                             ),
                             "{action}"
                         );

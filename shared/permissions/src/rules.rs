@@ -209,6 +209,7 @@ pub const RULES: &[Rule] = &[
     row(ReadPatientRegistration,       CARE,                    Any,           TEAM_OR_REGISTERING_SITE),
     row(ReadPatientRegistration,       CARE,                    Clinical,      BREAK_GLASS),
     row(ReadPatientRegistration,       SECRETARIAT,             Any,           OWN_MUNICIPALITY),
+    row(ReadPatientRegistration,       AUDITOR,                 Any,           NO_TIE),
     row(ReadPatientClinical,           CARE,                    Any,           TEAM),
     row(ReadPatientClinical,           CARE,                    Clinical,      BREAK_GLASS),
     row(WritePatientClinical,          CARE,                    Any,           TEAM),
@@ -298,13 +299,16 @@ mod tests {
     }
 
     #[test]
-    fn auditors_are_named_only_by_audit_rules_and_their_own_account() {
+    fn auditors_are_named_only_by_audit_rules_registrations_and_their_own_account() {
         for (i, rule) in RULES.iter().enumerate() {
             if rule.roles.contains(&Role::Auditor) {
                 assert!(
                     matches!(
                         rule.action,
-                        ReadAuditLog | ReadBreakGlassAlerts | ManageOwnAccount
+                        ReadAuditLog
+                            | ReadBreakGlassAlerts
+                            | ReadPatientRegistration
+                            | ManageOwnAccount
                     ),
                     "rule {i} gives auditors {}",
                     rule.action

@@ -6,6 +6,10 @@
 //!
 //! - each batch is applied in **one transaction together with the checkpoint**, so after a
 //!   crash at any point the projection is exactly at its checkpoint;
+//! - a batch is whatever has arrived (up to 1,000 events), handed to
+//!   [`Projection::apply`] at once: live and in a rebuild alike, so a replay gives the same
+//!   rows as the live run. Projections that write one statement per event send them
+//!   together ([`Statements`], pipelined), so a batch costs about one round trip;
 //! - on start it reads from **its own checkpoint + 1** through an ordered consumer (no
 //!   server-side acks to trust), so a late redelivery can never be skipped;
 //! - events are **de-duplicated by event id** (an atomic batch retried after a lost
@@ -15,37 +19,52 @@
 //! - concurrent runners of the same projection (replicas) are safe: the checkpoint row is
 //!   locked and re-checked in every transaction.
 //!
-//! [`rebuild`] replays a stream from sequence 0 into fresh tables, with progress, and
+//! [`rebuild`] replays a stream from sequence 0 into fresh tables, logging events/s and the
+//! time left (a live runner far behind logs its catch-up the same way), and
 //! [`table_digests`] compares two copies.
 //!
 //! Projections send nothing and call nothing: side effects live in reactors.
 
 mod migrate;
 mod runner;
+mod statements;
 
 pub use migrate::{Migration, migrate, migrate_schema};
 pub use runner::{
     ApplyError, BatchOutcome, Projection, ProjectionRunner, RebuildReport, RunnerError, checkpoint,
     dead_letters, rebuild, swap_in, table_digests, wait_for_position,
 };
+pub use statements::{Param, Statements};
 
 /// Names a crash point for tests: when `TSUNAGU_CRASH_POINT` is `<name>:<n>`, the process
-/// aborts the `n`th time it passes that point (n from 1). Used to prove that a crash
-/// between two steps loses and duplicates nothing.
+/// aborts the `n`th time it passes that point (n from 1); with `<name>:<n>:hold` it logs
+/// `crash point reached; holding` and stops there (that thread, for good), so that a test
+/// can SIGKILL it at exactly that point. Used to prove that a crash between two steps
+/// loses and duplicates nothing.
 pub fn crash_point(name: &str) {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
-    static SETTING: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static SETTING: OnceLock<Option<(String, u64, bool)>> = OnceLock::new();
     static PASSES: AtomicU64 = AtomicU64::new(0);
     let setting = SETTING.get_or_init(|| {
         let value = std::env::var("TSUNAGU_CRASH_POINT").ok()?;
+        let (value, hold) = match value.strip_suffix(":hold") {
+            Some(rest) => (rest.to_owned(), true),
+            None => (value, false),
+        };
         let (point, n) = value.rsplit_once(':')?;
-        Some((point.to_owned(), n.parse().ok()?))
+        Some((point.to_owned(), n.parse().ok()?, hold))
     });
-    if let Some((point, n)) = setting
+    if let Some((point, n, hold)) = setting
         && point == name
         && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == *n
     {
+        if *hold {
+            tracing::warn!(point = name, "crash point reached; holding");
+            loop {
+                std::thread::park();
+            }
+        }
         tracing::warn!(point = name, "crash point reached; aborting");
         std::process::abort();
     }

@@ -82,12 +82,15 @@ pub enum RunnerError {
 
 /// A read model built from one context's events.
 ///
-/// `apply` is a `match` over the events it cares about with one SQL statement per arm,
-/// run inside the runner's transaction (with the projection's schema on the search path).
-/// Use `tx.prepare_cached(SQL)` for its statements: a replay runs each one thousands of
-/// times, and a cached statement saves a round trip per event.
-/// Events it does not care about fall through as `Ok(())`. It sends nothing and calls
-/// nothing outside that transaction.
+/// `apply` is handed the fresh events of one batch, in stream order, inside the runner's
+/// transaction (with the projection's schema on the search path). It is the only way a
+/// projection applies anything: the live runner hands it whatever has arrived (often one
+/// event), a rebuild hundreds at a time, and a batch holding a poison event is handed to it
+/// again one event at a time, so what it writes for a batch must equal what it writes for
+/// those events one by one. The usual shape is a `match` over each event with one
+/// statement per arm pushed into [`crate::Statements`], sent together at the end (see
+/// `Tally` in the tests, or identity's register). Events it does not care about push
+/// nothing. It sends nothing and calls nothing outside that transaction.
 pub trait Projection: Send + Sync + 'static {
     /// The projection's name, which is also its default Postgres schema.
     fn name(&self) -> &'static str;
@@ -98,28 +101,12 @@ pub trait Projection: Send + Sync + 'static {
     fn migrations(&self) -> &'static [Migration];
     /// Its tables, compared by [`table_digests`] when checking a rebuild.
     fn tables(&self) -> &'static [&'static str];
-    /// Applies one event.
+    /// Applies fresh events (never applied before, in stream order) in one transaction.
     fn apply(
         &self,
         tx: &Transaction<'_>,
-        event: &RecordedEvent,
-    ) -> impl Future<Output = Result<(), ApplyError>> + Send;
-    /// Applies fresh events in stream order, in one transaction; what it does must equal
-    /// applying them one by one. The default does exactly that. A projection whose events
-    /// share work (the audit chain: one head, one multi-row insert) may do it at once. A
-    /// poison error sends the runner back through the events one by one with [`Self::apply`].
-    fn apply_batch(
-        &self,
-        tx: &Transaction<'_>,
         events: &[RecordedEvent],
-    ) -> impl Future<Output = Result<(), ApplyError>> + Send {
-        async move {
-            for event in events {
-                self.apply(tx, event).await?;
-            }
-            Ok(())
-        }
-    }
+    ) -> impl Future<Output = Result<(), ApplyError>> + Send;
 }
 
 /// What one batch did.
@@ -133,6 +120,8 @@ pub struct BatchOutcome {
     pub duplicates: u64,
     /// Events parked in the dead letters.
     pub parked: u64,
+    /// Transactions committed (one per batch).
+    pub batches: u64,
 }
 
 enum Step {
@@ -144,8 +133,122 @@ enum Step {
     Careful,
 }
 
-/// Told after each batch of a catch-up read: the totals so far and what is still pending.
-type Progress<'a> = dyn Fn(&BatchOutcome, u64) + Sync + 'a;
+/// One batch as read from the stream: the events whose envelope could be read, in stream
+/// order, and the deliveries that could not (parked).
+struct Batch {
+    events: Vec<RecordedEvent>,
+    unreadable: Vec<Delivered>,
+    /// The sequence of the batch's last delivery.
+    last: u64,
+}
+
+impl Batch {
+    fn of(deliveries: Vec<Delivered>) -> Self {
+        let last = deliveries.last().map_or(0, |d| d.position.sequence);
+        let mut events = Vec::with_capacity(deliveries.len());
+        let mut unreadable = Vec::new();
+        for d in deliveries {
+            match d.envelope {
+                Ok(envelope) => events.push(RecordedEvent {
+                    position: d.position,
+                    envelope,
+                }),
+                Err(_) => unreadable.push(d),
+            }
+        }
+        Self {
+            events,
+            unreadable,
+            last,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.events.len() + self.unreadable.len()
+    }
+}
+
+/// Progress of a catch-up (a rebuild, or a live runner far behind), logged at most once a
+/// second with the rate and the time left.
+struct Progress<'a> {
+    schema: &'a str,
+    what: &'static str,
+    started: Instant,
+    applied_at_start: u64,
+    last_log: Instant,
+}
+
+impl<'a> Progress<'a> {
+    fn new(schema: &'a str, what: &'static str, applied_at_start: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            schema,
+            what,
+            started: now,
+            applied_at_start,
+            last_log: now,
+        }
+    }
+
+    /// After a batch: `total` so far and `pending` still on the server.
+    fn batch_done(&mut self, total: &BatchOutcome, pending: u64) {
+        if self.last_log.elapsed() < Duration::from_secs(1) && pending > 0 {
+            return;
+        }
+        self.last_log = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let done = total.applied + total.duplicates + total.parked - self.applied_at_start;
+        let rate = done as f64 / secs;
+        let left = if rate > 0.0 {
+            pending as f64 / rate
+        } else {
+            0.0
+        };
+        tracing::info!(
+            projection = self.schema,
+            checkpoint = total.checkpoint,
+            applied = total.applied,
+            pending,
+            events_per_s = rate as u64,
+            seconds_left = (left * 10.0).round() / 10.0,
+            "{}",
+            self.what
+        );
+    }
+}
+
+/// A batch: `first` and what follows it, up to `max` deliveries. Takes what has arrived
+/// without waiting; while the server says more is pending (a catch-up), waits for it too
+/// (it is on its way), so a replay applies full batches rather than whatever one network
+/// read brought. Live and caught up, that is one event at a time, at once.
+async fn gather(
+    sub: &mut event_store::Subscription,
+    first: Delivered,
+    max: usize,
+) -> Result<Vec<Delivered>, RunnerError> {
+    use futures::FutureExt;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        let next = match sub.next().now_or_never() {
+            Some(next) => next,
+            None if batch.last().is_some_and(|d| d.pending > 0) => {
+                match tokio::time::timeout(Duration::from_millis(50), sub.next()).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                }
+            }
+            None => break,
+        };
+        match next {
+            Some(delivered) => batch.push(delivered?),
+            None => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// A live runner this far behind logs its catch-up like a rebuild.
+const CATCH_UP_LOG_FROM: u64 = 5_000;
 
 /// Feeds a [`Projection`] from its stream, one transaction per batch.
 pub struct ProjectionRunner<P: Projection> {
@@ -157,7 +260,8 @@ pub struct ProjectionRunner<P: Projection> {
 }
 
 impl<P: Projection> ProjectionRunner<P> {
-    /// A runner for `projection` in its own schema.
+    /// A runner for `projection` in its own schema, applying up to 1,000 events per
+    /// transaction (whatever has arrived, never waiting for more).
     pub fn new(projection: Arc<P>, pool: Pool, store: JetStreamStore) -> Self {
         let schema = projection.name().to_owned();
         Self {
@@ -165,7 +269,7 @@ impl<P: Projection> ProjectionRunner<P> {
             pool,
             store,
             schema,
-            batch_size: 500,
+            batch_size: 1_000,
         }
     }
 
@@ -224,12 +328,11 @@ impl<P: Projection> ProjectionRunner<P> {
     }
 
     /// Reads from the checkpoint on. With `idle`, returns once caught up (the server has
-    /// nothing pending, or nothing arrives within `idle`); otherwise follows forever.
-    async fn follow(
-        &self,
-        idle: Option<(Duration, &Progress<'_>)>,
-    ) -> Result<BatchOutcome, RunnerError> {
+    /// nothing pending, or nothing arrives within `idle`) and logs progress as a rebuild;
+    /// otherwise follows forever, logging progress while far behind.
+    async fn follow(&self, idle: Option<Duration>) -> Result<BatchOutcome, RunnerError> {
         let mut total = BatchOutcome::default();
+        let mut progress = idle.map(|_| Progress::new(&self.schema, "rebuild progress", 0));
         'subscribe: loop {
             let mut expected = checkpoint(&self.pool, &self.schema).await?;
             total.checkpoint = expected;
@@ -237,41 +340,48 @@ impl<P: Projection> ProjectionRunner<P> {
                 .store
                 .subscribe(self.projection.context(), Vec::new(), expected + 1)
                 .await?;
-            let mut chunks = sub.ready_chunks(self.batch_size);
+            let mut sub = sub;
             loop {
-                let next = match idle {
-                    Some((wait, _)) => match tokio::time::timeout(wait, chunks.next()).await {
+                let first = match idle {
+                    Some(wait) => match tokio::time::timeout(wait, sub.next()).await {
                         Ok(next) => next,
                         Err(_) => return Ok(total),
                     },
-                    None => chunks.next().await,
+                    None => sub.next().await,
                 };
-                let Some(chunk) = next else {
+                let Some(first) = first else {
                     return Ok(total);
                 };
-                let batch = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
-                let Some(last) = batch.last() else { continue };
-                let caught_up = last.pending == 0;
-                let span = info_span!("projection.batch", projection = %self.schema, events = batch.len(), last = last.position.sequence);
-                if let Some(first) = batch.first().and_then(|d| d.envelope.as_ref().ok()) {
-                    telemetry::continue_traceparent(first.traceparent.as_deref(), &span);
+                let deliveries = gather(&mut sub, first?, self.batch_size).await?;
+                let Some(pending) = deliveries.last().map(|d| d.pending) else {
+                    continue;
+                };
+                let batch = Batch::of(deliveries);
+                let span = info_span!("projection.batch", projection = %self.schema, events = batch.len(), last = batch.last);
+                if let Some(first) = batch.events.first() {
+                    telemetry::continue_traceparent(first.envelope.traceparent.as_deref(), &span);
                 }
-                let outcome = self.apply_batch(&batch, expected).instrument(span).await?;
-                match outcome {
-                    Some(o) => {
-                        expected = o.checkpoint;
-                        total.checkpoint = o.checkpoint;
-                        total.applied += o.applied;
-                        total.duplicates += o.duplicates;
-                        total.parked += o.parked;
-                        if let Some((_, progress)) = idle {
-                            progress(&total, last.pending);
-                            if caught_up {
-                                return Ok(total);
-                            }
-                        }
+                let Some(o) = self.apply_batch(&batch, expected).instrument(span).await? else {
+                    continue 'subscribe;
+                };
+                expected = o.checkpoint;
+                total.checkpoint = o.checkpoint;
+                total.applied += o.applied;
+                total.duplicates += o.duplicates;
+                total.parked += o.parked;
+                total.batches += 1;
+                if progress.is_none() && pending >= CATCH_UP_LOG_FROM {
+                    let done = total.applied + total.duplicates + total.parked;
+                    progress = Some(Progress::new(&self.schema, "catching up", done));
+                }
+                if let Some(p) = &mut progress {
+                    p.batch_done(&total, pending);
+                }
+                if pending == 0 {
+                    if idle.is_some() {
+                        return Ok(total);
                     }
-                    None => continue 'subscribe,
+                    progress = None;
                 }
             }
         }
@@ -280,7 +390,7 @@ impl<P: Projection> ProjectionRunner<P> {
     /// Applies a batch; `None` when the checkpoint moved under us.
     async fn apply_batch(
         &self,
-        batch: &[Delivered],
+        batch: &Batch,
         expected: u64,
     ) -> Result<Option<BatchOutcome>, RunnerError> {
         let mut step = self.try_batch(batch, expected, false).await?;
@@ -297,9 +407,12 @@ impl<P: Projection> ProjectionRunner<P> {
         }
     }
 
+    /// One transaction: the checkpoint checked, the fresh events found (by id), applied,
+    /// the checkpoint moved. `careful` applies them one at a time, each in a savepoint, so
+    /// that a poison event is parked alone and the others are applied.
     async fn try_batch(
         &self,
-        batch: &[Delivered],
+        batch: &Batch,
         expected: u64,
         careful: bool,
     ) -> Result<Step, RunnerError> {
@@ -319,102 +432,74 @@ impl<P: Projection> ProjectionRunner<P> {
         }
         let mut outcome = BatchOutcome {
             checkpoint: expected,
+            batches: 1,
             ..Default::default()
         };
-        let fresh: HashSet<Uuid> = if careful {
-            HashSet::new()
+        for d in &batch.unreadable {
+            let why = match &d.envelope {
+                Err(e) => format!("unreadable envelope: {e}"),
+                Ok(_) => "unreadable envelope".to_owned(),
+            };
+            park(&tx, d.position.sequence, None, None, "", &why).await?;
+            outcome.parked += 1;
+        }
+        if careful {
+            for event in &batch.events {
+                self.apply_carefully(&tx, event, &mut outcome).await?;
+            }
         } else {
             let (ids, positions): (Vec<Uuid>, Vec<i64>) = batch
+                .events
                 .iter()
-                .filter_map(|d| {
-                    d.envelope
-                        .as_ref()
-                        .ok()
-                        .map(|e| (e.event_id, d.position.sequence as i64))
-                })
+                .map(|e| (e.envelope.event_id, e.position.sequence as i64))
                 .unzip();
-            tx.query(
-                "INSERT INTO _processed (event_id, position)
-                 SELECT * FROM unnest($1::uuid[], $2::bigint[])
-                 ON CONFLICT DO NOTHING RETURNING event_id",
-                &[&ids, &positions],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-        };
-        let mut applied_here: HashSet<Uuid> = HashSet::new();
-        let mut fresh_events: Vec<RecordedEvent> = Vec::new();
-        for d in batch {
-            let seq = d.position.sequence;
-            let envelope = match &d.envelope {
-                Ok(e) => e,
-                Err(e) => {
-                    park(&tx, d, None, None, &format!("unreadable envelope: {e}")).await?;
-                    outcome.parked += 1;
-                    continue;
-                }
+            let fresh: HashSet<Uuid> = tx
+                .query(
+                    "INSERT INTO _processed (event_id, position)
+                     SELECT * FROM unnest($1::uuid[], $2::bigint[])
+                     ON CONFLICT DO NOTHING RETURNING event_id",
+                    &[&ids, &positions],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            // Usually every event is fresh and the batch is applied as it came; an event
+            // stored twice (a retried atomic batch) is left out, keeping its first copy.
+            let repeated;
+            let events: &[RecordedEvent] = if fresh.len() == batch.events.len() {
+                &batch.events
+            } else {
+                let mut seen = HashSet::new();
+                repeated = batch
+                    .events
+                    .iter()
+                    .filter(|e| {
+                        fresh.contains(&e.envelope.event_id) && seen.insert(e.envelope.event_id)
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>();
+                &repeated
             };
-            let event = RecordedEvent {
-                position: d.position.clone(),
-                envelope: envelope.clone(),
-            };
-            if careful {
-                tx.batch_execute("SAVEPOINT event").await?;
-                let inserted = tx
-                    .execute(
-                        "INSERT INTO _processed (event_id, position) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        &[&envelope.event_id, &(seq as i64)],
-                    )
-                    .await?;
-                if inserted == 0 {
-                    outcome.duplicates += 1;
-                    tx.batch_execute("RELEASE SAVEPOINT event").await?;
-                    continue;
-                }
-                match self.projection.apply(&tx, &event).await {
-                    Ok(()) => {
-                        outcome.applied += 1;
-                        tx.batch_execute("RELEASE SAVEPOINT event").await?;
-                    }
-                    Err(e) if e.is_poison() => {
-                        tx.batch_execute("ROLLBACK TO SAVEPOINT event").await?;
-                        park(
-                            &tx,
-                            d,
-                            Some(envelope.event_id),
-                            Some(&envelope.event_type),
-                            &e.describe(),
-                        )
-                        .await?;
-                        outcome.parked += 1;
-                    }
+            outcome.duplicates += (batch.events.len() - events.len()) as u64;
+            if !events.is_empty() {
+                match self.projection.apply(&tx, events).await {
+                    Ok(()) => outcome.applied += events.len() as u64,
+                    Err(e) if e.is_poison() => return Ok(Step::Careful),
                     Err(ApplyError::Database(e)) => return Err(e.into()),
                     Err(ApplyError::Poison(_)) => unreachable!("poison is handled above"),
                 }
-            } else {
-                if !fresh.contains(&envelope.event_id) || !applied_here.insert(envelope.event_id) {
-                    outcome.duplicates += 1;
-                    continue;
-                }
-                fresh_events.push(event);
             }
         }
-        if !fresh_events.is_empty() {
-            match self.projection.apply_batch(&tx, &fresh_events).await {
-                Ok(()) => outcome.applied += fresh_events.len() as u64,
-                Err(e) if e.is_poison() => return Ok(Step::Careful),
-                Err(ApplyError::Database(e)) => return Err(e.into()),
-                Err(ApplyError::Poison(_)) => unreachable!("poison is handled above"),
-            }
-        }
-        let last = batch.last().map_or(expected, |d| d.position.sequence);
+        let last = batch.last.max(expected);
         tx.execute(
             "UPDATE _checkpoint SET position = $1, updated_at = now()",
             &[&(last as i64)],
         )
         .await?;
+        // Everything of the batch is written but nothing committed: a crash here must
+        // leave the projection as if the batch had never begun.
+        crash_point("projection.before_commit");
         tx.commit().await?;
         // The window in which a consumer that relies on server acks would lose track:
         // committed here, not yet acknowledged there. Ours resumes from the checkpoint.
@@ -425,30 +510,67 @@ impl<P: Projection> ProjectionRunner<P> {
         }
         Ok(Step::Done(outcome))
     }
+
+    /// One event in its own savepoint: applied, skipped (already applied) or parked.
+    async fn apply_carefully(
+        &self,
+        tx: &Transaction<'_>,
+        event: &RecordedEvent,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), RunnerError> {
+        let envelope = &event.envelope;
+        let seq = event.position.sequence;
+        tx.batch_execute("SAVEPOINT event").await?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO _processed (event_id, position) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&envelope.event_id, &(seq as i64)],
+            )
+            .await?;
+        if inserted == 0 {
+            outcome.duplicates += 1;
+            tx.batch_execute("RELEASE SAVEPOINT event").await?;
+            return Ok(());
+        }
+        match self.projection.apply(tx, std::slice::from_ref(event)).await {
+            Ok(()) => {
+                outcome.applied += 1;
+                tx.batch_execute("RELEASE SAVEPOINT event").await?;
+            }
+            Err(e) if e.is_poison() => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT event").await?;
+                let stored = serde_json::to_string(envelope).unwrap_or_default();
+                park(
+                    tx,
+                    seq,
+                    Some(envelope.event_id),
+                    Some(&envelope.event_type),
+                    &stored,
+                    &e.describe(),
+                )
+                .await?;
+                outcome.parked += 1;
+            }
+            Err(ApplyError::Database(e)) => return Err(e.into()),
+            Err(ApplyError::Poison(_)) => unreachable!("poison is handled above"),
+        }
+        Ok(())
+    }
 }
 
 async fn park(
     tx: &Transaction<'_>,
-    d: &Delivered,
+    position: u64,
     event_id: Option<Uuid>,
     event_type: Option<&str>,
+    stored: &str,
     error: &str,
 ) -> Result<(), tokio_postgres::Error> {
-    let stored = match &d.envelope {
-        Ok(e) => serde_json::to_string(e).unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    tracing::error!(position = %d.position, event_type, error, "poison event parked");
+    tracing::error!(position, event_type, error, "poison event parked");
     tx.execute(
         "INSERT INTO _dead_letters (position, event_id, event_type, error, stored)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position) DO NOTHING",
-        &[
-            &(d.position.sequence as i64),
-            &event_id,
-            &event_type,
-            &error,
-            &stored,
-        ],
+        &[&(position as i64), &event_id, &event_type, &error, &stored],
     )
     .await?;
     Ok(())
@@ -458,12 +580,14 @@ async fn park(
 pub async fn checkpoint(pool: &Pool, schema: &str) -> Result<u64, RunnerError> {
     check_schema_name(schema)?;
     let client = pool.get().await?;
-    let row = client
-        .query_one(
-            &format!("SELECT position FROM {}._checkpoint", quoted(schema)),
-            &[],
-        )
+    // Prepared once per connection: read-your-writes asks this on every read.
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT position FROM {}._checkpoint",
+            quoted(schema)
+        ))
         .await?;
+    let row = client.query_one(&statement, &[]).await?;
     Ok(row.get::<_, i64>(0) as u64)
 }
 
@@ -534,55 +658,50 @@ pub async fn rebuild<P: Projection>(
     store: JetStreamStore,
     target: &str,
 ) -> Result<RebuildReport, RunnerError> {
-    check_schema_name(target)?;
-    if target == projection.name() {
-        return Err(RunnerError::Setup(
-            "rebuild into a fresh schema, then swap it in".to_owned(),
-        ));
-    }
-    {
-        let client = pool.get().await?;
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quoted(target)))
-            .await?;
-    }
-    let runner = ProjectionRunner::new(projection, pool, store).in_schema(target);
-    runner.migrate().await?;
-    let started = Instant::now();
-    let last_log = std::sync::Mutex::new(Instant::now());
-    let progress = |o: &BatchOutcome, pending: u64| {
-        let mut last = last_log.lock().unwrap_or_else(|e| e.into_inner());
-        if last.elapsed() >= Duration::from_secs(1) || pending == 0 {
-            *last = Instant::now();
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
-            tracing::info!(
-                schema = target,
-                checkpoint = o.checkpoint,
-                applied = o.applied,
-                pending,
-                events_per_s = (o.applied as f64 / secs) as u64,
-                "rebuild progress"
-            );
+    ProjectionRunner::new(projection, pool, store)
+        .in_schema(target)
+        .rebuild()
+        .await
+}
+
+impl<P: Projection> ProjectionRunner<P> {
+    /// Replays the stream from sequence 0 into this runner's schema (dropped first if it
+    /// exists; never the projection's live one) until caught up, in batches of at most its
+    /// batch size, logging progress, and reports the counts.
+    pub async fn rebuild(&self) -> Result<RebuildReport, RunnerError> {
+        let target = self.schema.as_str();
+        check_schema_name(target)?;
+        if target == self.projection.name() {
+            return Err(RunnerError::Setup(
+                "rebuild into a fresh schema, then swap it in".to_owned(),
+            ));
         }
-    };
-    let outcome = runner
-        .follow(Some((Duration::from_secs(2), &progress)))
-        .await?;
-    let report = RebuildReport {
-        schema: target.to_owned(),
-        outcome,
-        elapsed: started.elapsed(),
-    };
-    tracing::info!(
-        schema = target,
-        applied = outcome.applied,
-        duplicates = outcome.duplicates,
-        parked = outcome.parked,
-        checkpoint = outcome.checkpoint,
-        elapsed_ms = report.elapsed.as_millis() as u64,
-        "rebuild finished"
-    );
-    Ok(report)
+        {
+            let client = self.pool.get().await?;
+            client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quoted(target)))
+                .await?;
+        }
+        self.migrate().await?;
+        let started = Instant::now();
+        let outcome = self.follow(Some(Duration::from_secs(2))).await?;
+        let report = RebuildReport {
+            schema: target.to_owned(),
+            outcome,
+            elapsed: started.elapsed(),
+        };
+        tracing::info!(
+            projection = target,
+            applied = outcome.applied,
+            duplicates = outcome.duplicates,
+            parked = outcome.parked,
+            checkpoint = outcome.checkpoint,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            events_per_s = (outcome.applied as f64 / report.elapsed.as_secs_f64().max(1e-3)) as u64,
+            "rebuild finished"
+        );
+        Ok(report)
+    }
 }
 
 /// Puts a rebuilt schema in place of the live one, atomically. A live runner notices its

@@ -142,6 +142,11 @@ impl Nats {
         bail!("nats-server did not start:\n{log}")
     }
 
+    /// Its process id (benchmarks read its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A client connected to it.
     pub async fn connect(&self) -> anyhow::Result<async_nats::Client> {
         Ok(async_nats::connect(&self.url).await?)
@@ -298,6 +303,11 @@ impl ServiceProcess {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Its process id while it runs (benchmarks read its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Whether it has exited, and how.

@@ -17,23 +17,39 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// A media type as the file store writes it: `type/subtype`, ASCII, no spaces.
+/// A media type as the file store writes it: `type/subtype`, ASCII, no spaces, and the
+/// parameters the store adds (`text/plain; charset=utf-8`). A document may have any type the
+/// store accepted at upload; which those are is the store's decision, made from the bytes.
 fn media_type(value: &str) -> Result<String, Invalid> {
-    let value = value.trim().to_ascii_lowercase();
+    let invalid = || Invalid::new("/media_type", "a media type such as application/pdf");
     let token = |t: &str| {
         !t.is_empty()
             && t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
     };
-    match value.split_once('/') {
-        Some((kind, sub)) if value.len() <= MAX_MEDIA_TYPE_CHARS && token(kind) && token(sub) => {
-            Ok(value)
-        }
-        _ => Err(Invalid::new(
-            "/media_type",
-            "a media type such as application/pdf",
-        )),
+    let value = value.trim();
+    if value.len() > MAX_MEDIA_TYPE_CHARS {
+        return Err(invalid());
     }
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some((kind, sub)) if token(kind) && token(sub) => {}
+        _ => return Err(invalid()),
+    }
+    let mut out = essence;
+    for parameter in parts {
+        match parameter.trim().split_once('=') {
+            Some((name, v)) if token(name) && token(v) => {
+                out.push_str("; ");
+                out.push_str(&name.to_ascii_lowercase());
+                out.push('=');
+                out.push_str(&v.to_ascii_lowercase());
+            }
+            _ => return Err(invalid()),
+        }
+    }
+    Ok(out)
 }
 
 /// Checks what is asked to be attached. Returns the normalised request: the digest in lower
@@ -121,6 +137,18 @@ mod tests {
     }
 
     #[test]
+    fn every_type_the_file_store_accepts_can_be_attached_as_the_store_wrote_it() {
+        for accepted in blob_store::MediaType::ALL {
+            let mut d = input();
+            d.media_type = accepted.as_str().into();
+            assert_eq!(checked(&d).unwrap().media_type, accepted.as_str());
+        }
+        let mut d = input();
+        d.media_type = "Text/Plain;Charset=UTF-8".into();
+        assert_eq!(checked(&d).unwrap().media_type, "text/plain; charset=utf-8");
+    }
+
+    #[test]
     fn each_bad_field_of_an_attachment_is_named() {
         type Change = Box<dyn Fn(&mut AttachDocument)>;
         let cases: Vec<(&str, Change)> = vec![
@@ -128,6 +156,14 @@ mod tests {
             ("/sha256", Box::new(|d| d.sha256 = "g".repeat(64))),
             ("/media_type", Box::new(|d| d.media_type = "pdf".into())),
             ("/media_type", Box::new(|d| d.media_type = "a b/c".into())),
+            (
+                "/media_type",
+                Box::new(|d| d.media_type = "text/plain; charset".into()),
+            ),
+            (
+                "/media_type",
+                Box::new(|d| d.media_type = "text/plain; a b=c".into()),
+            ),
             ("/size", Box::new(|d| d.size = 0)),
             ("/title", Box::new(|d| d.title = "  ".into())),
         ];

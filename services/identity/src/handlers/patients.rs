@@ -1030,6 +1030,8 @@ impl Identity {
         let purposes: &[Purpose] =
             if asker.has_role(Role::MunicipalSecretariat) || matches!(asker, Asker::Bootstrap) {
                 &[Purpose::Administration]
+            } else if asker.has_role(Role::Auditor) {
+                &[Purpose::Audit]
             } else {
                 &[Purpose::Care, Purpose::Emergency]
             };

@@ -142,6 +142,20 @@ async fn new_password_hash(password: &str) -> Result<credentials::password::Pass
     })
 }
 
+/// A refusal about a member of another municipality than the caller's is told as if the
+/// member did not exist: an id from another municipality answers like an id nobody has.
+/// Within one's own municipality the refusal says why.
+fn as_if_absent(ctx: &CallContext, municipality: &str, refusal: Problem) -> Problem {
+    match &ctx.caller {
+        Some(caller)
+            if refusal.status == 403 && caller.municipality.as_deref() != Some(municipality) =>
+        {
+            Problem::not_found("no such member")
+        }
+        _ => refusal,
+    }
+}
+
 fn subject(caller: &Caller) -> &Subject {
     &caller.subject
 }
@@ -266,7 +280,8 @@ impl Identity {
             return Err(Problem::not_found("no such member"));
         };
         self.may_manage_members(ctx, &member.municipality, &member.sites)
-            .await?;
+            .await
+            .map_err(|refusal| as_if_absent(ctx, &member.municipality, refusal))?;
         Ok((id, member, version))
     }
 
@@ -866,9 +881,10 @@ impl Identity {
                 permissions::decide(subject(caller), Action::ResetCredentials, ties).is_allowed()
             });
         if !allowed {
-            return Err(Problem::forbidden(
+            let refusal = Problem::forbidden(
                 "only the secretariat of the member's municipality resets credentials",
-            ));
+            );
+            return Err(as_if_absent(ctx, &member.municipality, refusal));
         }
         let event = one_event(member::decide(
             Some(&member),
@@ -1021,7 +1037,8 @@ impl Identity {
         let Some(member) = state else {
             return Err(Problem::not_found("no such member"));
         };
-        self.may_verify(ctx, &member.municipality)?;
+        self.may_verify(ctx, &member.municipality)
+            .map_err(|refusal| as_if_absent(ctx, &member.municipality, refusal))?;
         let event = one_event(member::decide(Some(&member), MemberCommand::Verify))?;
         let position = self
             .append_member(ctx, &c.member_id, version, event, &member.municipality)

@@ -188,6 +188,58 @@ tsunagu_ensure_python3() {
 # _tsunagu_nats_version_ok BIN: true if BIN runs and reports a version >= the minimum.
 # The version it reports is what counts, not its name or place: Debian's 2.9.10 is also called
 # nats-server and may be first on the PATH.
+# --- the web application -----------------------------------------------------------------------
+# Node.js (>= 20.19: Vite's floor) and npm come with the machine; a Debian package is the fallback.
+_tsunagu_node_ok() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+        node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'
+}
+
+tsunagu_ensure_node() {
+    _tsunagu_node_ok && return 0
+    command -v node >/dev/null 2>&1 || _tsunagu_apt_install nodejs npm || true
+    _tsunagu_node_ok || {
+        _tsunagu_err "the web application needs Node.js 20.19 or newer with npm (found: $(node --version 2>/dev/null || echo none))"
+        return 1
+    }
+}
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here),
+# and Japanese fonts, without which every screenshot would show boxes for the text.
+tsunagu_ensure_chromium() {
+    local want=()
+    [ -x /usr/bin/chromium ] || want+=(chromium)
+    [ -n "$(fc-list :lang=ja 2>/dev/null | head -n1)" ] || want+=(fonts-noto-cjk fontconfig)
+    [ "${#want[@]}" -eq 0 ] || _tsunagu_apt_install "${want[@]}"
+}
+
+# tsunagu_build_web ROOT GATEWAY_BIN: installs the web application's packages from its lock file
+# (again only when the lock changed), writes the gateway's OpenAPI document beside it (the API
+# client is generated from it, so a changed route breaks this build), builds it into
+# services/web/dist and checks the first screen's size.
+tsunagu_build_web() {
+    local web=$1/services/web gateway=$2 lock_sum
+    tsunagu_ensure_node || return 1
+    lock_sum=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+    if [ "$(cat "$web/node_modules/.tsunagu-lock" 2>/dev/null)" != "$lock_sum" ]; then
+        _tsunagu_info "installing the web application's packages (npm ci)"
+        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) >&2 || {
+            _tsunagu_err "npm ci failed in $web"
+            return 1
+        }
+        printf '%s\n' "$lock_sum" >"$web/node_modules/.tsunagu-lock"
+    fi
+    "$gateway" openapi >"$web/openapi.json" || {
+        _tsunagu_err "$gateway openapi failed"
+        return 1
+    }
+    _tsunagu_info "building the web application (npm run build)"
+    (cd "$web" && npm run --silent build) >&2 || {
+        _tsunagu_err "the web application did not build"
+        return 1
+    }
+}
+
 _tsunagu_nats_version_ok() {
     local bin=$1 out
     [ -f "$bin" ] && [ -x "$bin" ] || return 1

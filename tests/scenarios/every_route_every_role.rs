@@ -162,6 +162,14 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         // The first call (about the other town's objects, though it names none) ends the
         // session; the second is refused with it.
         "sign_out" => who.member() && side == Side::Other,
+        // After sign-out (it comes last but one), the caller's sessions are over: refused.
+        // What it ends is tested with two live sessions (lists_and_browser_sessions).
+        "sign_out_everywhere" => false,
+        // One's own list: every member has one (the operator's credential is no member's);
+        // each patient on it is the decision's.
+        "my_patients" => who.member(),
+        // A municipality's patients, registration data only: its secretariat.
+        "municipality_patients" => operator || (own && who == Secretariat),
         // The register: the operator writes, the region's people read.
         "register_municipality"
         | "rename_municipality"
@@ -729,10 +737,21 @@ fn method(m: Verb) -> Method {
     }
 }
 
-/// The routes as the gateway mounts them, sign-out last (it ends the caller's session).
+/// The routes as the gateway mounts them, sign-out last (it ends the caller's session), then
+/// signing out everywhere.
 fn routes() -> Vec<&'static dyn doors::Declaration> {
     let mut routes: Vec<_> = gateway::mount::declared().collect();
-    routes.sort_by_key(|r| (r.meta().operation_id == "sign_out", r.meta().operation_id));
+    routes.sort_by_key(|r| {
+        let id = r.meta().operation_id;
+        (
+            match id {
+                "sign_out" => 1,
+                "sign_out_everywhere" => 2,
+                _ => 0,
+            },
+            id,
+        )
+    });
     routes
 }
 
@@ -889,6 +908,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "change_roles",
         "reset_credentials",
         "list_members_of_municipality",
+        "municipality_patients",
         "get_patient",
         "who_could_see",
         "verify_consent",

@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{ApiError, problems_everywhere};
+use crate::error::problems_everywhere;
 use crate::extract::BodyLimit;
 use crate::guard;
 use crate::routes::document;
@@ -293,6 +293,8 @@ pub struct HttpOptions {
     pub upload_timeout: std::time::Duration,
     /// Exact origins of the web application allowed by CORS (none: no cross-origin use).
     pub cors_origins: Vec<String>,
+    /// The built web application served at `/` (none: `/` answers 404).
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -371,7 +373,9 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // The web application's pages set their own (stricter for scripts, open to its
+        // own files); every other answer gets this one, which allows nothing.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
                 "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
@@ -421,11 +425,12 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
-        .layer(axum::Extension(doc_json));
+        .layer(axum::Extension(doc_json))
+        .layer(axum::Extension(crate::web::AppFiles::at(options.web_dir)));
     // The guard runs on matched routes only (it reads the matched path); the rate per
     // address runs on everything, matched or not.
     api.route_layer(from_fn_with_state(state.clone(), guard::guard))
-        .fallback(|| async { ApiError(Problem::not_found("no such resource")) })
+        .fallback(crate::web::serve_app)
         .with_state(state.clone())
         .layer(inner)
         .merge(files)

@@ -16,3 +16,4 @@ pub mod serve;
 pub mod sessions;
 pub mod settings;
 pub mod state;
+pub mod web;

@@ -9,6 +9,21 @@ use gateway::{app, settings::Settings, state::AppState};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `tsunagu-gateway openapi`: print the served document and stop, with no platform
+    // around (the web application's API client is generated from it at build time).
+    if std::env::args().nth(1).as_deref() == Some("openapi") {
+        let (_, doc) = app::api();
+        return match serde_json::to_string_pretty(&doc) {
+            Ok(json) => {
+                println!("{json}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tsunagu-gateway: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let _telemetry = telemetry::init("tsunagu-gateway");
     let settings = match Settings::from_env() {
         Ok(s) => s,
@@ -87,6 +102,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             request_timeout: settings.request_timeout,
             cors_origins: settings.cors_origins.clone(),
             upload_timeout: settings.upload_timeout,
+            web_dir: Some(settings.web_dir.clone()),
         },
     );
     gateway::serve::serve(listener, app, settings.header_read_timeout, async {

@@ -1,6 +1,7 @@
 //! The gateway's settings, read once from the environment.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bus::NatsSettings;
@@ -42,6 +43,9 @@ pub struct Settings {
     /// `TSUNAGU_HEADER_READ_TIMEOUT_MS` (default 5 s): a client that has not sent its
     /// request headers by then is disconnected, so slow clients hold nothing.
     pub header_read_timeout: Duration,
+    /// `TSUNAGU_WEB_DIR` (default: `services/web/dist` of the checkout this binary was built
+    /// from): the built web application, served at `/`.
+    pub web_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Settings {
@@ -115,6 +119,11 @@ impl Settings {
                 "TSUNAGU_HEADER_READ_TIMEOUT_MS",
                 5_000,
             )?),
+            web_dir: std::env::var_os("TSUNAGU_WEB_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist"))
+                }),
             token_audience: std::env::var("TSUNAGU_TOKEN_AUDIENCE")
                 .unwrap_or_else(|_| "tsunagu-api".to_owned()),
         })

@@ -2,7 +2,8 @@
 //! were declared beside their contracts (`fixtures/openapi-before-declarations.json`, taken
 //! from the gateway as it was): path by path, method by method and status by status,
 //! ignoring order. The differences meant are listed here, one by one (`as_meant`,
-//! `meant_in_schemas`); anything else that differs fails.
+//! `meant_in_schemas`, and the routes added since with what they may change); anything else
+//! that differs fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -117,6 +118,64 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
         .collect()
 }
 
+/// Third difference: added since, for the web application. These operations are new
+/// (checked in their own tests), so they are only required to be documented.
+const ADDED: &[(&str, &str)] = &[
+    ("/api/v1/me/patients", "get"),
+    ("/api/v1/me/patients", "head"),
+    ("/api/v1/me/sessions", "delete"),
+    ("/api/v1/municipalities/{code}/patients", "get"),
+    ("/api/v1/municipalities/{code}/patients", "head"),
+];
+
+/// Fourth difference: changed since, for the browser's refresh cookie. These keep every
+/// answer and parameter they had, and may say and answer more (the cookie header, its 403,
+/// its `Set-Cookie`).
+const WIDENED: &[(&str, &str)] = &[
+    ("/api/v1/sessions", "post"),
+    ("/api/v1/sessions/refresh", "post"),
+    ("/api/v1/sessions/current", "delete"),
+];
+
+/// The schemas of the third and fourth: new ones only need to exist; widened ones keep every property
+/// (their refresh token is no longer required: a browser's is in the cookie).
+const ADDED_SCHEMAS: &[&str] = &[
+    "MyPatient",
+    "Page_MyPatient",
+    "Page_PatientRegistrationView",
+    "PatientSummary",
+    "SessionsEnded",
+];
+const WIDENED_SCHEMAS: &[&str] = &["TokenPair", "RefreshSession"];
+
+fn keeps_what_it_had(before: &Value, after: &Value, at: &str, out: &mut Vec<String>) {
+    let keys = |v: &Value| -> BTreeSet<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    for (part, what) in [("responses", "answer"), ("properties", "property")] {
+        let lost: Vec<String> = keys(&before[part])
+            .difference(&keys(&after[part]))
+            .cloned()
+            .collect();
+        if !lost.is_empty() {
+            out.push(format!("{at}: lost {what}s {lost:?}"));
+        }
+    }
+    let names = |v: &Value| -> BTreeSet<String> {
+        v["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p["name"].to_string())
+            .collect()
+    };
+    if !names(before).is_subset(&names(after)) {
+        out.push(format!("{at}: lost parameters"));
+    }
+}
+
 /// The differences meant in the schemas, applied to the document as it was.
 fn meant_in_schemas(before: &mut Value) {
     // An inclusion proof carries the record's bytes only to those who read records whole.
@@ -170,6 +229,20 @@ fn the_document_describes_the_same_routes_statuses_parameters_and_schemas_as_bef
     {
         let (path, method) = key;
         let at = format!("{} {path}", method.to_uppercase());
+        let listed = |list: &[(&str, &str)]| list.contains(&(path.as_str(), method.as_str()));
+        if listed(ADDED) {
+            if !actual.contains_key(key) {
+                found.push(format!("{at}: added, yet not documented"));
+            }
+            continue;
+        }
+        if listed(WIDENED) {
+            match (expected.get(key), actual.get(key)) {
+                (Some(e), Some(a)) => keeps_what_it_had(e, a, &at, &mut found),
+                _ => found.push(format!("{at}: widened, yet missing")),
+            }
+            continue;
+        }
         match (expected.get(key), actual.get(key)) {
             (Some(e), Some(a)) => {
                 let statuses = |op: &Value| -> BTreeSet<String> {
@@ -205,9 +278,33 @@ fn the_document_describes_the_same_routes_statuses_parameters_and_schemas_as_bef
         ));
     }
     differences(&before["info"], &after["info"], "info", &mut found);
+    let mut before_components = before["components"].clone();
+    let mut after_components = after["components"].clone();
+    for name in ADDED_SCHEMAS {
+        if after_components["schemas"][*name].is_null() {
+            found.push(format!("components/schemas/{name}: added, yet missing"));
+        }
+        if let Some(schemas) = after_components["schemas"].as_object_mut() {
+            schemas.remove(*name);
+        }
+    }
+    for name in WIDENED_SCHEMAS {
+        let at = format!("components/schemas/{name}");
+        keeps_what_it_had(
+            &before_components["schemas"][*name],
+            &after_components["schemas"][*name],
+            &at,
+            &mut found,
+        );
+        for components in [&mut before_components, &mut after_components] {
+            if let Some(schemas) = components["schemas"].as_object_mut() {
+                schemas.remove(*name);
+            }
+        }
+    }
     differences(
-        &before["components"],
-        &after["components"],
+        &before_components,
+        &after_components,
         "components",
         &mut found,
     );

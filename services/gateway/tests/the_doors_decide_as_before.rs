@@ -75,6 +75,23 @@ fn lets_through(row: &access::RouteAccess, subject: &Subject, own: bool) -> bool
     }
 }
 
+/// Routes added since (for the web application), with the door each was given: checked
+/// here, as the fixture knows nothing of them.
+fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
+    let own_account = matches!(row.door, Door::OwnAccount);
+    match route {
+        "DELETE /api/v1/me/sessions" | "GET /api/v1/me/patients" => Some(own_account),
+        "GET /api/v1/municipalities/{code}/patients" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::VerifyConsent])
+                && row
+                    .ids
+                    .iter()
+                    .any(|id| id.object == access::Object::Municipality),
+        ),
+        _ => None,
+    }
+}
+
 #[test]
 fn every_routes_door_lets_through_exactly_whom_it_did_before() {
     let before: serde_json::Value = serde_json::from_str(BEFORE).expect("the fixture is JSON");
@@ -92,7 +109,15 @@ fn every_routes_door_lets_through_exactly_whom_it_did_before() {
     );
 
     let mut now = BTreeMap::new();
+    let mut found = Vec::new();
     for row in access::routes() {
+        let route = format!("{} {}", row.method, row.path);
+        if let Some(as_meant) = added(&route, row) {
+            if !as_meant {
+                found.push(format!("{route}: added with another door than meant"));
+            }
+            continue;
+        }
         let cells: String = callers
             .iter()
             .map(|(_, subject, own)| {
@@ -111,7 +136,6 @@ fn every_routes_door_lets_through_exactly_whom_it_did_before() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
         .collect();
-    let mut found = Vec::new();
     for (route, cells) in &then {
         match now.get(route) {
             None => found.push(format!("{route}: no longer a route")),
@@ -129,5 +153,5 @@ fn every_routes_door_lets_through_exactly_whom_it_did_before() {
         found.push(format!("{route}: a route not there before"));
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
-    assert_eq!(now.len(), 76, "routes compared");
+    assert_eq!(now.len(), 76, "routes compared (besides those added since)");
 }

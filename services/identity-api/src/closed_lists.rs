@@ -34,3 +34,9 @@ pub fn data_category() -> Object {
 pub fn purpose() -> Object {
     one_of(consent::Purpose::ALL.iter().map(|v| v.as_str()))
 }
+
+pub fn team_parts() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(team_part())
+        .build()
+}

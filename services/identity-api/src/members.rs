@@ -25,6 +25,8 @@ pub mod endpoints {
     pub const REFRESH_SESSION: &str = "refresh_session";
     /// Command: end the caller's session.
     pub const SIGN_OUT: &str = "sign_out";
+    /// Command: end every session of the caller, on every device.
+    pub const SIGN_OUT_EVERYWHERE: &str = "sign_out_everywhere";
     /// Command: deactivate a member who left; every session ends at once.
     pub const DEACTIVATE_MEMBER: &str = "deactivate_member";
     /// Command: replace a member's roles; their older access tokens stop working.
@@ -146,7 +148,9 @@ pub struct SignIn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshSession {
-    /// The latest refresh token of the session (each works once).
+    /// The latest refresh token of the session (each works once). Left out by a browser
+    /// whose token is in the refresh cookie.
+    #[serde(default)]
     pub refresh_token: String,
 }
 
@@ -159,7 +163,9 @@ pub struct TokenPair {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// A refresh token, valid once; using an old one ends the session.
+    /// A refresh token, valid once; using an old one ends the session. Absent when it was
+    /// set as the browser's refresh cookie instead.
+    #[serde(default)]
     pub refresh_token: String,
     /// The session.
     pub session_id: String,

@@ -80,6 +80,11 @@ pub mod endpoints {
     /// Command: erase a patient's personal data by destroying their key
     /// ([`super::ErasePatient`]).
     pub const ERASE_PATIENT: &str = "erase_patient";
+    /// Query: the patients whose care team the caller is on ([`super::ListMyPatients`]).
+    pub const LIST_MY_PATIENTS: &str = "list_my_patients";
+    /// Query: a municipality's patients, registration data only
+    /// ([`super::ListMunicipalityPatients`]).
+    pub const LIST_MUNICIPALITY_PATIENTS: &str = "list_municipality_patients";
 }
 
 /// The key of the object that replaces an event's `personal` field once sealed:
@@ -679,6 +684,64 @@ pub struct PatientRegistrationView {
     pub team: Vec<TeamSeat>,
     /// The 24-hour contact.
     pub contact_24h: Option<Contact24h>,
+}
+
+/// Query: the patients on whose care team the caller holds a seat now (their own, or one of
+/// their site's), a page at a time by patient id. Each patient listed is a read of their
+/// name through the access decision, recorded like any other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListMyPatients {
+    /// The last patient id of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// One of the caller's patients, as their list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MyPatient {
+    /// The patient.
+    pub patient_id: String,
+    /// Home municipality.
+    pub home_municipality: String,
+    /// The caller's parts on the team (their seats, or their site's).
+    #[schema(schema_with = crate::closed_lists::team_parts)]
+    pub parts: Vec<TeamPart>,
+    /// Name, reading and date of birth, when the consent lets the caller see them.
+    pub personal: Option<PatientSummary>,
+    /// Why they are not shown (the decision's reason, e.g. `consent_pending`), if not.
+    pub withheld: Option<String>,
+    /// When care ended, if it did.
+    pub care_ended_at: Option<DateTime<Utc>>,
+}
+
+/// Who a patient is, in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PatientSummary {
+    /// Name in kanji.
+    pub name: String,
+    /// Reading in katakana.
+    pub name_kana: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+}
+
+/// Query: the patients of a municipality for its secretariat, registration data only (no
+/// name, no clinical content), a page at a time by patient id; each one listed is a
+/// recorded read of their registration data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListMunicipalityPatients {
+    /// The municipality (6 digits).
+    pub municipality: String,
+    /// Only patients with a consent version waiting for verification.
+    #[serde(default)]
+    pub waiting: bool,
+    /// The last patient id of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
 }
 
 /// Query: who could see a patient at a past moment, and why (auditors).

@@ -65,6 +65,50 @@ pub async fn patient(pool: &Pool, patient_id: &str) -> Result<Option<PatientRow>
     }))
 }
 
+/// Patients who were ever given a seat at one of `sites` or naming `member`, after
+/// `after` in id order: the candidates of a member's list (whether the seat is still held
+/// is the fold's to say).
+pub async fn team_candidates(
+    pool: &Pool,
+    sites: &[String],
+    member: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<String>, QueryError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT DISTINCT patient_id FROM care.patient_changes
+             WHERE change->>'change' = 'team_member_added'
+               AND (change->'membership'->>'site' = ANY($1) OR change->'membership'->>'member' = $2)
+               AND patient_id > $3
+             ORDER BY patient_id LIMIT $4",
+            &[&sites, &member, &after.unwrap_or(""), &i64::from(limit)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Patients whose home municipality is `municipality` now, after `after` in id order (erased
+/// ones too: their registration data remains).
+pub async fn municipality_patients(
+    pool: &Pool,
+    municipality: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<String>, QueryError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT patient_id FROM care.patients
+             WHERE home_municipality = $1 AND patient_id > $2
+             ORDER BY patient_id LIMIT $3",
+            &[&municipality, &after.unwrap_or(""), &i64::from(limit)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// A patient's recorded changes up to `sequence`, in stream order.
 pub async fn changes(
     pool: &Pool,

@@ -22,6 +22,9 @@ pub(crate) fn operation(
     if meta.reads_after {
         parameters.extend(ReadAfter::into_params(|| None));
     }
+    if let Some(headers) = meta.headers {
+        parameters.extend(headers());
+    }
     let mut op = OperationBuilder::new()
         .tag(meta.tag)
         .summary(Some(meta.summary).filter(|s| !s.is_empty()))

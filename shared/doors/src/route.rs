@@ -120,6 +120,8 @@ pub struct Meta {
     /// A read that waits until the answering projection has a position the client sends in
     /// `Tsunagu-Min-Position` (read-your-writes).
     pub reads_after: bool,
+    /// Request headers the route's gateway handler reads, as the document lists them.
+    pub headers: Option<fn() -> Vec<Parameter>>,
     /// The body as the document describes it when the gateway's own handler reads it
     /// (a stream, a form), with what it is.
     pub body_doc: Option<(Content, Option<&'static str>)>,
@@ -205,6 +207,7 @@ impl Route {
                 door: Door::Open,
                 call: Call::Gateway,
                 reads_after: false,
+                headers: None,
                 body_doc: None,
                 answers: Vec::new(),
                 problems: Vec::new(),
@@ -260,6 +263,13 @@ impl<P, Q, B, R> Route<P, Q, B, R> {
     /// The route is a read that honours `Tsunagu-Min-Position` (read-your-writes).
     pub fn reads_after(mut self) -> Self {
         self.meta.reads_after = true;
+        self
+    }
+
+    /// Request headers the route reads, as `H` (`IntoParams`, `parameter_in = Header`)
+    /// documents them.
+    pub fn headers<H: utoipa::IntoParams>(mut self) -> Self {
+        self.meta.headers = Some(|| H::into_params(|| None));
         self
     }
 

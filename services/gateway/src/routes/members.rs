@@ -1,9 +1,11 @@
 //! Signing in and the token endpoints, which the gateway answers itself: failed sign-ins
-//! from an address slow it down (429 with `Retry-After`), and the OAuth2 token endpoint
-//! speaks forms. Their declarations are identity's (`identity_api::members::routes`).
+//! from an address slow it down (429 with `Retry-After`), a browser's refresh token travels
+//! in its cookie (set on sign-in and refresh, deleted on sign-out; `web::refresh_cookie`),
+//! and the OAuth2 token endpoint speaks forms. Their declarations are identity's
+//! (`identity_api::members::routes`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use identity_api::SERVICE;
 use identity_api::members::endpoints as ep;
@@ -11,9 +13,11 @@ use identity_api::members::*;
 use problem::Problem;
 
 use super::{context, forward};
+use crate::auth::{Member, Signed};
 use crate::error::ApiError;
 use crate::extract::{Body, ClientAddr, MinPosition, RequestId};
 use crate::state::AppState;
+use crate::web::refresh_cookie;
 
 fn anonymous(rid: &RequestId) -> bus::CallContext {
     context("anonymous", rid, MinPosition(None))
@@ -24,8 +28,10 @@ pub async fn sign_in(
     State(state): State<AppState>,
     rid: RequestId,
     ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
     Body(body): Body<SignIn>,
 ) -> Result<Response, ApiError> {
+    let carrier = refresh_cookie::carrier(&headers)?;
     if let Some(seconds) = addr.and_then(|a| state.failed_sign_ins.retry_after(a)) {
         let p = Problem::new(
             429,
@@ -61,7 +67,7 @@ pub async fn sign_in(
             }
             Err(ApiError(p))
         }
-        ok => ok,
+        ok => refresh_cookie::carry(ok, carrier).await,
     }
 }
 
@@ -74,12 +80,26 @@ fn with_retry_after(p: Problem, seconds: u64) -> Response {
 }
 
 /// Exchange the latest refresh token for a new pair. Using an old one ends the session.
+/// A browser's token is read from, and its successor set in, the refresh cookie.
 pub async fn refresh(
     State(state): State<AppState>,
     rid: RequestId,
-    Body(body): Body<RefreshSession>,
+    headers: HeaderMap,
+    Body(mut body): Body<RefreshSession>,
 ) -> Result<Response, ApiError> {
-    forward(
+    let carrier = refresh_cookie::carrier(&headers)?;
+    if carrier == refresh_cookie::Carrier::Body {
+        if body.refresh_token.is_empty() {
+            return Err(Problem::invalid_field(
+                "/refresh_token",
+                "give the refresh token (a browser signed in with the refresh cookie sends Tsunagu-Refresh-Cookie: true instead)",
+            )
+            .into());
+        }
+    } else {
+        body.refresh_token = refresh_cookie::token_from(&headers).unwrap_or_default();
+    }
+    let answer = forward(
         &state,
         SERVICE,
         ep::REFRESH_SESSION,
@@ -87,7 +107,48 @@ pub async fn refresh(
         &body,
         StatusCode::OK,
     )
-    .await
+    .await;
+    refresh_cookie::carry(answer, carrier).await
+}
+
+/// Sign out: the session ends; a browser's refresh cookie is deleted too.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Member(caller): Member,
+    rid: RequestId,
+) -> Result<Response, ApiError> {
+    signed_out(&state, caller, &rid, ep::SIGN_OUT).await
+}
+
+/// Sign out everywhere: every session of the member ends; this browser's cookie goes too.
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    Member(caller): Member,
+    rid: RequestId,
+) -> Result<Response, ApiError> {
+    signed_out(&state, caller, &rid, ep::SIGN_OUT_EVERYWHERE).await
+}
+
+async fn signed_out(
+    state: &AppState,
+    caller: permissions::Caller,
+    rid: &RequestId,
+    endpoint: &str,
+) -> Result<Response, ApiError> {
+    let ctx = Signed::Member(caller).context(rid);
+    let answer = forward(
+        state,
+        SERVICE,
+        endpoint,
+        &ctx,
+        &serde_json::json!({}),
+        StatusCode::OK,
+    )
+    .await?;
+    Ok(refresh_cookie::with_cookie(
+        answer,
+        refresh_cookie::cleared(),
+    ))
 }
 
 /// OAuth2 token endpoint for machine clients: the client credentials grant (RFC 6749

@@ -1,6 +1,6 @@
 //! The handlers written in the gateway, for the routes that are not one bus call answered
-//! as it comes: health, this document, sign-in and the token endpoints, files and patient
-//! documents (streams). Each is declared like any other route (here for the gateway's own,
+//! as it comes: health, this document, sign-in, sign-out and the token endpoints (the
+//! browser's refresh cookie), files and patient documents (streams). Each is declared like any other route (here for the gateway's own,
 //! beside its contract otherwise) and found by its operation id. No domain logic lives here.
 
 pub mod document;
@@ -66,6 +66,8 @@ pub fn handler(operation_id: &str, method: MethodFilter) -> Option<MethodRouter<
         "openapi" => on(method, document::openapi),
         "sign_in" => on(method, members::sign_in),
         "refresh" => on(method, members::refresh),
+        "sign_out" => on(method, members::sign_out),
+        "sign_out_everywhere" => on(method, members::sign_out_everywhere),
         "client_token" => on(method, members::client_token),
         "attach_document" => on(method, patients::attach_document),
         "document_content" => on(method, patients::document_content),
@@ -134,6 +136,8 @@ mod tests {
         "openapi",
         "sign_in",
         "refresh",
+        "sign_out",
+        "sign_out_everywhere",
         "client_token",
         "attach_document",
         "document_content",

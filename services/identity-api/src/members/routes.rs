@@ -46,6 +46,32 @@ pub struct MemberListParams {
     pub limit: Option<u32>,
 }
 
+/// Header: a browser asks for its refresh token in an `HttpOnly` cookie rather than in the
+/// JSON (the gateway's `web::refresh_cookie`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct RefreshCookieHeader {
+    /// `true`: the refresh token travels in the `tsunagu_refresh` cookie (`HttpOnly`,
+    /// `SameSite=Strict`, `Path=/api/v1/sessions/refresh`), never in the JSON; the
+    /// request's `Origin` must be this host.
+    #[serde(rename = "Tsunagu-Refresh-Cookie")]
+    #[param(rename = "Tsunagu-Refresh-Cookie", nullable = false)]
+    pub cookie: Option<bool>,
+}
+
+/// The answer's cookie, for those that set or delete it.
+const SET_COOKIE: &[(&str, &str)] = &[(
+    "Set-Cookie",
+    "the browser's refresh cookie (`tsunagu_refresh`): set when asked for, deleted on sign-out",
+)];
+
+/// How many sessions signing out everywhere ended.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// Sessions ended (this one included).
+    pub sessions_ended: u64,
+}
+
 pub fn routes() -> Vec<Declared> {
     vec![
         Route::post("invite", "/api/v1/invitations")
@@ -79,26 +105,44 @@ pub fn routes() -> Vec<Declared> {
         Route::post("sign_in", "/api/v1/sessions")
             .tag(TAG)
             .summary("Sign in with username, password and the current code of the second factor.")
+            .headers::<RefreshCookieHeader>()
             .body::<SignIn>()
-            .answers::<TokenPair>(201, "signed in")
+            .answers::<TokenPair>(201, "signed in (with `Tsunagu-Refresh-Cookie: true`, the refresh token is set as a cookie instead of answered)")
+            .with_headers(SET_COOKIE)
             .problems(&[
                 (401, "the username, password or code is wrong"),
+                (403, "the refresh cookie was asked for from another site"),
                 (429, "locked out after repeated failures"),
             ])
             .into(),
+        // Answered by the gateway: a browser's token is in its cookie.
         Route::post("refresh", "/api/v1/sessions/refresh")
             .tag(TAG)
-            .summary("Exchange the latest refresh token for a new pair. Using an old one ends the session.")
+            .summary("Exchange the latest refresh token for a new pair. Using an old one ends the session. With `Tsunagu-Refresh-Cookie: true` the token is read from the refresh cookie (the body may then be `{}`) and the new one set in it.")
+            .headers::<RefreshCookieHeader>()
             .body::<RefreshSession>()
             .answers::<TokenPair>(200, "a new pair")
-            .problems(&[(401, "invalid, or reused (the session has ended)")])
+            .with_headers(SET_COOKIE)
+            .problems(&[
+                (401, "invalid, or reused (the session has ended)"),
+                (403, "the refresh cookie was used from another site"),
+            ])
             .into(),
+        // Answered by the gateway: a browser's refresh cookie is deleted too.
         Route::delete("sign_out", "/api/v1/sessions/current")
             .tag(TAG)
-            .summary("Sign out: the session ends, its tokens stop working within seconds.")
+            .summary("Sign out: the session ends, its tokens stop working within seconds. A browser's refresh cookie is deleted too.")
             .door(Door::OwnAccount)
-            .service(SERVICE, ep::SIGN_OUT, |_, _, _| Ok(json!({})))
             .answers::<serde_json::Value>(200, "signed out")
+            .with_headers(SET_COOKIE)
+            .into(),
+        // Answered by the gateway, like signing out.
+        Route::delete("sign_out_everywhere", "/api/v1/me/sessions")
+            .tag(TAG)
+            .summary("Sign out everywhere: every session of yours ends, on every device, and its tokens stop working within seconds. A browser's refresh cookie is deleted too.")
+            .door(Door::OwnAccount)
+            .answers::<SessionsEnded>(200, "signed out everywhere")
+            .with_headers(SET_COOKIE)
             .into(),
         Route::get("me", "/api/v1/me")
             .tag(TAG)

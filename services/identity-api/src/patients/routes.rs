@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::endpoints as ep;
 use super::*;
 use crate::SERVICE;
+use crate::municipalities::routes::CodePath;
 
 const PATIENTS: &str = "patients";
 const CONSENTS: &str = "consents";
@@ -516,5 +517,76 @@ pub fn routes() -> Vec<Declared> {
             })
             .answers::<PatientErasure>(201, "erased")
             .into(),
+        Route::get("my_patients", "/api/v1/me/patients")
+            .tag(PATIENTS)
+            .summary("The patients whose care team you are on (a seat of yours or of your site), by id, with your part on each team. Their name is shown when the consent lets you see it; when not, `withheld` says why (e.g. `consent_pending`). Each patient listed is recorded as an access.")
+            .door(Door::OwnAccount)
+            .query::<PatientListParams>()
+            .service(SERVICE, ep::LIST_MY_PATIENTS, |_, q, _| {
+                Ok(ListMyPatients {
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .reads_after()
+            .answers_page::<MyPatient>(200, "a page of your patients")
+            .problems(&[(403, "the operator is on no care team")])
+            .into(),
+        Route::get(
+            "municipality_patients",
+            "/api/v1/municipalities/{code}/patients",
+        )
+        .tag(PATIENTS)
+        .summary("A municipality's patients for its secretariat: registration data only (consents and their status, the team, the 24-hour contact — no name, no clinical content), by id. Each patient listed is recorded as an access.")
+        .door(Door::Signed(&[Action::VerifyConsent]))
+        .path::<CodePath>()
+        .query::<MunicipalityPatientParams>()
+        .service(SERVICE, ep::LIST_MUNICIPALITY_PATIENTS, |p, q, _| {
+            Ok(ListMunicipalityPatients {
+                municipality: p.code,
+                waiting: q.waiting.unwrap_or(false),
+                after: q.after,
+                limit: q.limit,
+            })
+        })
+        .reads_after()
+        .answers_page::<PatientRegistrationView>(200, "a page of the municipality's patients")
+        .problems(&[(403, "not this municipality's secretariat")])
+        .into(),
     ]
+}
+
+/// Paging of a list of patients.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PatientListParams {
+    /// The last patient id of the previous page (its `next_after`).
+    #[param(
+        pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        nullable = false
+    )]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
+    pub limit: Option<u32>,
+}
+
+/// Paging and the one filter of a municipality's patient list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MunicipalityPatientParams {
+    /// `true`: only patients with a consent version waiting for verification.
+    #[param(nullable = false)]
+    pub waiting: Option<bool>,
+    /// The last patient id of the previous page (its `next_after`).
+    #[param(
+        pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        nullable = false
+    )]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
+    pub limit: Option<u32>,
 }

@@ -43,6 +43,8 @@ use crate::records::{self, PatientRow};
 use crate::sealing;
 use crate::signin::store::PatientKey;
 
+mod lists;
+
 /// The actor of the bootstrap credential: the region's operator before any member exists.
 /// It does administrative things (registration, consents, teams, erasure); it is not a
 /// clinician and never reaches clinical content.
@@ -74,6 +76,8 @@ pub const ENDPOINTS: &[&str] = &[
     ep::READ_PATIENT_RECORD,
     ep::OPEN_DOCUMENT,
     ep::ERASE_PATIENT,
+    ep::LIST_MY_PATIENTS,
+    ep::LIST_MUNICIPALITY_PATIENTS,
 ];
 
 /// Who asks.
@@ -1543,6 +1547,10 @@ impl Identity {
             ep::READ_PATIENT_RECORD => self.read_record(ctx, incoming.json()?).await,
             ep::OPEN_DOCUMENT => self.open_document(ctx, incoming.json()?).await,
             ep::ATTACH_DOCUMENT => self.attach_document(ctx, incoming.json()?).await,
+            ep::LIST_MY_PATIENTS => self.list_my_patients(ctx, incoming.json()?).await,
+            ep::LIST_MUNICIPALITY_PATIENTS => {
+                self.list_municipality_patients(ctx, incoming.json()?).await
+            }
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }

@@ -30,6 +30,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0002_break_glass_grants",
         sql: include_str!("../../migrations/care_0002.sql"),
     },
+    Migration {
+        version: "0003_seats_by_site_and_member",
+        sql: include_str!("../../migrations/care_0003.sql"),
+    },
 ];
 
 /// Prefixes a statement about one patient with the insert of the event's access changes

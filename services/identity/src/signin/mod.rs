@@ -749,6 +749,37 @@ impl Identity {
         ))
     }
 
+    /// Ends every session of the caller (a lost phone, a shared computer left signed in):
+    /// each is recorded as revoked, so the gateway refuses its tokens and auditors see it.
+    pub(crate) async fn sign_out_everywhere(&self, ctx: &CallContext) -> Result<Reply, Problem> {
+        let Some(caller) = &ctx.caller else {
+            return Err(Problem::unauthenticated("sign in first"));
+        };
+        let member_id = Uuid::parse_str(&caller.member_id)
+            .map_err(|_| Problem::unauthenticated("no session"))?;
+        let ended = self
+            .credentials
+            .revoke_all(member_id, "signed_out_everywhere", self.clock.now())
+            .await
+            .map_err(store_failed)?;
+        for session_id in &ended {
+            self.record(
+                ctx,
+                Some(&caller.member_id),
+                caller.municipality.as_deref(),
+                IdentityEvent::SessionRevoked {
+                    member_id: caller.member_id.clone(),
+                    session_id: session_id.to_string(),
+                    reason: "signed_out_everywhere".into(),
+                },
+            )
+            .await;
+        }
+        Ok(Reply::value(
+            serde_json::json!({ "sessions_ended": ended.len() }),
+        ))
+    }
+
     pub(crate) async fn deactivate_member(
         &self,
         ctx: &CallContext,

@@ -1,0 +1,278 @@
+// The browser tests: real Chromium against the real platform (started, seeded and checked
+// by tests/scenarios/web_in_a_browser.rs, which hands us its configuration as JSON).
+//
+//   node e2e/run.mjs CONFIG.json
+//
+// Each scenario is what a person does; each screen is photographed at phone and PC sizes
+// (some at tablet size too) under the output folder and checked by axe-core. Anything a
+// person would find wrong fails the run: an uncaught error, the page's policy refusing
+// something, a serious or critical accessibility violation, a refusal shown as a blank page.
+import { readFileSync } from "node:fs";
+import { accessible, camera, clock, focusStaysInView, launch, totp, watch } from "./lib.mjs";
+
+const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const base = config.base_url;
+const services = clock(config);
+const shoot = camera(config.output_dir);
+const problems = [];
+const started = Date.now();
+
+const browser = await launch(config.chromium);
+
+/** A person with their own browser (own cookies), in a device zone far from Japan, so
+ * times that show in Japan time prove they are converted. */
+async function person(who) {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    locale: "ja-JP",
+    timezoneId: "America/New_York",
+  });
+  const page = await context.newPage();
+  watch(page, who, problems);
+  return { context, page, who };
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function signIn(page, account, { wrongFirst = false } = {}) {
+  await page.goto(base + "/");
+  await page.getByRole("heading", { name: "サインイン", exact: true }).waitFor();
+  await page.getByLabel("ユーザー名").fill(account.username);
+  await page.getByLabel("パスワード").fill(account.password);
+  if (wrongFirst) {
+    await page.getByLabel("確認コード（6桁）").fill(totp(account.secret, services.step(-20)));
+    await page.getByRole("button", { name: "サインイン" }).click();
+    await page.getByText("ユーザー名・パスワード・確認コードのどれかが違います。").waitFor();
+    expect((await page.getByLabel("ユーザー名").inputValue()) === account.username, "the username typed is kept after an error");
+    expect((await page.getByLabel("パスワード").inputValue()) === account.password, "the password typed is kept after an error");
+  }
+  await page.getByLabel("確認コード（6桁）").fill(totp(account.secret, services.step(0)));
+  await page.getByRole("button", { name: "サインイン" }).click();
+  await page.getByRole("heading", { level: 1, name: "お知らせ", exact: true }).waitFor();
+}
+
+async function step(name, work) {
+  const t0 = Date.now();
+  await work();
+  console.log(`ok ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+}
+
+const nurse = await person("nurse");
+const secretariat = await person("secretariat");
+const outsider = await person("outsider");
+const auditor = await person("auditor");
+const patient = config.patient;
+
+try {
+  await step("a nurse signs in with a second-factor code (a wrong code first, nothing typed is lost)", async () => {
+    const { page } = nurse;
+    await page.goto(base + "/");
+    await page.getByRole("heading", { name: "サインイン", exact: true }).waitFor();
+    await shoot(page, "sign-in", ["phone", "tablet", "pc"]);
+    await signIn(page, config.accounts.nurse, { wrongFirst: true });
+    await shoot(page, "home-nurse");
+    const cookies = await nurse.context.cookies();
+    const refresh = cookies.find((c) => c.name === "tsunagu_refresh");
+    expect(refresh, "the refresh token is a cookie");
+    expect(refresh.httpOnly && refresh.sameSite === "Strict" && refresh.path === "/api/v1/sessions/refresh", `the refresh cookie is HttpOnly, SameSite=Strict, scoped to the refresh route: ${JSON.stringify(refresh)}`);
+    const stored = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+    expect(!/eyJ|tsunagu_refresh/.test(stored), `no token in storage or script-readable cookies: ${stored}`);
+  });
+
+  await step("her patient is on her list, the name withheld while the consent waits for the secretariat", async () => {
+    const { page } = nurse;
+    await page.getByRole("link", { name: "患者" }).first().click();
+    await page.getByRole("heading", { name: "担当の患者さん", exact: true }).waitFor();
+    await page.getByText("氏名は表示できません").waitFor();
+    await page.getByText("事務局の確認がまだです").first().waitFor();
+    await shoot(page, "my-patients-consent-pending");
+  });
+
+  await step("the secretariat verifies the consent, recorded → verified", async () => {
+    const { page } = secretariat;
+    await signIn(page, config.accounts.secretariat);
+    await shoot(page, "home-secretariat");
+    await page.goto(base + "/admin/consents");
+    await page.getByRole("heading", { name: "患者・同意の確認", exact: true }).waitFor();
+    await page.getByText("確認待ち（事務局の確認前）").waitFor();
+    expect((await page.getByText(patient.name).count()) === 0, "the secretariat's list shows no patient name");
+    await shoot(page, "consents-waiting", ["phone", "tablet", "pc"]);
+    await page.getByRole("button", { name: "確認して有効にする" }).click();
+    await page.locator(".status-active").first().waitFor();
+    await shoot(page, "consent-verified");
+  });
+
+  await step("the secretariat registers a site: a mistake is named beside its field, nothing typed is lost", async () => {
+    const { page } = secretariat;
+    await page.goto(base + "/admin/organisations");
+    await page.getByRole("heading", { name: "法人・事業所", exact: true }).waitFor();
+    await page.getByText("法人 ひかり訪問看護ステーション").first().waitFor();
+    await shoot(page, "organisations");
+    await page.getByRole("link", { name: /法人 ひかり訪問看護ステーション/ }).click();
+    await page.getByRole("heading", { level: 1, name: "法人 ひかり訪問看護ステーション", exact: true }).waitFor();
+    await page.getByRole("button", { name: "事業所を登録" }).click();
+    const form = page.getByRole("form", { name: "事業所を登録" });
+    await form.getByLabel("名前（漢字）").fill("ひかりヘルパーステーション");
+    await form.getByLabel("フリガナ").fill("ヒカリヘルパーステーション");
+    await form.getByLabel("事業所の種類").selectOption("home_visit_care");
+    await form.getByLabel("住所").fill("島根県出雲市今市町2-2");
+    await form.getByLabel("電話番号").fill("0853-21");
+    await form.getByRole("button", { name: "登録する" }).click();
+    await form.getByText("電話番号は10桁か11桁です。").waitFor();
+    expect((await form.getByLabel("名前（漢字）").inputValue()) === "ひかりヘルパーステーション", "the name typed is kept after the error");
+    expect((await form.getByLabel("電話番号").getAttribute("aria-invalid")) === "true", "the phone field says it is at fault");
+    await shoot(page, "site-form-error");
+    await form.getByLabel("電話番号").fill("0853-21-0002");
+    await form.getByRole("button", { name: "登録する" }).click();
+    await page.getByText("ひかりヘルパーステーション").first().waitFor();
+    await page.getByText("訪問介護").first().waitFor();
+    await shoot(page, "organisation-with-site");
+  });
+
+  await step("the team member then opens the patient's page: name with kana, 和暦, 24-hour phone, team, consent in words", async () => {
+    const { page } = nurse;
+    await page.goto(base + "/patients");
+    await page.getByText(patient.name).first().click();
+    await page.getByRole("heading", { level: 1, name: patient.name }).waitFor();
+    await page.getByText(patient.name_kana).first().waitFor();
+    await page.getByText(/昭和13年5月3日生（\d+歳）/).waitFor();
+    const phone = page.getByRole("link", { name: patient.phone });
+    expect((await phone.getAttribute("href")) === `tel:${patient.phone.replace(/-/g, "")}`, "the 24-hour contact can be called with one tap");
+    await page.getByText("有効", { exact: true }).first().waitFor();
+    await page.getByText(/のみ$/).first().waitFor();
+    await shoot(page, "patient-page", ["phone", "tablet", "pc"]);
+  });
+
+  await step("a member off the team sees a clear refusal, not a blank page", async () => {
+    const { page } = outsider;
+    await signIn(page, config.accounts.outsider);
+    await page.goto(`${base}/patients/${patient.id}`);
+    const alert = page.getByRole("alert");
+    await alert.getByText("表示できません").waitFor();
+    await alert.getByText("ケアチームに入っていないため、見ることができません").waitFor();
+    await alert.getByRole("link", { name: "担当の患者さん一覧へ" }).waitFor();
+    expect((await page.getByText(patient.name).count()) === 0, "nothing of the patient shows");
+    await shoot(page, "patient-refused");
+    await page.goto(`${base}/patients`);
+    await page.getByText("担当の患者さんはまだいません").waitFor();
+    await shoot(page, "my-patients-empty");
+  });
+
+  await step("an auditor opens the patient's access report (printable), the history and the chain's verification", async () => {
+    const { page } = auditor;
+    await signIn(page, config.accounts.auditor);
+    await page.goto(base + "/audit/patients");
+    await page.getByLabel("患者ID").fill(patient.id);
+    await page.getByRole("button", { name: "報告を表示" }).click();
+    await page.getByRole("table").waitFor();
+    const rows = await page.locator("table.report tbody tr").count();
+    expect(rows >= 2, `the report lists the accesses (allowed and refused): ${rows} rows`);
+    await page.getByText("拒否").first().waitFor();
+    await page.getByRole("button", { name: "印刷" }).waitFor();
+    await shoot(page, "access-report", ["phone", "pc"]);
+    await page.emulateMedia({ media: "print" });
+    await shoot(page, "access-report-print", ["pc"]);
+    await page.emulateMedia({ media: "screen" });
+
+    await page.goto(base + "/audit/records");
+    await page.getByLabel("患者ID").fill(patient.id);
+    await page.getByRole("button", { name: "検索" }).click();
+    await page.locator(".audit-record").first().waitFor();
+    await shoot(page, "access-history");
+    await focusStaysInView(page, "access history (phone)");
+
+    await page.goto(base + "/audit/verification");
+    await page.getByRole("button", { name: "検証を開始" }).click();
+    await page.getByText(/改ざんは見つかりませんでした/).waitFor({ timeout: 30_000 });
+    await shoot(page, "verification-intact");
+
+    await page.goto(base + "/audit/break-glass");
+    await page.getByText("緊急アクセスはありません。").waitFor();
+    await shoot(page, "break-glass-none");
+  });
+
+  await step("the secretariat invites a member; the new member enrols in the browser (QR, first code) and signs in", async () => {
+    const { page } = secretariat;
+    await page.goto(base + "/admin/members");
+    await page.getByRole("button", { name: "会員を招待" }).click();
+    await page.getByLabel("名前（漢字）").fill("新人 看護師");
+    await page.getByLabel("フリガナ").fill("シンジン カンゴシ");
+    await page.getByLabel("職種").selectOption("nurse");
+    await page.getByLabel("所属事業所").selectOption(config.nursing_site);
+    await shoot(page, "invite-form");
+    await page.getByRole("button", { name: "招待を作成" }).click();
+    await page.getByRole("img", { name: /利用登録のQRコード/ }).waitFor();
+    const link = (await page.locator(".link-text code").innerText()).trim();
+    expect(link.startsWith(`${base}/activate?token=`), `the invitation is a link to this application: ${link}`);
+    await shoot(page, "invitation-qr");
+
+    const newcomer = await person("newcomer");
+    const p = newcomer.page;
+    await p.goto(link);
+    await p.getByRole("heading", { name: "利用登録", exact: true }).waitFor();
+    await shoot(p, "enrol-account");
+    const username = "shinjin.kango";
+    const password = "new-member-password-1";
+    await p.getByLabel("ユーザー名").fill(username);
+    await p.getByLabel(/^パスワード/).first().fill(password);
+    await p.getByLabel("パスワード（確認のためもう一度）").fill(password);
+    await p.getByRole("button", { name: "次へ" }).click();
+    await p.getByRole("img", { name: "二段階認証を設定するQRコード" }).waitFor();
+    await shoot(p, "enrol-second-factor");
+    const secret = (await p.locator(".secret").innerText()).replace(/\s/g, "");
+    await p.getByLabel("アプリに表示された確認コード（6桁）").fill(totp(secret, services.step(-1)));
+    await p.getByRole("button", { name: "設定を完了する" }).click();
+    await p.getByText("登録が完了しました").waitFor();
+    await shoot(p, "enrol-done");
+    await p.getByRole("button", { name: "サインインへ" }).click();
+    await signIn(p, { username, password, secret });
+    await p.getByText("新人 看護師さん、おつかれさまです。").waitFor();
+    await newcomer.context.close();
+  });
+
+  await step("settings, and signing out in one tab signs every tab out", async () => {
+    const { context, page } = nurse;
+    const other = await context.newPage();
+    watch(other, "nurse (second tab)", problems);
+    await other.goto(base + "/patients");
+    await other.getByRole("heading", { name: "担当の患者さん", exact: true }).waitFor();
+    await page.goto(base + "/settings");
+    await page.getByRole("heading", { name: "設定", exact: true }).waitFor();
+    await shoot(page, "settings");
+    await page.getByRole("button", { name: "この端末でサインアウト" }).click();
+    await page.getByText("サインアウトしました。").waitFor();
+    await other.getByRole("heading", { name: "サインイン", exact: true }).waitFor({ timeout: 5_000 });
+    expect((await other.getByText(patient.name).count()) === 0, "the other tab shows nothing of the patient any more");
+    await shoot(other, "signed-out-other-tab", ["phone"]);
+    const cookies = await context.cookies();
+    expect(!cookies.some((c) => c.name === "tsunagu_refresh" && c.value), "the refresh cookie is gone");
+  });
+
+  await step("English is a switch away, and the screens stay accessible in it", async () => {
+    const { page } = auditor;
+    await page.goto(base + "/settings");
+    await page.getByRole("button", { name: "English" }).first().click();
+    await page.getByRole("heading", { name: "Settings", exact: true }).waitFor();
+    expect((await page.evaluate(() => document.documentElement.lang)) === "en", "the page says it is in English");
+    await accessible(page, "settings (en)");
+    await shoot(page, "settings-english", ["phone"]);
+    await page.getByRole("button", { name: "日本語" }).first().click();
+    await page.getByRole("heading", { name: "設定", exact: true }).waitFor();
+  });
+} catch (error) {
+  console.error(`FAILED: ${error.message}`);
+  for (const { page, who } of [nurse, secretariat, outsider, auditor]) {
+    await page.screenshot({ path: `${config.output_dir}/failure-${who}.png`, fullPage: true }).catch(() => {});
+  }
+  problems.push(error.message);
+} finally {
+  await browser.close();
+}
+
+console.log(`browser tests: ${((Date.now() - started) / 1000).toFixed(1)}s, screenshots in ${config.output_dir}`);
+if (problems.length) {
+  for (const p of problems) console.error(`problem: ${p}`);
+  process.exit(1);
+}

@@ -1,0 +1,238 @@
+// 事務局: organisations (法人) and the sites (事業所) they run, and registering both.
+import { useState, useSyncExternalStore, type FormEvent } from "react";
+import { useI18n } from "../../i18n/i18n";
+import { api, must, written } from "../../api/client";
+import { session } from "../../auth/session";
+import { useLoad, usePaged } from "../../lib/load";
+import { useSending } from "../../lib/forms";
+import { ORGANISATION_KINDS, SITE_KINDS, word, type OrganisationKind, type SiteKind } from "../../lib/terms";
+import { Link, navigate, query, useLocation } from "../../app/router";
+import { PagedList } from "../../ui/list";
+import { Button, Facts, Loading, Page, PersonName, ProblemNote, SelectField, TextField } from "../../ui/ui";
+
+function useMunicipality(): string {
+  const state = useSyncExternalStore(session.subscribe, session.snapshot);
+  return state.status === "signed-in" ? state.me.municipality : "";
+}
+
+export function Organisations() {
+  const { t, lang } = useI18n();
+  const [adding, setAdding] = useState(false);
+  const list = usePaged(async (after) => {
+    const page = await must(api.GET("/api/v1/organisations", { params: { query: { after: after ?? undefined, limit: 30 } } }));
+    return { items: page.items, next: page.next_after ?? null };
+  }, []);
+  return (
+    <Page
+      title={t("orgs.title")}
+      actions={
+        <Button kind={adding ? "secondary" : "primary"} aria-expanded={adding} onClick={() => setAdding((a) => !a)}>
+          {adding ? t("close") : t("orgs.add")}
+        </Button>
+      }
+    >
+      {adding && (
+        <NewOrganisation onDone={(id, position) => navigate(`/admin/organisations/${id}${query({ after: position })}`)} />
+      )}
+      <PagedList
+        list={list}
+        label={t("orgs.title")}
+        empty={t("orgs.empty")}
+        keyOf={(o) => o.organisation_id}
+        render={(o) => (
+          <Link to={`/admin/organisations/${o.organisation_id}`} className="card-link">
+            <PersonName name={o.name} kana={o.name_kana} />
+            <span className="card-sub">
+              {word(ORGANISATION_KINDS, o.kind, lang)}・{o.home_municipality.name}
+            </span>
+          </Link>
+        )}
+      />
+    </Page>
+  );
+}
+
+function NewOrganisation({ onDone }: { onDone: (id: string, position: string | null) => void }) {
+  const { t, lang } = useI18n();
+  const municipality = useMunicipality();
+  const [name, setName] = useState("");
+  const [kana, setKana] = useState("");
+  const [kind, setKind] = useState<OrganisationKind>("medical_corporation");
+  const [corporate, setCorporate] = useState("");
+  const sending = useSending(lang);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const made = await sending.send(() =>
+      written(
+        api.POST("/api/v1/organisations", {
+          body: {
+            name,
+            name_kana: kana,
+            kind,
+            home_municipality: municipality,
+            corporate_number: corporate.trim() || null,
+          },
+        }),
+      ),
+    );
+    if (made) onDone(made.value.organisation_id, made.position);
+  };
+  return (
+    <form className="form panel" onSubmit={submit} noValidate aria-labelledby="new-org">
+      <h2 id="new-org">{t("orgs.add")}</h2>
+      <TextField label={t("field.name")} value={name} onChange={setName} required error={sending.fieldError("name")} />
+      <TextField label={t("field.kana")} hint={t("field.kanaHint")} value={kana} onChange={setKana} required error={sending.fieldError("name_kana")} />
+      <SelectField
+        label={t("orgs.kind")}
+        value={kind}
+        onChange={(v) => setKind(v as OrganisationKind)}
+        options={Object.keys(ORGANISATION_KINDS).map((k) => [k, word(ORGANISATION_KINDS, k, lang)])}
+        error={sending.fieldError("kind")}
+      />
+      <TextField label={t("orgs.corporate")} hint={t("orgs.corporateHint")} value={corporate} onChange={setCorporate} inputMode="numeric" error={sending.fieldError("corporate_number")} />
+      <ProblemNote problem={sending.general} />
+      <Button type="submit" disabled={sending.busy}>
+        {t("save")}
+      </Button>
+    </form>
+  );
+}
+
+export function Organisation({ params }: { params: Record<string, string> }) {
+  const { t, lang } = useI18n();
+  const id = params["id"] ?? "";
+  const [adding, setAdding] = useState(false);
+  // Read our own writes: after a registration, wait until the directory has it.
+  const [after, setAfter] = useState<string | null>(useLocation().query.get("after"));
+  const org = useLoad(
+    () =>
+      must(
+        api.GET("/api/v1/organisations/{organisation_id}", {
+          params: {
+            path: { organisation_id: id },
+            header: after ? { "Tsunagu-Min-Position": after } : undefined,
+          },
+        }),
+      ),
+    [id, after],
+  );
+  if (!org.data) {
+    return (
+      <Page title={t("orgs.one")}>
+        {org.loading ? <Loading /> : <ProblemNote problem={org.problem} />}
+      </Page>
+    );
+  }
+  const o = org.data;
+  return (
+    <Page title={o.name} kicker={o.name_kana}>
+      <p>
+        <Link to="/admin/organisations">{t("orgs.back")}</Link>
+      </p>
+      <Facts
+        rows={[
+          [t("orgs.kind"), word(ORGANISATION_KINDS, o.kind, lang)],
+          [t("orgs.municipality"), o.home_municipality.name],
+          [t("orgs.corporate"), o.corporate_number ?? t("none")],
+        ]}
+      />
+      <section className="panel" aria-labelledby="sites">
+        <div className="panel-head">
+          <h2 id="sites">{t("sites.title")}</h2>
+          <Button kind={adding ? "secondary" : "primary"} aria-expanded={adding} onClick={() => setAdding((a) => !a)}>
+            {adding ? t("close") : t("sites.add")}
+          </Button>
+        </div>
+        {adding && (
+          <NewSite
+            organisationId={id}
+            onDone={(position) => {
+              setAdding(false);
+              if (position && position !== after) setAfter(position);
+              else org.reload();
+            }}
+          />
+        )}
+        {o.sites.length === 0 ? (
+          <p className="empty">{t("sites.empty")}</p>
+        ) : (
+          <ul className="cards" aria-label={t("sites.title")}>
+            {o.sites.map((s) => (
+              <li key={s.site_id} className="card">
+                <div className="card-body">
+                  <PersonName name={s.name} kana={s.name_kana} />
+                  <span className="card-sub">
+                    {word(SITE_KINDS, s.kind, lang)}
+                    {s.provider_number ? `・${t("sites.providerNumber")} ${s.provider_number}` : ""}
+                    {s.closed_at ? `・${t("sites.closed")}` : ""}
+                  </span>
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </Page>
+  );
+}
+
+function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (position: string | null) => void }) {
+  const { t, lang } = useI18n();
+  const municipality = useMunicipality();
+  const [form, setForm] = useState({
+    name: "",
+    name_kana: "",
+    kind: "home_visit_nursing_station" as SiteKind,
+    address: "",
+    phone: "",
+    provider_number: "",
+    service_types: "",
+    contact_24h: "",
+  });
+  const set = (key: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
+  const sending = useSending(lang);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const made = await sending.send(() =>
+      written(
+        api.POST("/api/v1/organisations/{organisation_id}/sites", {
+          params: { path: { organisation_id: organisationId } },
+          body: {
+            name: form.name,
+            name_kana: form.name_kana,
+            kind: form.kind,
+            home_municipality: municipality,
+            address: form.address,
+            phone: form.phone,
+            provider_number: form.provider_number.trim() || null,
+            service_types: form.service_types.split(/[,、\s]+/).filter(Boolean),
+            contact_24h: form.contact_24h.trim() || null,
+          },
+        }),
+      ),
+    );
+    if (made) onDone(made.position);
+  };
+  return (
+    <form className="form" onSubmit={submit} noValidate aria-label={t("sites.add")}>
+      <TextField label={t("field.name")} value={form.name} onChange={set("name")} required error={sending.fieldError("name")} />
+      <TextField label={t("field.kana")} hint={t("field.kanaHint")} value={form.name_kana} onChange={set("name_kana")} required error={sending.fieldError("name_kana")} />
+      <SelectField
+        label={t("sites.kind")}
+        value={form.kind}
+        onChange={set("kind")}
+        options={Object.keys(SITE_KINDS).map((k) => [k, word(SITE_KINDS, k, lang)])}
+        error={sending.fieldError("kind")}
+      />
+      <TextField label={t("field.address")} value={form.address} onChange={set("address")} required error={sending.fieldError("address")} />
+      <TextField label={t("field.phone")} hint={t("field.phoneHint")} type="tel" value={form.phone} onChange={set("phone")} required error={sending.fieldError("phone")} />
+      <TextField label={t("sites.contact24h")} hint={t("field.phoneHint")} type="tel" value={form.contact_24h} onChange={set("contact_24h")} error={sending.fieldError("contact_24h")} />
+      <TextField label={t("sites.providerNumber")} hint={t("sites.providerNumberHint")} inputMode="numeric" value={form.provider_number} onChange={set("provider_number")} error={sending.fieldError("provider_number")} />
+      <TextField label={t("sites.serviceTypes")} hint={t("sites.serviceTypesHint")} inputMode="numeric" value={form.service_types} onChange={set("service_types")} error={sending.fieldError("service_types")} />
+      <ProblemNote problem={sending.general} />
+      <Button type="submit" disabled={sending.busy}>
+        {t("save")}
+      </Button>
+    </form>
+  );
+}

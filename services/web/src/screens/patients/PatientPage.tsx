@@ -1,0 +1,202 @@
+// A patient's page: who they are (when the consent lets this member see it), the 24-hour
+// contact, the care team and the consent in words. A member the decision refuses sees why,
+// never a blank page.
+import { useI18n } from "../../i18n/i18n";
+import { api, download, must } from "../../api/client";
+import { ApiProblem, offline } from "../../api/problem";
+import { useLoad } from "../../lib/load";
+import { useSiteNames } from "../../lib/sites";
+import { dateOfBirth, calendarDate, dateTime } from "../../lib/dates";
+import { CARE_LEVELS, CATEGORIES, SEXES, TEAM_PARTS, word } from "../../lib/terms";
+import { categoriesInWords, currentVersions, periodInWords, sitesInWords, sitesNamed, statusInWords } from "../../lib/consent";
+import { Link } from "../../app/router";
+import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
+import { useState } from "react";
+import type { Problem } from "../../api/problem";
+
+const ALL_CATEGORIES = Object.keys(CATEGORIES).join(",");
+
+export function PatientPage({ params }: { params: Record<string, string> }) {
+  const { t, lang } = useI18n();
+  const id = params["id"] ?? "";
+  const registration = useLoad(
+    () => must(api.GET("/api/v1/patients/{patient_id}", { params: { path: { patient_id: id } } })),
+    [id],
+  );
+  const record = useLoad(
+    () =>
+      must(
+        api.GET("/api/v1/patients/{patient_id}/record", {
+          params: { path: { patient_id: id }, query: { categories: ALL_CATEGORIES, purpose: "care" } },
+        }),
+      ),
+    [id],
+  );
+  const reg = registration.data;
+  const siteIds = [
+    ...(reg?.team.map((s) => s.site) ?? []),
+    ...(reg?.consents.flatMap((c) => sitesNamed(c.model)) ?? []),
+    ...(reg?.contact_24h?.site ? [reg.contact_24h.site] : []),
+    ...(reg?.registering_site ? [reg.registering_site] : []),
+  ];
+  const siteName = useSiteNames(siteIds);
+  const personal = record.data?.personal ?? null;
+  const title = personal ? personal.name : t("patient.title");
+
+  if (registration.loading && !reg) {
+    return (
+      <Page title={t("patient.title")}>
+        <Loading />
+      </Page>
+    );
+  }
+  if (!reg) {
+    return (
+      <Page title={t("patient.title")}>
+        <ProblemNote problem={registration.problem}>
+          <p>{t("patient.refusedHelp")}</p>
+          <p>
+            <Link to="/patients">{t("patient.back")}</Link>
+          </p>
+        </ProblemNote>
+      </Page>
+    );
+  }
+  return (
+    <Page title={title} kicker={personal?.name_kana}>
+      <p>
+        <Link to="/patients">{t("patient.back")}</Link>
+      </p>
+      {reg.care_ended_at && (
+        <p className="note note-info" role="status">
+          {t("patient.careEnded", { at: dateTime(reg.care_ended_at, lang) })}
+        </p>
+      )}
+
+      <section className="panel" aria-labelledby="about">
+        <h2 id="about">{t("patient.about")}</h2>
+        {record.loading && !record.data && <Loading />}
+        {personal && (
+          <Facts
+            rows={[
+              [t("patient.dob"), dateOfBirth(personal.date_of_birth, lang)],
+              [t("patient.sex"), word(SEXES, personal.sex, lang)],
+              [t("patient.address"), personal.address],
+              [
+                t("patient.careLevel"),
+                personal.care_level
+                  ? `${word(CARE_LEVELS, personal.care_level.level, lang)}（${calendarDate(personal.care_level.valid_from, lang)}〜${calendarDate(personal.care_level.valid_until, lang)}）`
+                  : t("patient.noCareLevel"),
+              ],
+            ]}
+          />
+        )}
+        {record.problem && (
+          <ProblemNote problem={record.problem}>
+            <p>{t("patient.recordRefusedHelp")}</p>
+          </ProblemNote>
+        )}
+      </section>
+
+      <section className="panel contact" aria-labelledby="contact">
+        <h2 id="contact">{t("patient.contact24h")}</h2>
+        {reg.contact_24h ? (
+          <>
+            <a className="phone" href={`tel:${reg.contact_24h.phone.replace(/-/g, "")}`}>
+              {reg.contact_24h.phone}
+            </a>
+            {reg.contact_24h.site && <p>{siteName(reg.contact_24h.site)}</p>}
+            {reg.contact_24h.note && <p className="hint">{reg.contact_24h.note}</p>}
+          </>
+        ) : (
+          <p>{t("patient.noContact24h")}</p>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="team">
+        <h2 id="team">{t("patient.team")}</h2>
+        {reg.team.length === 0 ? (
+          <p>{t("patient.noTeam")}</p>
+        ) : (
+          <ul className="rows">
+            {reg.team.map((seat) => (
+              <li key={seat.membership_id}>
+                <span className="tag">{word(TEAM_PARTS, seat.part, lang)}</span> {siteName(seat.site)}
+                {seat.member && <span className="hint"> {t("patient.namedSeat")}</span>}
+                <span className="hint"> {t("patient.since", { at: dateTime(seat.since, lang) })}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="consent">
+        <h2 id="consent">{t("patient.consent")}</h2>
+        {reg.consents.length === 0 ? (
+          <p>{t("patient.noConsent")}</p>
+        ) : (
+          <ul className="rows">
+            {currentVersions(reg.consents).map((c) => (
+              <li key={`${c.consent_id}:${c.version}`}>
+                <p>
+                  <span className={`status status-${c.status}`}>{statusInWords(c.status, lang)}</span>
+                </p>
+                <Facts
+                  rows={[
+                    [t("consent.sites"), sitesInWords(c.model, siteName, lang)],
+                    [t("consent.categories"), categoriesInWords(c.categories, lang)],
+                    [t("consent.period"), periodInWords(c.valid_from, c.valid_until, lang)],
+                  ]}
+                />
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="timeline">
+        <h2 id="timeline">{t("patient.timeline")}</h2>
+        <p className="pending-note">{t("pending.timeline")}</p>
+      </section>
+
+      {record.data && record.data.documents.length > 0 && (
+        <section className="panel" aria-labelledby="documents">
+          <h2 id="documents">{t("patient.documents")}</h2>
+          <Documents patientId={id} documents={record.data.documents} />
+        </section>
+      )}
+    </Page>
+  );
+}
+
+function Documents({ patientId, documents }: { patientId: string; documents: { document_id: string; title?: string | null; category: string; attached_at: string; media_type: string }[] }) {
+  const { t, lang } = useI18n();
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const open = async (documentId: string, title: string) => {
+    setProblem(null);
+    try {
+      await download(
+        `/api/v1/patients/${encodeURIComponent(patientId)}/documents/${encodeURIComponent(documentId)}/content?purpose=care`,
+        title,
+      );
+    } catch (e) {
+      setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+    }
+  };
+  return (
+    <>
+      <ul className="rows">
+        {documents.map((d) => (
+          <li key={d.document_id}>
+            <span className="tag">{word(CATEGORIES, d.category, lang)}</span> {d.title ?? t("patient.untitled")}
+            <span className="hint"> {dateTime(d.attached_at, lang)}</span>{" "}
+            <Button kind="secondary" onClick={() => void open(d.document_id, d.title ?? d.document_id)}>
+              {t("patient.openDocument")}
+            </Button>
+          </li>
+        ))}
+      </ul>
+      <ProblemNote problem={problem} />
+    </>
+  );
+}

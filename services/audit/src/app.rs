@@ -153,7 +153,7 @@ pub async fn verify(settings: &Settings, json: bool) -> anyhow::Result<bool> {
 /// database).
 async fn published(settings: &Settings) -> anyhow::Result<crate::verify::Published> {
     let client = settings.nats.connect("tsunagu-audit-verify").await?;
-    crate::verify::published(&settings.nats.store(client)?).await
+    Ok(crate::verify::published(&settings.nats.store(client)?).await?)
 }
 
 /// Rebuilds the log from sequence 0 into a fresh schema, with progress, and compares it

@@ -2,6 +2,7 @@
 //! stream (`CheckpointSigned`), so a copy of the log's state lives outside the database.
 //! Rotates the signing key after its time, publishing the new public key first.
 
+use crate::AuditError;
 use std::time::Duration;
 
 use audit_api::AuditEvent;
@@ -38,7 +39,7 @@ pub async fn publish(
     aggregate_id: &str,
     event: AuditEvent,
     actor: &str,
-) -> anyhow::Result<event_store::Position> {
+) -> Result<event_store::Position, AuditError> {
     let envelope = EventEnvelope {
         event_id: Uuid::now_v7(),
         event_type: event.event_type().to_owned(),
@@ -73,7 +74,7 @@ pub struct Checkpointer {
 
 impl Checkpointer {
     /// The current key, after rotating it if it is missing or too old.
-    pub async fn key(&self) -> anyhow::Result<CurrentKey> {
+    pub async fn key(&self) -> Result<CurrentKey, AuditError> {
         let now = self.clock.now();
         if let Some(key) = self.keys.current().await?
             && now - key.created_at < self.policy.key_lifetime
@@ -84,7 +85,7 @@ impl Checkpointer {
     }
 
     /// Signs the head if a checkpoint is due; returns the size signed.
-    pub async fn once(&self, last_signed: &mut u64) -> anyhow::Result<Option<u64>> {
+    pub async fn once(&self, last_signed: &mut u64) -> Result<Option<u64>, AuditError> {
         let client = self.pool.get().await?;
         let (size, head) = log::head(&**client).await?;
         let last: Option<(i64, DateTime<Utc>)> = client
@@ -155,7 +156,7 @@ pub async fn rotate(
     keys: &KeyStore,
     store: &JetStreamStore,
     clock: &SharedClock,
-) -> anyhow::Result<CurrentKey> {
+) -> Result<CurrentKey, AuditError> {
     let (key, retired) = keys.rotate(clock.now()).await?;
     publish(
         store,

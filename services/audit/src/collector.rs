@@ -8,6 +8,7 @@
 //! event's id, so the chain applies each once (and a source event stored twice, as a
 //! retried atomic batch can be, is chained once too).
 
+use crate::AuditError;
 use std::time::Duration;
 
 use audit_api::{AuditEvent, SourcePosition};
@@ -70,12 +71,12 @@ pub struct Collector {
 
 impl Collector {
     /// Creates the schema.
-    pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    pub async fn migrate(pool: &Pool) -> Result<(), AuditError> {
         projection_runner::migrate_schema(pool, SCHEMA, MIGRATIONS).await?;
         Ok(())
     }
 
-    async fn position(&self, stream: &str) -> anyhow::Result<u64> {
+    async fn position(&self, stream: &str) -> Result<u64, AuditError> {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
@@ -86,7 +87,7 @@ impl Collector {
         Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
     }
 
-    async fn advance(&self, stream: &str, position: u64) -> anyhow::Result<()> {
+    async fn advance(&self, stream: &str, position: u64) -> Result<(), AuditError> {
         let client = self.pool.get().await?;
         client
             .execute(
@@ -125,7 +126,7 @@ impl Collector {
         futures::future::join_all(tasks).await;
     }
 
-    async fn follow(&self, context: &str) -> anyhow::Result<()> {
+    async fn follow(&self, context: &str) -> Result<(), AuditError> {
         self.store.ensure_stream(context).await?;
         let stream = self.store.stream_name(context);
         let from = self.position(&stream).await? + 1;

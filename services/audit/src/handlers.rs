@@ -21,6 +21,7 @@ use problem::Problem;
 use tokio_postgres::types::ToSql;
 
 use crate::records::Pseudonyms;
+pub use crate::scope::Scope;
 use crate::{checkpointer, log, render, reports, verify};
 
 /// Everything a handler needs.
@@ -40,53 +41,6 @@ const WALK_LOCKS: i32 = 0x7473_7576;
 
 /// The key of a run's own lock, kept positive so that it compares with `pg_locks.objid`.
 const RUN_LOCK: &str = "(hashtext($2) & 2147483647)";
-
-/// Whose records a reader may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Auditors: every record.
-    Region,
-    /// The secretariat: records of its municipality, without clinical content.
-    Municipality(String),
-    /// A site admin: records of members working at their sites.
-    Staff(Vec<String>),
-}
-
-impl Scope {
-    /// The widest scope the caller's roles give, or 403.
-    pub fn of(caller: &Caller) -> Result<Self, Problem> {
-        let allowed = |action, ties: &[Relationship]| {
-            permissions::decide(&caller.subject, action, ties).is_allowed()
-        };
-        if allowed(Action::ReadAuditLog, &[]) {
-            return Ok(Self::Region);
-        }
-        if let Some(code) = &caller.municipality
-            && allowed(
-                Action::ReadMunicipalityAudit,
-                &[Relationship::OwnMunicipality],
-            )
-        {
-            return Ok(Self::Municipality(code.clone()));
-        }
-        if !caller.sites.is_empty()
-            && allowed(Action::ReadOwnStaffAudit, &[Relationship::OwnOrganisation])
-        {
-            return Ok(Self::Staff(caller.sites.clone()));
-        }
-        Err(Problem::forbidden(
-            "only auditors, the secretariat (their municipality) and site admins (their staff) read the audit log",
-        ))
-    }
-
-    fn clinical(&self) -> bool {
-        !matches!(self, Self::Municipality(_))
-    }
-
-    fn sees_patient_ids(&self) -> bool {
-        !matches!(self, Self::Staff(_))
-    }
-}
 
 fn caller_of(ctx: &CallContext) -> Result<&Caller, Problem> {
     ctx.caller
@@ -529,7 +483,7 @@ impl Audit {
         let started = std::time::Instant::now();
         let walked = async {
             let published = verify::published(&self.store).await?;
-            anyhow::Ok(verify::verify_against(&*walker, Some(&published)).await?)
+            Ok::<_, crate::AuditError>(verify::verify_against(&*walker, Some(&published)).await?)
         }
         .await;
         let report = match walked {

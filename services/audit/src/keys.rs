@@ -2,6 +2,7 @@
 //! (schema `audit_keys`, never an event); the public half is published on the audit stream
 //! (`SigningKeyIntroduced`), so checkpoints can be checked by anyone holding the stream.
 
+use crate::AuditError;
 use chrono::{DateTime, Utc};
 use credentials::sealed::SealingKey;
 use deadpool_postgres::Pool;
@@ -40,13 +41,13 @@ impl KeyStore {
     }
 
     /// Creates the schema.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
+    pub async fn migrate(&self) -> Result<(), AuditError> {
         projection_runner::migrate_schema(&self.pool, SCHEMA, MIGRATIONS).await?;
         Ok(())
     }
 
     /// The newest key that is not retired.
-    pub async fn current(&self) -> anyhow::Result<Option<CurrentKey>> {
+    pub async fn current(&self) -> Result<Option<CurrentKey>, AuditError> {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
@@ -60,10 +61,10 @@ impl KeyStore {
         let secret = self
             .sealing
             .open(&sealed)
-            .map_err(|_| anyhow::anyhow!("a signing key cannot be opened: is TSUNAGU_AUDIT_SEALING_KEY the one it was sealed with?"))?;
+            .map_err(|_| AuditError::SigningKeyNotOpened)?;
         let seed: [u8; 32] = secret
             .try_into()
-            .map_err(|_| anyhow::anyhow!("a sealed signing key is not 32 bytes"))?;
+            .map_err(|_| AuditError::SigningKeyLength)?;
         Ok(Some(CurrentKey {
             key_id: row.get(0),
             key: SigningKey::from_bytes(&seed),
@@ -73,7 +74,10 @@ impl KeyStore {
 
     /// Makes a new key the current one and retires the others. Returns it; the caller
     /// publishes its public half (and the retirements).
-    pub async fn rotate(&self, now: DateTime<Utc>) -> anyhow::Result<(CurrentKey, Vec<String>)> {
+    pub async fn rotate(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(CurrentKey, Vec<String>), AuditError> {
         let seed: [u8; 32] = rand::random();
         let key = SigningKey::from_bytes(&seed);
         let key_id = audit_chain::key_id(&key.verifying_key());

@@ -13,11 +13,15 @@
 pub mod app;
 pub mod checkpointer;
 pub mod collector;
+mod error;
 pub mod handlers;
 pub mod keys;
 pub mod log;
 pub mod records;
 pub mod render;
 pub mod reports;
+mod scope;
 pub mod settings;
 pub mod verify;
+
+pub use error::AuditError;

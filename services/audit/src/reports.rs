@@ -1,6 +1,7 @@
 //! The reports built from the log: a patient's access report, leak response, the monthly
 //! review, and replay of the raw audit stream.
 
+use crate::AuditError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio_postgres::GenericClient;
 
-use crate::handlers::Scope;
+use crate::scope::Scope;
 
 /// Lines one report carries (the bus carries 512 KiB).
 const MAX_REPORT_LINES: usize = 1_000;
@@ -378,7 +379,7 @@ pub async fn replay(
     store: &JetStreamStore,
     q: &ReplayQuery,
     limit: i64,
-) -> anyhow::Result<Rendered> {
+) -> Result<Rendered, AuditError> {
     let last = store.last_sequence(audit_api::CONTEXT).await?;
     let mut body = String::new();
     let mut next_after = None;

@@ -8,6 +8,7 @@
 //! signed and also kept on the stream, then catch what a consistent rewrite of the rows or
 //! a truncation would hide.
 
+use crate::AuditError;
 use std::collections::HashMap;
 
 use audit_api::{AuditRecord, Finding, Problem, VerifyReport};
@@ -326,7 +327,7 @@ pub struct Published {
 }
 
 /// Reads the checkpoints and keys published on the audit stream.
-pub async fn published(store: &event_store::JetStreamStore) -> anyhow::Result<Published> {
+pub async fn published(store: &event_store::JetStreamStore) -> Result<Published, AuditError> {
     use event_store::EventContract as _;
     use futures::StreamExt as _;
     let mut out = Published::default();

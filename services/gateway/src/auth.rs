@@ -37,9 +37,9 @@ impl Signed {
         min: crate::extract::MinPosition,
     ) -> bus::CallContext {
         match self {
-            Signed::Operator => crate::routes::context(BOOTSTRAP_ACTOR, request_id, min),
+            Signed::Operator => context(BOOTSTRAP_ACTOR, request_id, min),
             Signed::Member(caller) => {
-                crate::routes::context(&format!("member:{}", caller.member_id), request_id, min)
+                context(&format!("member:{}", caller.member_id), request_id, min)
                     .for_caller(caller.clone())
             }
         }
@@ -111,4 +111,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Member {
             }
         }
     }
+}
+
+/// Builds the bus context of a request.
+pub fn context(
+    actor: &str,
+    request_id: &crate::extract::RequestId,
+    min: crate::extract::MinPosition,
+) -> bus::CallContext {
+    let mut ctx = bus::CallContext::new(actor);
+    if !request_id.0.is_empty() {
+        ctx.request_id = request_id.0.clone();
+    }
+    ctx.after(min.0)
 }

@@ -182,7 +182,7 @@ async fn answer(
     };
     let ctx = match &signed {
         Some(signed) => signed.context_after(&rid, min),
-        None => crate::routes::context("anonymous", &rid, min),
+        None => crate::auth::context("anonymous", &rid, min),
     }
     .from_address(addr);
     let status = meta

@@ -8,11 +8,11 @@ use clock::SharedClock;
 use deadpool_postgres::Pool;
 use projection_runner::ProjectionRunner;
 
+use crate::credential_store::CredentialStore;
 use crate::handlers::{Identity, endpoints};
 use crate::projections::care::{self, Care};
 use crate::projections::register::{self, Register};
 use crate::settings::Settings;
-use crate::signin::store::CredentialStore;
 
 pub fn pool(database_url: &str) -> anyhow::Result<Pool> {
     projection_runner::connect_pool(database_url, 16)

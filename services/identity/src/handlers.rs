@@ -24,8 +24,8 @@ use identity_api::members::endpoints as members;
 use identity_api::municipalities::*;
 use identity_api::{CONTEXT, aggregates, endpoints};
 
-use crate::signin::TokenSettings;
-use crate::signin::store::CredentialStore;
+use crate::credential_store::CredentialStore;
+use crate::settings::TokenSettings;
 use problem::Problem;
 use uuid::Uuid;
 

@@ -13,6 +13,7 @@ pub mod app;
 #[cfg(feature = "unrecorded-reads-for-benchmarks")]
 pub mod benchmarks;
 pub mod break_glass;
+pub mod credential_store;
 pub mod domain;
 pub mod handlers;
 pub mod projections;

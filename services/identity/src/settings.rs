@@ -19,7 +19,7 @@ pub struct Settings {
     pub credential_key: credentials::sealed::SealingKey,
     /// `TSUNAGU_TOKEN_ISSUER` (default `http://127.0.0.1:8080`), `TSUNAGU_TOKEN_AUDIENCE`
     /// (default `tsunagu-api`), `TSUNAGU_ACCESS_TOKEN_SECONDS` (default 900).
-    pub tokens: crate::signin::TokenSettings,
+    pub tokens: TokenSettings,
 }
 
 impl Settings {
@@ -41,7 +41,7 @@ impl Settings {
             .ok_or_else(|| {
                 format!("TSUNAGU_ACCESS_TOKEN_SECONDS must be 30 to 3600, got {ttl:?}")
             })?;
-        let tokens = crate::signin::TokenSettings {
+        let tokens = TokenSettings {
             issuer: var("TSUNAGU_TOKEN_ISSUER", "http://127.0.0.1:8080"),
             audience: var("TSUNAGU_TOKEN_AUDIENCE", "tsunagu-api"),
             access_ttl: chrono::Duration::seconds(ttl),
@@ -64,4 +64,12 @@ impl Settings {
             ),
         })
     }
+}
+
+/// Token settings: issuer, audience, lifetime.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: chrono::Duration,
 }

@@ -7,8 +7,9 @@ use utoipa::openapi::schema::{Object, Schema, Type};
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, header::Header};
 
+use crate::meta::Meta;
 use crate::parts::ReadAfter;
-use crate::route::{Meta, Schemas};
+use crate::schema::Schemas;
 
 /// Content type of every problem answer.
 const PROBLEM_JSON: &str = "application/problem+json";

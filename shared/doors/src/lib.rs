@@ -12,16 +12,18 @@
 mod body;
 mod document;
 mod door;
+mod meta;
 mod parts;
 pub mod query;
 mod route;
+mod schema;
 
 pub use body::{control_character_at, parse_body};
 pub use door::{Door, Method, Object, PathId};
+pub use meta::{Answer, Call, Content, Meta};
 pub use parts::{
     BodyPart, FileContent, NEXT_AFTER_HEADER, NoBody, NoPath, NoQuery, Page, PathIds, PathPart,
     QueryPart, ReadAfter, Rendered, Written,
 };
-pub use route::{
-    Answer, Api, Call, Content, Declaration, Declared, Decoded, Input, Meta, Route, Tag,
-};
+pub use route::{Api, Declaration, Declared, Decoded, Input, Route, Tag};
+pub use schema::Schemas;

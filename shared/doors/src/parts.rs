@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::door::PathId;
 use crate::query::Rules;
-use crate::route::{Schemas, schema_of};
+use crate::schema::{Schemas, schema_of};
 
 /// What the parameters of a path struct name. Implemented beside the struct, which also
 /// derives `Deserialize` and `IntoParams` (`parameter_in = Path`): then it is a

@@ -8,89 +8,12 @@ use problem::Problem;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::path::{Operation, Parameter};
-use utoipa::openapi::{RefOr, schema::Schema};
 
 use crate::door::{Door, Method, PathId};
-use crate::parts::{BodyPart, NoBody, NoPath, NoQuery, Page, PathPart, QueryPart};
+use crate::meta::{Answer, Call, Content, Meta};
+use crate::parts::{BodyPart, NoBody, NoPath, NoQuery, PathPart, QueryPart};
 use crate::query::Rules;
-
-/// The named schemas a document collects while its operations are written.
-pub type Schemas = Vec<(String, RefOr<Schema>)>;
-
-/// What a route's handler does with a request it let through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
-    /// Forwards it to one endpoint of one service on the bus and answers with the reply.
-    Service {
-        service: &'static str,
-        endpoint: &'static str,
-    },
-    /// A handler written in the gateway answers it: streams, sign-in, health, the document.
-    Gateway,
-}
-
-/// One media type of an answer or a body, with its schema.
-#[derive(Clone, Copy)]
-pub struct Content {
-    pub media_type: &'static str,
-    pub(crate) schema: fn(&mut Schemas) -> RefOr<Schema>,
-}
-
-impl std::fmt::Debug for Content {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Content")
-            .field("media_type", &self.media_type)
-            .finish()
-    }
-}
-
-impl Content {
-    /// `T` as `media_type`: a named schema of the document (strings and any JSON value are
-    /// written in place).
-    pub fn of<T: ToSchema + 'static>(media_type: &'static str) -> Self {
-        Self {
-            media_type,
-            schema: schema_of::<T>,
-        }
-    }
-
-    /// `T` as JSON.
-    pub fn json<T: ToSchema + 'static>() -> Self {
-        Self::of::<T>("application/json")
-    }
-
-    /// A [`Page`] of `T` as JSON.
-    pub fn page<T: ToSchema + 'static>() -> Self {
-        Self {
-            media_type: "application/json",
-            schema: |schemas| {
-                // As utoipa's own path macro writes a generic answer: the page, named after
-                // its argument, holds the argument's schema in place, and the argument is
-                // registered too.
-                use utoipa::__dev::ComposeSchema;
-                schema_of::<T>(schemas);
-                let name = schema_name::<Page<T>>();
-                schemas.push((name.clone(), Page::<T>::compose(vec![T::schema()])));
-                RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
-            },
-        }
-    }
-
-    /// The schema, registering the named schemas it refers to.
-    pub fn schema(&self, schemas: &mut Schemas) -> RefOr<Schema> {
-        (self.schema)(schemas)
-    }
-}
-
-/// One answer a route gives.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub description: &'static str,
-    pub contents: Vec<Content>,
-    /// Response headers: (name, what it holds).
-    pub headers: Vec<(&'static str, &'static str)>,
-}
+use crate::schema::Schemas;
 
 /// A tag of the document: a group of routes and what they are about.
 #[derive(Debug, Clone, Copy)]
@@ -103,33 +26,6 @@ pub struct Tag {
 pub struct Api {
     pub tags: &'static [Tag],
     pub routes: Vec<Declared>,
-}
-
-/// What is declared of a route besides its types.
-#[derive(Debug, Clone)]
-pub struct Meta {
-    pub method: Method,
-    /// The whole path as the router matches it, e.g. `/api/v1/sites/{site_id}`.
-    pub path: &'static str,
-    /// Unique across the API; also names a gateway handler ([`Call::Gateway`]).
-    pub operation_id: &'static str,
-    pub tag: &'static str,
-    pub summary: &'static str,
-    pub door: Door,
-    pub call: Call,
-    /// A read that waits until the answering projection has a position the client sends in
-    /// `Tsunagu-Min-Position` (read-your-writes).
-    pub reads_after: bool,
-    /// Request headers the route's gateway handler reads, as the document lists them.
-    pub headers: Option<fn() -> Vec<Parameter>>,
-    /// The body as the document describes it when the gateway's own handler reads it
-    /// (a stream, a form), with what it is.
-    pub body_doc: Option<(Content, Option<&'static str>)>,
-    pub answers: Vec<Answer>,
-    /// Problem details the route answers, with what they mean here.
-    pub problems: Vec<(u16, &'static str)>,
-    /// Where the created thing is, from the service's answer (a `Location` header).
-    pub location: Option<fn(&serde_json::Value) -> Option<String>>,
 }
 
 /// A request, as the gateway read it off the wire.
@@ -444,36 +340,6 @@ impl<P: PathPart, Q: QueryPart, B: BodyPart, R: Serialize + 'static> From<Route<
     fn from(route: Route<P, Q, B, R>) -> Self {
         Box::new(route)
     }
-}
-
-/// `T`'s schema as a document refers to it: by name (registering it and the schemas it
-/// refers to), or written in place for a string or any JSON value. A generic type is named as
-/// utoipa names it (`Page<SiteView>` is `Page_SiteView`).
-pub(crate) fn schema_of<T: ToSchema + 'static>(schemas: &mut Schemas) -> RefOr<Schema> {
-    let t = TypeId::of::<T>();
-    if t == TypeId::of::<String>() || t == TypeId::of::<serde_json::Value>() {
-        return T::schema();
-    }
-    let name = schema_name::<T>();
-    schemas.push((name.clone(), T::schema()));
-    T::schemas(schemas);
-    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
-}
-
-fn schema_name<T: ToSchema>() -> String {
-    let full = std::any::type_name::<T>();
-    let Some((_, arguments)) = full.split_once('<') else {
-        return T::name().into_owned();
-    };
-    let mut name = T::name().into_owned();
-    for argument in arguments.split(['<', '>', ',']) {
-        let argument = argument.trim();
-        if !argument.is_empty() {
-            name.push('_');
-            name.push_str(argument.rsplit("::").next().unwrap_or(argument));
-        }
-    }
-    name
 }
 
 #[cfg(test)]

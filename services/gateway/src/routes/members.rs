@@ -12,8 +12,8 @@ use identity_api::members::endpoints as ep;
 use identity_api::members::*;
 use problem::Problem;
 
-use super::{context, forward};
-use crate::auth::{Member, Signed};
+use super::forward;
+use crate::auth::{Member, Signed, context};
 use crate::error::ApiError;
 use crate::extract::{Body, ClientAddr, MinPosition, RequestId};
 use crate::state::AppState;

@@ -19,7 +19,7 @@ use event_store::Position;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::extract::{MinPosition, POSITION_HEADER, RequestId};
+use crate::extract::POSITION_HEADER;
 use crate::state::AppState;
 
 /// The gateway's own routes: liveness, readiness, this document.
@@ -75,15 +75,6 @@ pub fn handler(operation_id: &str, method: MethodFilter) -> Option<MethodRouter<
         "download" => on(method, files::download),
         _ => return None,
     })
-}
-
-/// Builds the bus context of a request.
-pub fn context(actor: &str, request_id: &RequestId, min: MinPosition) -> CallContext {
-    let mut ctx = CallContext::new(actor);
-    if !request_id.0.is_empty() {
-        ctx.request_id = request_id.0.clone();
-    }
-    ctx.after(min.0)
 }
 
 /// Calls a service and renders its reply: `status` with the value on success (see

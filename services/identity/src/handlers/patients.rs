@@ -34,6 +34,7 @@ use problem::Problem;
 use uuid::Uuid;
 
 use super::{Identity, Scope, db_problem, store_problem};
+use crate::credential_store::PatientKey;
 use crate::domain::care_team::{self, SeatFacts, TeamCommand, TeamError};
 use crate::domain::consent::{self as consents, ConsentCommand, ConsentError, FormFacts};
 use crate::domain::patient::{self, PatientCommand, PatientError, RegistrationFacts};
@@ -41,7 +42,6 @@ use crate::domain::{access, document, normalised_kana};
 use crate::projections::care;
 use crate::records::{self, PatientRow};
 use crate::sealing;
-use crate::signin::store::PatientKey;
 
 mod lists;
 
@@ -154,7 +154,7 @@ fn uuid_of(patient_id: &str) -> Result<Uuid, Problem> {
     Uuid::try_parse(patient_id).map_err(|_| no_such_patient())
 }
 
-fn key_problem(e: crate::signin::store::StoreError) -> Problem {
+fn key_problem(e: crate::credential_store::StoreError) -> Problem {
     tracing::error!(error = %e, "credential store failure");
     Problem::unavailable("the key store is unavailable; try again")
 }

@@ -3,8 +3,6 @@
 //! sign-out, role changes and deactivation. Secrets go to the credential store; facts go to
 //! the stream.
 
-pub mod store;
-
 use bus::{CallContext, Reply};
 use chrono::Duration;
 use credentials::password::{PasswordError, hash_password, verify_password};
@@ -17,10 +15,10 @@ use problem::Problem;
 use tokens::{ACCESS, AccessClaims};
 use uuid::Uuid;
 
+use crate::credential_store::{self as store, RefreshOutcome};
 use crate::domain::Invalid;
 use crate::domain::member::{self, Member, MemberCommand, MemberError};
 use crate::handlers::{Identity, Scope};
-use store::RefreshOutcome;
 
 /// Aggregate of a member's sign-in facts (successes, failures, lock-outs, revocations).
 pub const MEMBER_SESSION: &str = "member_session";
@@ -31,14 +29,6 @@ const UNKNOWN_ACCOUNT: &str = "unknown";
 pub const INVITATION_DAYS: i64 = 14;
 /// How long an enrolment may take.
 pub const ENROLMENT_MINUTES: i64 = 30;
-
-/// Token settings: issuer, audience, lifetime.
-#[derive(Debug, Clone)]
-pub struct TokenSettings {
-    pub issuer: String,
-    pub audience: String,
-    pub access_ttl: Duration,
-}
 
 fn member_problem(e: MemberError) -> Problem {
     match e {

@@ -16,19 +16,19 @@ use uuid::Uuid;
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: "0001_credentials",
-        sql: include_str!("../../migrations/credentials_0001.sql"),
+        sql: include_str!("../migrations/credentials_0001.sql"),
     },
     Migration {
         version: "0002_join_links",
-        sql: include_str!("../../migrations/credentials_0002.sql"),
+        sql: include_str!("../migrations/credentials_0002.sql"),
     },
     Migration {
         version: "0003_integrator_clients",
-        sql: include_str!("../../migrations/credentials_0003.sql"),
+        sql: include_str!("../migrations/credentials_0003.sql"),
     },
     Migration {
         version: "0004_patient_keys",
-        sql: include_str!("../../migrations/credentials_0004.sql"),
+        sql: include_str!("../migrations/credentials_0004.sql"),
     },
 ];
 

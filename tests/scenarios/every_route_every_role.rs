@@ -208,7 +208,9 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "register_patient" | "move_patient" | "certify_care_level" | "end_care"
         | "withdraw_consent" | "add_team_member" | "remove_team_member" | "set_contact_24h"
         | "add_family_contact" => operator || who.care() || who == Secretariat,
-        "record_consent" | "amend_consent" | "attach_document" => operator || who.care(),
+        "record_consent" | "amend_consent" | "attach_document" | "create_post" => {
+            operator || who.care()
+        }
         "verify_consent" | "reject_consent" | "erase_patient" => operator || who == Secretariat,
         "open_break_glass" => operator || who.clinical(),
         "remove_family_contact" => {
@@ -218,7 +220,7 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "get_patient" => {
             operator || who == Auditor || (own && (who == Secretariat || who.on_team()))
         }
-        "read_record" | "document_content" => own && who.on_team(),
+        "read_record" | "document_content" | "read_timeline" => own && who.on_team(),
         "who_could_see" => who == Auditor || operator || (own && who == Secretariat),
         // The audit log: the operator's credential is not a member's, and reads nothing.
         "query_records" | "checkpoints" | "consistency_proof" => {
@@ -935,6 +937,8 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "document_content",
         "attach_document",
         "download",
+        "create_post",
+        "read_timeline",
     ];
     Some(if REGION.contains(&operation) {
         None
@@ -992,6 +996,7 @@ impl World {
                 json!({ "category": "documents", "sha256": town.file, "title": "別の文書" })
             }
             "erase_patient" => json!({ "reason": "保存期間満了" }),
+            "create_post" => json!({ "text": "別の報告", "urgent": true }),
             _ => return None,
         })
     }
@@ -1153,6 +1158,147 @@ async fn an_id_from_another_municipality_answers_as_an_id_that_does_not_exist() 
         differ.len(),
         differ.join("\n")
     );
+    Ok(())
+}
+
+/// The last sequence of the identity stream: nothing was stored while it stays the same.
+async fn identity_stream_last(p: &Platform) -> anyhow::Result<u64> {
+    let js = async_nats::jetstream::new(p.nats.connect().await?);
+    let name = format!("{}_IDENTITY", p.namespace)
+        .to_ascii_uppercase()
+        .replace('-', "_");
+    let mut stream = js.get_stream(name).await?;
+    Ok(stream.info().await?.state.last_sequence)
+}
+
+/// `body` with the value at `pointer` replaced by `id` (an array of ids, `…/*`, by `[id]`).
+fn with_id(body: &Value, pointer: &str, id: &str) -> Value {
+    let mut body = body.clone();
+    let (at, value) = match pointer.strip_suffix("/*") {
+        Some(array) => (array, json!([id])),
+        None => (pointer, json!(id)),
+    };
+    let (parent, field) = at.rsplit_once('/').expect("a pointer");
+    if let Some(map) = body.pointer_mut(parent).and_then(Value::as_object_mut) {
+        map.insert(field.to_owned(), value);
+    }
+    body
+}
+
+impl World {
+    /// A valid body for a write whose body names objects of the caller's municipality, as
+    /// 出雲市's `who` would send it.
+    fn own_body(&self, operation: &str) -> Option<Value> {
+        let town = &self.izumo;
+        Some(match operation {
+            "invite" => json!({ "name": "誰 か", "name_kana": "ダレ カ", "profession": "nurse",
+                               "roles": ["professional"], "sites": [town.site["nursing"]],
+                               "municipality": town.code }),
+            "create_join_link" => json!({ "municipality": town.code, "valid_days": 30 }),
+            "register_organisation" => json!({ "name": "越境法人", "name_kana": "エッキョウ",
+                                               "kind": "medical_corporation",
+                                               "home_municipality": town.code }),
+            "register_patient" => {
+                PatientForm::new("越境", town.code).body(Some(&town.site["office"]))
+            }
+            _ => return self.real_body(operation),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_from_another_municipality_in_a_body_answers_as_an_id_that_does_not_exist_and_stores_nothing()
+-> anyhow::Result<()> {
+    let region = world().await?;
+    let w = &region;
+    let callers = w.callers();
+    let mut differ = Vec::new();
+    let mut no_body = Vec::new();
+    let mut fields = BTreeSet::new();
+    let mut cells = 0;
+    let before = identity_stream_last(&w.p).await?;
+    for route in routes() {
+        let meta = route.meta();
+        let own: Vec<&doors::BodyId> = route
+            .body_ids()
+            .iter()
+            .filter(|id| id.scope == doors::Scope::Own)
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
+        let Some(body) = w.own_body(meta.operation_id) else {
+            no_body.push(meta.operation_id);
+            continue;
+        };
+        let path = w.path_with(route, |_, object| w.id_of(&w.izumo, object));
+        // Every role the door lets through; the operator acts for the region (by design).
+        for (who, member) in callers.iter().copied() {
+            if who == Who::Operator || through(meta.operation_id, who, Side::Own) != Some(true) {
+                continue;
+            }
+            for id in &own {
+                fields.insert((meta.operation_id, id.pointer));
+                let theirs = w.id_of(&w.yokohama, id.object);
+                let fake = no_such(id.object);
+                let ask = |value: &str| Call {
+                    method: method(meta.method),
+                    path: path.clone(),
+                    query: Vec::new(),
+                    body: Some(Body::Json(with_id(&body, id.pointer, value))),
+                };
+                let other = w.send(&ask(&theirs), member, who).await?;
+                let none = w.send(&ask(&fake), member, who).await?;
+                cells += 1;
+                let ids = [theirs.clone(), fake.clone()];
+                let (a, b) = (comparable(&other, &ids), comparable(&none, &ids));
+                if a != b || other.status < 300 {
+                    differ.push(format!(
+                        "{} {} as {who:?}:\n  theirs → {} {}\n  none → {} {}",
+                        meta.operation_id,
+                        id.pointer,
+                        other.status,
+                        other.text,
+                        none.status,
+                        none.text
+                    ));
+                }
+            }
+        }
+    }
+    let after = identity_stream_last(&w.p).await?;
+    writeln!(
+        std::io::stderr(),
+        "body ids: {} fields held to the caller's municipality, {cells} cells compared",
+        fields.len()
+    )?;
+    assert!(
+        no_body.is_empty(),
+        "routes with body ids and no body here: {no_body:?}"
+    );
+    assert!(
+        differ.is_empty(),
+        "{} answers tell another municipality's id in a body from one that does not exist (or let it through):\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+    assert_eq!(before, after, "a refused body stored an event");
+    assert!(fields.len() >= 10, "fields covered: {fields:?}");
+
+    // By name, where the domain crosses municipalities on purpose: a wide-area care team
+    // takes a site of another municipality, decided for the patient by their care manager.
+    let care_manager = w.izumo.member(Who::Pro("care_manager"));
+    let (status, answer) = send(
+        care_manager
+            .request(
+                &w.p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/team", w.izumo.patient),
+            )
+            .json(&json!({ "site": w.yokohama.site["nursing"], "part": "visiting_nurse" })),
+    )
+    .await?;
+    assert_eq!(status, 201, "a wide-area team: {answer}");
     Ok(())
 }
 

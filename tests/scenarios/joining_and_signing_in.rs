@@ -509,8 +509,10 @@ async fn the_operator_signs_in_and_the_secretariat_registers_its_own_municipalit
             "name": "社会福祉法人 西予会", "name_kana": "セイヨカイ", "kind": "social_welfare_corporation", "home_municipality": municipality
         }))
     };
+    // Another municipality's code answers as a code nobody has, naming the field.
     let (status, body) = send(organisation(IZUMO)).await?;
-    assert_eq!(status, 403, "not the secretariat's municipality: {body}");
+    assert_eq!(status, 422, "not the secretariat's municipality: {body}");
+    assert_eq!(body["errors"][0]["pointer"], "/home_municipality", "{body}");
     let (status, body) = send(organisation("382141")).await?;
     assert_eq!(status, 201, "its own municipality: {body}");
     let (status, _) = send(

@@ -1534,3 +1534,204 @@ async fn a_read_refused_by_role_before_any_consent_is_looked_at_is_recorded_all_
     }
     Ok(())
 }
+
+/// Issue 31: data about a patient who withdrew consent is not collected on a path reading
+/// would refuse. A write takes the same decision as the read of its category, for the same
+/// purpose, and is recorded the same way; break-glass opens exactly what it says (for an
+/// emergency, for its window), and only for a reason a reviewer can read.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_withdrawal_a_write_is_refused_as_the_read_of_its_category_is() -> anyhow::Result<()>
+{
+    let w = izumo().await?;
+    let p = &w.p;
+    let patient = w.patient("撤回後").await?;
+    let consent = w.consent(&patient, all_sites_except(&[]), ALL).await?;
+    let photo = upload(p, &w.nurse, pdf("撤回後の写真")).await?;
+    let (status, body) =
+        attach_document(p, &w.nurse, &patient, "photos_video", &photo, "褥瘡の写真").await?;
+    assert_eq!(
+        status, 201,
+        "before the withdrawal the nurse attaches: {body}"
+    );
+    withdraw_consent(p, &w.nurse, &patient, &consent, None).await?;
+
+    // The read of the category is refused, and so is the write, each recorded once.
+    let before = access_records(p).await?.len();
+    let answer = w.read(&w.nurse, &patient, &["photos_video"]).await?;
+    assert_refused(p, before, answer, &w.nurse, &patient, "consent_withdrawn").await?;
+    let second = upload(p, &w.nurse, pdf("撤回後の二枚目")).await?;
+    let before = access_records(p).await?.len();
+    let answer = attach_document(p, &w.nurse, &patient, "photos_video", &second, "二枚目").await?;
+    assert_refused(p, before, answer, &w.nurse, &patient, "consent_withdrawn").await?;
+
+    // A reason that says nothing opens nothing.
+    for reason in ["0", "x", "!!"] {
+        let (status, body) = send(
+            w.nurse
+                .request(
+                    p,
+                    Method::POST,
+                    &format!("/api/v1/patients/{patient}/break-glass"),
+                )
+                .json(&json!({ "reason": reason })),
+        )
+        .await?;
+        assert_eq!(status, 422, "{reason:?}: {body}");
+        assert_eq!(body["errors"][0]["pointer"], "/reason", "{body}");
+    }
+    let (status, grant) = send(
+        w.nurse
+            .request(
+                p,
+                Method::POST,
+                &format!("/api/v1/patients/{patient}/break-glass"),
+            )
+            .json(&json!({ "reason": "訪問時に急変、救急搬送に同行", "minutes": 30 })),
+    )
+    .await?;
+    assert_eq!(status, 201, "{grant}");
+
+    // With the grant, a routine write is still refused as the routine read is: the glass
+    // is broken for an emergency, never silently for care.
+    let before = access_records(p).await?.len();
+    let answer = attach_document(p, &w.nurse, &patient, "photos_video", &second, "二枚目").await?;
+    assert_refused(p, before, answer, &w.nurse, &patient, "consent_withdrawn").await?;
+    let before = access_records(p).await?.len();
+    let answer = w.read(&w.nurse, &patient, &["photos_video"]).await?;
+    assert_refused(p, before, answer, &w.nurse, &patient, "consent_withdrawn").await?;
+
+    // For the emergency it was opened for, the read and the write are both allowed, both
+    // on the grant.
+    let (status, view) = read_record(p, &w.nurse, &patient, &["photos_video"], "emergency").await?;
+    assert_eq!(status, 200, "{view}");
+    let before = access_records(p).await?.len();
+    let (status, body) = send(
+        w.nurse
+            .request(
+                p,
+                Method::POST,
+                &format!("/api/v1/patients/{patient}/documents"),
+            )
+            .json(
+                &json!({ "category": "photos_video", "sha256": second, "title": "救急時の写真",
+                           "purpose": "emergency" }),
+            ),
+    )
+    .await?;
+    assert_eq!(status, 201, "{body}");
+    let record = recorded_once(p, before).await?;
+    assert!(record.allowed && record.break_glass, "{record:#?}");
+    assert_eq!(record.basis.as_deref(), Some("break_glass"), "{record:#?}");
+    Ok(())
+}
+
+/// Issue 31, as it was found: 出雲市's secretariat invites a member to 横浜市's visiting
+/// nursing station (on a 横浜市 patient's team). The site answers as a site nobody has, and
+/// nothing is stored; a JSON document with text after it is refused, and nothing stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secretariat_cannot_place_a_member_on_another_municipalitys_site() -> anyhow::Result<()> {
+    let w = izumo().await?;
+    let p = &w.p;
+    municipality_named(p, YOKOHAMA).await?;
+    let station = site_of_kind(
+        p,
+        YOKOHAMA,
+        "みなと訪問看護ステーション",
+        "home_visit_nursing_station",
+        &["13"],
+    )
+    .await?;
+    let invite = |site: &str| {
+        json!({ "name": "越境 看護師", "name_kana": "エッキョウ カンゴシ", "profession": "nurse",
+                "roles": ["professional"], "sites": [site], "municipality": IZUMO })
+    };
+    let (status, page) = send(w.secretariat.request(
+        p,
+        Method::GET,
+        &format!("/api/v1/municipalities/{IZUMO}/members?limit=200"),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{page}");
+    let before = page["items"].as_array().map(Vec::len).unwrap_or(0);
+    let (status, theirs) = send(
+        w.secretariat
+            .request(p, Method::POST, "/api/v1/invitations")
+            .json(&invite(&station)),
+    )
+    .await?;
+    let nobodys = uuid::Uuid::now_v7().to_string();
+    let (none_status, none) = send(
+        w.secretariat
+            .request(p, Method::POST, "/api/v1/invitations")
+            .json(&invite(&nobodys)),
+    )
+    .await?;
+    assert_eq!(status, 422, "another municipality's site: {theirs}");
+    assert_eq!(theirs["errors"][0]["pointer"], "/sites/0", "{theirs}");
+    let strip = |mut v: Value| {
+        if let Some(m) = v.as_object_mut() {
+            m.remove("instance");
+        }
+        v
+    };
+    assert_eq!(
+        (status, strip(theirs)),
+        (none_status, strip(none)),
+        "answered like a site nobody has"
+    );
+    // Their own site still works, and only that one was stored.
+    let (status, body) = send(
+        w.secretariat
+            .request(p, Method::POST, "/api/v1/invitations")
+            .json(&invite(&w.nursing)),
+    )
+    .await?;
+    assert_eq!(status, 201, "{body}");
+    let position = text(&body, "position").ok();
+    let after = {
+        let mut request = w.secretariat.request(
+            p,
+            Method::GET,
+            &format!("/api/v1/municipalities/{IZUMO}/members?limit=200"),
+        );
+        if let Some(position) = &position {
+            request = request.header("Tsunagu-Min-Position", position);
+        }
+        let (_, page) = send(request).await?;
+        page["items"].as_array().map(Vec::len).unwrap_or(0)
+    };
+    assert_eq!(
+        after,
+        before + 1,
+        "only the invitation to their own site is stored"
+    );
+
+    // A document with text after it: refused, nothing registered.
+    let response = w
+        .secretariat
+        .request(p, Method::POST, "/api/v1/organisations")
+        .header("content-type", "application/json")
+        .body(format!(
+            "{} }}x",
+            json!({ "name": "後ろに何か法人", "name_kana": "ウシロ", "kind": "medical_corporation",
+                    "home_municipality": IZUMO })
+        ))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 400);
+    let problem: Value = response.json().await?;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("after"),
+        "{problem}"
+    );
+    let (_, organisations) =
+        send(p.operator(Method::GET, "/api/v1/organisations?limit=200")).await?;
+    assert!(
+        !organisations.to_string().contains("後ろに何か法人"),
+        "nothing registered: {organisations}"
+    );
+    Ok(())
+}

@@ -56,7 +56,7 @@ pub struct RecordParams {
     /// From (RFC 3339, inclusive).
     #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<DateTime<Utc>>,
-    /// Until (RFC 3339, exclusive).
+    /// Until (RFC 3339, exclusive); not before `from`.
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<DateTime<Utc>>,
     /// Records after this place in the log (the previous page's `next_after`).
@@ -105,7 +105,7 @@ pub struct ReportParams {
     /// From (RFC 3339, inclusive).
     #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<DateTime<Utc>>,
-    /// Until (RFC 3339, exclusive).
+    /// Until (RFC 3339, exclusive); not before `from`.
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<DateTime<Utc>>,
     /// `json` (default), `csv` or `html` (printable).
@@ -127,7 +127,7 @@ pub struct LeakParams {
     /// From (RFC 3339, inclusive).
     #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<DateTime<Utc>>,
-    /// Until (RFC 3339, exclusive).
+    /// Until (RFC 3339, exclusive); not before `from`.
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<DateTime<Utc>>,
 }
@@ -205,7 +205,7 @@ pub struct ReplayParams {
     /// From (RFC 3339, inclusive).
     #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<DateTime<Utc>>,
-    /// Until (RFC 3339, exclusive).
+    /// Until (RFC 3339, exclusive); not before `from`.
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<DateTime<Utc>>,
     /// Continue after this audit stream sequence (the previous page's `Tsunagu-Next-After`).
@@ -224,7 +224,7 @@ pub struct AlertParams {
     /// From (RFC 3339, inclusive).
     #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<DateTime<Utc>>,
-    /// Until (RFC 3339, exclusive).
+    /// Until (RFC 3339, exclusive); not before `from`.
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<DateTime<Utc>>,
     /// Records after this place in the log (the previous page's `next_after`).

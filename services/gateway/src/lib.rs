@@ -12,6 +12,7 @@ pub mod guard;
 pub mod limits;
 pub mod mount;
 pub mod routes;
+pub mod scope;
 pub mod serve;
 pub mod sessions;
 pub mod settings;

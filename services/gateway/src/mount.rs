@@ -22,8 +22,14 @@ use crate::state::AppState;
 
 /// Every contract's routes, and the gateway's own, declared once and kept for the life of
 /// the process (handlers and the access table hold on to them).
-static APIS: LazyLock<Vec<Api>> =
-    LazyLock::new(|| vec![identity_api::api(), audit_api::api(), crate::routes::api()]);
+static APIS: LazyLock<Vec<Api>> = LazyLock::new(|| {
+    vec![
+        identity_api::api(),
+        audit_api::api(),
+        messaging_api::api(),
+        crate::routes::api(),
+    ]
+});
 
 /// The file routes: mounted apart, without the JSON body limit (see [`crate::app::router`]).
 static FILES: LazyLock<Api> = LazyLock::new(crate::routes::files::api);
@@ -185,6 +191,14 @@ async fn answer(
         None => crate::auth::context("anonymous", &rid, min),
     }
     .from_address(addr);
+    // The ids in the body, held to the caller's municipality before the service acts.
+    if let (Some(Signed::Member(caller)), Some(Ok(body))) = (&signed, &bytes)
+        && !route.body_ids().is_empty()
+    {
+        crate::scope::hold_to_caller(state, &ctx, caller, route.body_ids(), body)
+            .await
+            .map_err(|p| ApiError(p).into_response())?;
+    }
     let status = meta
         .answers
         .first()

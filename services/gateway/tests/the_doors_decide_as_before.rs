@@ -75,8 +75,8 @@ fn lets_through(row: &access::RouteAccess, subject: &Subject, own: bool) -> bool
     }
 }
 
-/// Routes added since (for the web application), with the door each was given: checked
-/// here, as the fixture knows nothing of them.
+/// Routes added since (for the web application, then team messaging), with the door each
+/// was given: checked here, as the fixture knows nothing of them.
 fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
     let own_account = matches!(row.door, Door::OwnAccount);
     match route {
@@ -87,6 +87,12 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
                     .ids
                     .iter()
                     .any(|id| id.object == access::Object::Municipality),
+        ),
+        // A timeline: read through the one decision (the service's), written by those who
+        // write clinical content (then decided by consent and team, in the service).
+        "GET /api/v1/patients/{patient_id}/posts" => Some(matches!(row.door, Door::PatientRead)),
+        "POST /api/v1/patients/{patient_id}/posts" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::WritePatientClinical]),
         ),
         _ => None,
     }

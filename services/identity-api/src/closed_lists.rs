@@ -35,6 +35,15 @@ pub fn purpose() -> Object {
     one_of(consent::Purpose::ALL.iter().map(|v| v.as_str()))
 }
 
+/// Roles, as a set: at least one, each a role's name.
+pub fn roles() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(one_of(permissions::Role::ALL.iter().map(|v| v.as_str())))
+        .min_items(Some(1))
+        .description(Some("Roles (at least one), by name."))
+        .build()
+}
+
 pub fn team_parts() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::ArrayBuilder::new()
         .items(team_part())

@@ -13,7 +13,9 @@ pub mod events;
 pub mod members;
 pub mod municipalities;
 pub mod organisations;
+pub mod patient_access;
 pub mod patients;
+pub mod places;
 pub mod service_types;
 
 /// The HTTP routes of this service, for the gateway to mount.

@@ -56,6 +56,11 @@ pub mod endpoints {
 /// The aggregate type of a member.
 pub const MEMBER: &str = "member";
 
+/// A site's id as sent: a UUID.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+pub struct SiteIdText(#[allow(dead_code)] String);
+
 /// Invite someone. Body of `POST /api/v1/invitations`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,13 +75,14 @@ pub struct InviteMember {
     #[schema(schema_with = crate::closed_lists::profession)]
     pub profession: Profession,
     /// Roles (at least one).
-    #[schema(value_type = Vec<String>, example = json!(["professional"]))]
+    #[schema(schema_with = crate::closed_lists::roles)]
     pub roles: Vec<Role>,
     /// Site ids the member works at (at least one, except for the operator, secretariat
     /// and auditors).
+    #[schema(value_type = Vec<SiteIdText>)]
     pub sites: Vec<String>,
-    /// The member's municipality (6-digit code).
-    #[schema(example = "322032")]
+    /// The member's municipality (6-digit code). The last digit is a check digit (JIS X 0402, modulus 11): a code whose check digit is wrong is refused (422).
+    #[schema(example = "322032", pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub municipality: String,
 }
 
@@ -194,7 +200,7 @@ pub struct DeactivateMember {
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
     /// The whole set of roles the member holds from now on (at least one; no `integrator`).
-    #[schema(value_type = Vec<String>, min_items = 1, example = json!(["professional", "site_admin"]))]
+    #[schema(schema_with = crate::closed_lists::roles)]
     pub roles: Vec<Role>,
     /// Why (kept with the event; no personal data, please).
     #[schema(min_length = 1, max_length = 500)]
@@ -312,7 +318,7 @@ pub struct CredentialReset {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJoinLink {
-    /// The municipality whose centre verifies those who join (6-digit code).
+    /// The municipality whose centre verifies those who join (6-digit code). The last digit is a check digit (JIS X 0402, modulus 11): a code whose check digit is wrong is refused (422).
     #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub municipality: String,
     /// Days the link works (1–90).

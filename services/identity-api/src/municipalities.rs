@@ -38,7 +38,8 @@ pub struct CodeText(pub String);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterMunicipality {
-    /// 全国地方公共団体コード: 6 digits, the last a check digit. Full-width digits are accepted.
+    /// 全国地方公共団体コード: 6 digits, the last a check digit (JIS X 0402, modulus 11; a wrong
+    /// one is refused, 422). Full-width digits are accepted.
     #[schema(example = "322032", pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub code: String,
     /// Name in kanji, e.g. 出雲市.
@@ -136,7 +137,8 @@ pub struct FormGroup {
         max_length = 200
     )]
     pub name_kana: String,
-    /// Codes of registered municipalities (at least one, no repeats).
+    /// Codes of registered municipalities (at least one, no repeats), each with a right
+    /// check digit (JIS X 0402).
     #[schema(value_type = Vec<CodeText>, min_items = 1, max_items = 2000)]
     pub members: Vec<String>,
 }
@@ -145,7 +147,7 @@ pub struct FormGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroupMember {
-    /// The municipality's code.
+    /// The municipality's code. The last digit is a check digit (JIS X 0402, modulus 11): a code whose check digit is wrong is refused (422).
     #[schema(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub code: String,
 }

@@ -107,7 +107,7 @@ pub struct NewOrganisation {
     pub corporate_number: Option<String>,
     /// What kind of legal entity it is.
     pub kind: OrganisationKind,
-    /// The code of the registered municipality it belongs to.
+    /// The code of the registered municipality it belongs to. The last digit is a check digit (JIS X 0402, modulus 11): a code whose check digit is wrong is refused (422).
     #[schema(example = "322032", pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub home_municipality: String,
 }
@@ -165,7 +165,7 @@ pub struct SiteDetails {
     #[serde(default)]
     #[schema(value_type = Vec<ServiceTypeCodeText>, max_items = 64)]
     pub service_types: Vec<String>,
-    /// Code of the registered municipality it is in.
+    /// Code of the registered municipality it is in. The last digit is a check digit (JIS X 0402, modulus 11): a code whose check digit is wrong is refused (422).
     #[schema(example = "322032", pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub home_municipality: String,
     /// An area (ward, daily-life area) of the home municipality.
@@ -173,6 +173,7 @@ pub struct SiteDetails {
     #[schema(example = "hirata", pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub area_id: Option<String>,
     /// Other registered municipalities it serves; the home municipality is always served.
+    /// Each code's last digit is a check digit (JIS X 0402), and must be right.
     #[serde(default)]
     #[schema(value_type = Vec<MunicipalityCodeText>, max_items = 200)]
     pub municipalities_served: Vec<String>,

@@ -329,6 +329,10 @@ pub struct NewPatient {
     pub home_municipality: String,
     /// The registering site (one the caller works at); absent when the secretariat registers.
     #[serde(default)]
+    #[schema(
+        nullable = false,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub registering_site: Option<String>,
 }
 
@@ -425,6 +429,9 @@ pub struct ConsentDetails {
     /// The day the form was signed.
     pub signed_on: NaiveDate,
     /// The receiving site (one the caller works at).
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub received_at_site: String,
     /// SHA-256 of the scanned form, uploaded to the file store first.
     #[serde(default)]
@@ -512,9 +519,16 @@ pub struct WithdrawConsent {
 #[serde(deny_unknown_fields)]
 pub struct NewTeamMember {
     /// The site (consent names sites, so a seat always has one).
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub site: String,
     /// A member of that site holding the seat alone; absent: the whole site.
     #[serde(default)]
+    #[schema(
+        nullable = false,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub member: Option<String>,
     /// Their part on the team.
     #[schema(schema_with = crate::closed_lists::team_part)]
@@ -551,6 +565,10 @@ pub struct RemoveTeamMember {
 pub struct Contact24h {
     /// The site that answers, if it is a site of the team.
     #[serde(default)]
+    #[schema(
+        nullable = false,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub site: Option<String>,
     /// The phone.
     #[schema(
@@ -596,9 +614,11 @@ pub struct RemoveFamilyContact {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassRequest {
-    /// Why (required): it is flagged to the coordination centre and auditors.
+    /// Why (required), in words a reviewer can read: it is flagged to the coordination
+    /// centre and auditors. At least two kanji or kana (急変) or four Latin letters; digits
+    /// and punctuation alone are refused.
     #[schema(
-        min_length = 1,
+        min_length = 2,
         max_length = 500,
         example = "訪問時に意識レベル低下、救急搬送に同行"
     )]
@@ -788,6 +808,14 @@ pub struct AttachDocument {
     /// Title (personal data: sealed with the patient's key).
     #[schema(min_length = 1, max_length = 200, example = "退院時サマリー")]
     pub title: String,
+    /// Why: the purpose the decision weighs, as for a read of the category.
+    #[serde(default = "care")]
+    #[schema(schema_with = crate::closed_lists::purpose)]
+    pub purpose: Purpose,
+}
+
+fn care() -> Purpose {
+    Purpose::Care
 }
 
 /// The answer to an attachment.

@@ -22,7 +22,7 @@ use event_store::{
 use identity_api::events::IdentityEvent;
 use identity_api::members::endpoints as members;
 use identity_api::municipalities::*;
-use identity_api::{CONTEXT, aggregates, endpoints};
+use identity_api::{CONTEXT, aggregates, endpoints, places};
 
 use crate::credential_store::CredentialStore;
 use crate::settings::TokenSettings;
@@ -538,6 +538,7 @@ impl Identity {
             endpoints::HEALTH => Ok(Reply::value(
                 queries::health(&self.pool).await.map_err(db_problem)?,
             )),
+            places::PLACE_OBJECTS => self.place_objects(incoming.json()?).await,
             members::INVITE_MEMBER => self.invite_member(ctx, incoming.json()?).await,
             members::ACTIVATE_ACCOUNT => self.activate_account(ctx, incoming.json()?).await,
             members::CONFIRM_SECOND_FACTOR => {
@@ -603,6 +604,7 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
         endpoints::GET_SITE,
         endpoints::LIST_SITES,
         endpoints::HEALTH,
+        places::PLACE_OBJECTS,
         members::INVITE_MEMBER,
         members::ACTIVATE_ACCOUNT,
         members::CONFIRM_SECOND_FACTOR,

@@ -145,6 +145,23 @@ try {
     await shoot(page, "patient-page", ["phone", "tablet", "pc"]);
   });
 
+  await step("she posts an urgent report to the team's timeline and reads it back with her name and station", async () => {
+    const { page } = nurse;
+    const form = page.locator("form.post-form");
+    await form.getByLabel("チームへの投稿（報告・連絡・相談）").fill("本日訪問。仙骨部の褥瘡が悪化、処置を変更しました。");
+    await form.getByLabel("至急").check();
+    await form.getByLabel("要返信").check();
+    await form.getByRole("button", { name: "投稿する" }).click();
+    const post = page.locator("li.post.urgent").first();
+    await post.getByText("仙骨部の褥瘡が悪化").waitFor();
+    await post.getByText("至急", { exact: true }).waitFor();
+    await post.getByText("要返信", { exact: true }).waitFor();
+    await post.getByText(/看護 花子（看護師）・/).waitFor();
+    expect((await form.getByLabel("チームへの投稿（報告・連絡・相談）").inputValue()) === "", "the box is empty for the next post");
+    await post.scrollIntoViewIfNeeded();
+    await shoot(page, "patient-timeline", ["phone", "pc"]);
+  });
+
   await step("a member off the team sees a clear refusal, not a blank page", async () => {
     const { page } = outsider;
     await signIn(page, config.accounts.outsider);

@@ -43,12 +43,30 @@ pub enum BreakGlassRefused {
     /// No reason was given.
     #[error("a reason is required")]
     ReasonMissing,
+    /// The reason says nothing a reviewer can read (`0`, `x`, punctuation).
+    #[error("the reason must say in words why (e.g. 急変 or 救急搬送に同行)")]
+    ReasonUnreadable,
     /// The reason is longer than [`MAX_REASON_CHARS`].
     #[error("the reason is longer than {MAX_REASON_CHARS} characters")]
     ReasonTooLong,
     /// The duration asked is not between one minute and [`MAX_DURATION_MINUTES`].
     #[error("a break-glass access lasts from 1 minute to {MAX_DURATION_MINUTES} minutes")]
     DurationOutOfRange,
+}
+
+/// Does the reason say something in words? A reviewer of the grant reads it: a kanji or
+/// kana word of two characters says something (急変), a Latin one needs four letters
+/// (`fall`); digits and punctuation alone say nothing.
+pub fn readable(reason: &str) -> bool {
+    let weight: usize = reason
+        .chars()
+        .map(|c| match c {
+            c if c.is_ascii_alphabetic() => 1,
+            c if c.is_alphabetic() => 2,
+            _ => 0,
+        })
+        .sum();
+    weight >= 4
 }
 
 impl BreakGlassGrant {
@@ -74,6 +92,9 @@ impl BreakGlassGrant {
         }
         if reason.chars().count() > MAX_REASON_CHARS {
             return Err(BreakGlassRefused::ReasonTooLong);
+        }
+        if !readable(reason) {
+            return Err(BreakGlassRefused::ReasonUnreadable);
         }
         let duration = duration.unwrap_or(Duration::minutes(DEFAULT_DURATION_MINUTES));
         if duration < Duration::minutes(1) || duration > Duration::minutes(MAX_DURATION_MINUTES) {
@@ -165,6 +186,16 @@ mod tests {
             BreakGlassGrant::open("g".into(), &physician, " \u{3000}", t, None),
             Err(BreakGlassRefused::ReasonMissing)
         );
+        for unreadable in ["0", "x", "ab", "12345", "!!!", "急"] {
+            assert_eq!(
+                BreakGlassGrant::open("g".into(), &physician, unreadable, t, None),
+                Err(BreakGlassRefused::ReasonUnreadable),
+                "{unreadable}"
+            );
+        }
+        for readable in ["急変", "fall", "CPA対応"] {
+            assert!(BreakGlassGrant::open("g".into(), &physician, readable, t, None).is_ok());
+        }
         assert_eq!(
             BreakGlassGrant::open("g".into(), &physician, "急変", t, Some(Duration::hours(13))),
             Err(BreakGlassRefused::DurationOutOfRange)

@@ -3,13 +3,17 @@
 use problem::Problem;
 use serde::de::DeserializeOwned;
 
-/// Reads a JSON body as `T`: no text in it may hold a control character other than tab and
-/// line breaks (422 naming where), and it must match `T` exactly (400 for malformed JSON, 422
-/// naming the field for a wrong, missing or unknown one).
+/// Reads a JSON body as `T`: one JSON document and nothing after it (400), no text in it
+/// may hold a control character other than tab and line breaks (422 naming where), and it
+/// must match `T` exactly (400 for malformed JSON, 422 naming the field for a wrong, missing
+/// or unknown one). A number with a zero fraction (`252732.0`) is the integer it equals:
+/// JSON Schema calls it an integer, so the document's `integer` must accept it.
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
-        && let Some(pointer) = control_character_at(&value, String::new())
-    {
+    let Ok(mut value) = problem::parse_json::<serde_json::Value>(bytes) else {
+        // Malformed: the typed reader names what is wrong as precisely as it can.
+        return problem::parse_json(bytes);
+    };
+    if let Some(pointer) = control_character_at(&value, String::new()) {
         let detail = "must not contain control characters (other than tab and line breaks)";
         return Err(
             Problem::new(422, "invalid-body", "The body does not match the schema")
@@ -17,7 +21,31 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 .with_field(pointer, detail),
         );
     }
-    problem::parse_json(bytes)
+    integral_floats_as_integers(&mut value);
+    problem::parse_value(value)
+}
+
+/// `252732.0` → `252732`, wherever it is: an integer field reads it, a float field reads
+/// either.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                // Exact below 2^53, so the cast loses nothing.
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *value = serde_json::Value::from(i);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(integral_floats_as_integers)
+        }
+        _ => {}
+    }
 }
 
 /// Where the first text (a string or a key) holding a control character other than tab,
@@ -96,5 +124,22 @@ mod tests {
             (json!(422), json!("/position"))
         );
         assert_eq!(pointer(b"{").0, json!(400));
+        assert_eq!(pointer(br#"{"text":"a"} }x"#).0, json!(400));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sized {
+        days: u32,
+        ratio: f64,
+    }
+
+    #[test]
+    fn an_integer_written_with_a_zero_fraction_is_that_integer() {
+        let read = parse_body::<Sized>(br#"{"days":30.0,"ratio":2}"#).unwrap();
+        assert_eq!((read.days, read.ratio), (30, 2.0));
+        let problem = parse_body::<Sized>(br#"{"days":30.5,"ratio":2}"#).unwrap_err();
+        let problem = serde_json::to_value(problem).unwrap();
+        assert_eq!(problem["errors"][0]["pointer"], "/days");
     }
 }

@@ -37,7 +37,12 @@ pub(crate) fn operation(
         }
         None => body,
     };
+    let scoped = body_ids_described(meta);
     if let Some((schema, media_type, description)) = body {
+        let description = match (description, scoped) {
+            (Some(d), Some(s)) => Some(format!("{d}\n\n{s}")),
+            (d, s) => d.map(str::to_owned).or(s),
+        };
         op = op.request_body(Some(
             RequestBodyBuilder::new()
                 .description(description)
@@ -82,4 +87,32 @@ pub(crate) fn operation(
         op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
     }
     op.build()
+}
+
+/// What the body's ids may name, in words: the rule the gateway enforces and a schema
+/// cannot state.
+fn body_ids_described(meta: &Meta) -> Option<String> {
+    use crate::door::Scope;
+    let lines: Vec<String> = meta
+        .body_ids
+        .iter()
+        .map(|id| {
+            let noun = id.object.noun();
+            let pointer = id.pointer;
+            match id.scope {
+                Scope::Own if id.object == crate::door::Object::File => format!(
+                    "`{pointer}` names a file you or your site uploaded (its SHA-256); any other is answered as a file that does not exist (422)."
+                ),
+                Scope::Own => format!(
+                    "`{pointer}` names a {noun} of your own municipality; any other is answered as a {noun} that does not exist (422)."
+                ),
+                Scope::Crossing(why) => {
+                    format!("`{pointer}` may name a {noun} of any municipality: {why}.")
+                }
+                Scope::HeldBy(how) => format!("`{pointer}` names a {noun}: {how}."),
+                Scope::New => format!("`{pointer}` is the id of the new {noun}."),
+            }
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }

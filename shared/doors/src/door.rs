@@ -105,3 +105,161 @@ impl PathId {
         Self { name, object }
     }
 }
+
+/// Whose objects an id in a request body may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only the caller's own municipality's (the operator's: the region's); a file, only one
+    /// the caller or their site holds. Any other id is answered exactly as an id nobody has,
+    /// before the service acts.
+    Own,
+    /// Any municipality's, on purpose: the domain crosses municipalities here (a wide-area
+    /// care team, a consent naming the sites the patient chose, a site serving several
+    /// municipalities). Why, in words: the document and the tests read it.
+    Crossing(&'static str),
+    /// Checked elsewhere than by municipality, and where: a file by its holders in the
+    /// file store, an area within the municipality named beside it.
+    HeldBy(&'static str),
+    /// Not a reference: the id of what the request creates.
+    New,
+}
+
+/// One id a request body carries: where it is (a JSON pointer; `*` stands for every item of
+/// an array), what it names and whose it may be. Declared on the route beside its path ids,
+/// so that one mechanism in the gateway holds every body id to the caller's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyId {
+    pub pointer: &'static str,
+    pub object: Object,
+    pub scope: Scope,
+}
+
+impl BodyId {
+    /// An id that must name an object of the caller's own municipality.
+    pub const fn own(pointer: &'static str, object: Object) -> Self {
+        Self {
+            pointer,
+            object,
+            scope: Scope::Own,
+        }
+    }
+
+    /// An id that may name any municipality's object, and why.
+    pub const fn crossing(pointer: &'static str, object: Object, why: &'static str) -> Self {
+        Self {
+            pointer,
+            object,
+            scope: Scope::Crossing(why),
+        }
+    }
+
+    /// An id held to its caller by something else, said in `how`.
+    pub const fn held_by(pointer: &'static str, object: Object, how: &'static str) -> Self {
+        Self {
+            pointer,
+            object,
+            scope: Scope::HeldBy(how),
+        }
+    }
+
+    /// The id of what the request creates.
+    pub const fn new_id(pointer: &'static str, object: Object) -> Self {
+        Self {
+            pointer,
+            object,
+            scope: Scope::New,
+        }
+    }
+
+    /// Every id this declaration finds in `body`: (its concrete pointer, the id). A field
+    /// absent or null holds none; a value that is not a string is the schema's to refuse.
+    pub fn found_in<'a>(&self, body: &'a serde_json::Value) -> Vec<(String, &'a str)> {
+        let mut out = Vec::new();
+        let steps: Vec<&str> = self.pointer.split('/').skip(1).collect();
+        collect(body, &steps, String::new(), &mut out);
+        out
+    }
+}
+
+fn collect<'a>(
+    value: &'a serde_json::Value,
+    steps: &[&str],
+    at: String,
+    out: &mut Vec<(String, &'a str)>,
+) {
+    let Some((step, rest)) = steps.split_first() else {
+        if let Some(id) = value.as_str() {
+            out.push((at, id));
+        }
+        return;
+    };
+    match (value, *step) {
+        (serde_json::Value::Array(items), "*") => {
+            for (i, item) in items.iter().enumerate() {
+                collect(item, rest, format!("{at}/{i}"), out);
+            }
+        }
+        (serde_json::Value::Object(fields), name) => {
+            if let Some(item) = fields.get(name) {
+                collect(item, rest, format!("{at}/{name}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Object {
+    /// What the object is called in an answer that says no such one exists.
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Self::Municipality => "municipality",
+            Self::Area => "area",
+            Self::MunicipalityGroup => "group",
+            Self::Organisation => "organisation",
+            Self::Site => "site",
+            Self::Member => "member",
+            Self::Patient => "patient",
+            Self::Consent => "consent",
+            Self::TeamSeat => "team seat",
+            Self::FamilyContact => "family contact",
+            Self::Document => "document",
+            Self::File => "file",
+            Self::Month => "month",
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_id_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_pointer_finds_each_id_where_it_is() {
+        let body = json!({"sites": ["a", "b"], "municipality": "322032",
+                          "model": {"sites": [{"site": "c"}]}, "note": null});
+        let sites = BodyId::own("/sites/*", Object::Site);
+        assert_eq!(
+            sites.found_in(&body),
+            [("/sites/0".to_owned(), "a"), ("/sites/1".to_owned(), "b")]
+        );
+        assert_eq!(
+            BodyId::own("/municipality", Object::Municipality).found_in(&body),
+            [("/municipality".to_owned(), "322032")]
+        );
+        assert_eq!(
+            BodyId::own("/model/sites/*/site", Object::Site).found_in(&body),
+            [("/model/sites/0/site".to_owned(), "c")]
+        );
+        assert!(
+            BodyId::own("/note", Object::Site)
+                .found_in(&body)
+                .is_empty()
+        );
+        assert!(
+            BodyId::own("/absent", Object::Site)
+                .found_in(&body)
+                .is_empty()
+        );
+    }
+}

@@ -19,7 +19,7 @@ mod route;
 mod schema;
 
 pub use body::{control_character_at, parse_body};
-pub use door::{Door, Method, Object, PathId};
+pub use door::{BodyId, Door, Method, Object, PathId, Scope};
 pub use meta::{Answer, Call, Content, Meta};
 pub use parts::{
     BodyPart, FileContent, NEXT_AFTER_HEADER, NoBody, NoPath, NoQuery, Page, PathIds, PathPart,

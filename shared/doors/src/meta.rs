@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::path::Parameter;
 use utoipa::openapi::{RefOr, schema::Schema};
 
-use crate::door::{Door, Method};
+use crate::door::{BodyId, Door, Method};
 use crate::parts::Page;
 use crate::schema::{Schemas, schema_name, schema_of};
 
@@ -109,4 +109,6 @@ pub struct Meta {
     pub problems: Vec<(u16, &'static str)>,
     /// Where the created thing is, from the service's answer (a `Location` header).
     pub location: Option<fn(&serde_json::Value) -> Option<String>>,
+    /// The ids the body carries: what each names and whose it may be.
+    pub body_ids: &'static [BodyId],
 }

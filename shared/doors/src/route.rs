@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::path::{Operation, Parameter};
 
-use crate::door::{Door, Method, PathId};
+use crate::door::{BodyId, Door, Method, PathId};
 use crate::meta::{Answer, Call, Content, Meta};
 use crate::parts::{BodyPart, NoBody, NoPath, NoQuery, PathPart, QueryPart};
 use crate::query::Rules;
@@ -53,6 +53,10 @@ pub trait Declaration: Send + Sync + 'static {
     fn meta(&self) -> &Meta;
     /// What each parameter of the path names.
     fn ids(&self) -> &'static [PathId];
+    /// The ids in the body, what each names and whose it may be.
+    fn body_ids(&self) -> &'static [BodyId] {
+        self.meta().body_ids
+    }
     /// Does the route read a JSON body?
     fn takes_body(&self) -> bool;
     /// The query parameters the route reads, as documented.
@@ -108,6 +112,7 @@ impl Route {
                 answers: Vec::new(),
                 problems: Vec::new(),
                 location: None,
+                body_ids: &[],
             },
             request: None,
             rendered: |_| false,
@@ -211,6 +216,14 @@ impl<P, Q, B, R> Route<P, Q, B, R> {
     /// give (401, 429, 500, …) need not be listed.
     pub fn problems(mut self, problems: &[(u16, &'static str)]) -> Self {
         self.meta.problems.extend_from_slice(problems);
+        self
+    }
+
+    /// The ids the body carries, what each names and whose it may be. Every field of a
+    /// body that names an object is declared here (a test fails on one that is not): the
+    /// gateway holds each to the caller's municipality as its scope says.
+    pub fn body_ids(mut self, ids: &'static [BodyId]) -> Self {
+        self.meta.body_ids = ids;
         self
     }
 

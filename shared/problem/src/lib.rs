@@ -160,32 +160,44 @@ mod tests {
 /// missing or unknown field.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    result.map_err(|e| {
-        let mut pointer = to_pointer(e.path());
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        // serde's message ends with " at line L column C": useless to a client.
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_owned(),
-            None => message,
-        };
-        // A missing field is reported at its parent object: name the field itself.
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'))
-        {
-            pointer.push('/');
-            pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
-        }
-        if inner.is_syntax() || inner.is_eof() {
-            Problem::bad_request(format!("the body is not valid JSON: {message}"))
-        } else {
-            Problem::new(422, "invalid-body", "The body does not match the schema")
-                .with_detail(message.clone())
-                .with_field(pointer, message)
-        }
-    })
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(refusal)?;
+    // A document ends where it ends: text after it (` }x`) is not a body anyone meant, and
+    // reading the first document of it would act on half of what was sent.
+    de.end()
+        .map_err(|_| Problem::bad_request("the body is not valid JSON: text after the document"))?;
+    Ok(value)
+}
+
+/// Reads an already parsed JSON value as `T`, naming the field at fault as [`parse_json`]
+/// does.
+pub fn parse_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(value).map_err(refusal)
+}
+
+fn refusal(e: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let mut pointer = to_pointer(e.path());
+    let inner = e.into_inner();
+    let message = inner.to_string();
+    // serde's message ends with " at line L column C": useless to a client.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message,
+    };
+    // A missing field is reported at its parent object: name the field itself.
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        pointer.push('/');
+        pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+    }
+    if inner.is_syntax() || inner.is_eof() {
+        Problem::bad_request(format!("the body is not valid JSON: {message}"))
+    } else {
+        Problem::new(422, "invalid-body", "The body does not match the schema")
+            .with_detail(message.clone())
+            .with_field(pointer, message)
+    }
 }
 
 fn to_pointer(path: &serde_path_to_error::Path) -> String {
@@ -247,6 +259,20 @@ mod parse_tests {
         let p = parse_json::<Body>(br#"{"code":"1","areas":[{"kind":5}]}"#).unwrap_err();
         assert_eq!(p.status, 422);
         assert_eq!(p.errors[0].pointer, "/areas/0/kind");
+    }
+
+    #[test]
+    fn text_after_the_document_is_a_bad_request() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Named {
+            name: String,
+        }
+        let p = parse_json::<Named>(br#"{"name":"a"} }x"#).unwrap_err();
+        assert_eq!(p.status, 400);
+        let p = parse_json::<Named>(br#"{"name":"a"}{"name":"b"}"#).unwrap_err();
+        assert_eq!(p.status, 400);
+        assert!(parse_json::<Named>(b"{\"name\":\"a\"} \n\t").is_ok());
     }
 
     #[test]

@@ -362,6 +362,12 @@ pub struct Platform {
     pub gateway: ServiceProcess,
     /// The audit service.
     pub audit: ServiceProcess,
+    /// The team messaging service.
+    pub messaging: ServiceProcess,
+    /// The messaging service's own database.
+    pub messaging_db: TestDb,
+    /// The messaging service's health address (`http://127.0.0.1:<port>`).
+    pub messaging_health: String,
     /// Its NATS server.
     pub nats: Nats,
     /// Its database (the identity service's).
@@ -474,6 +480,20 @@ impl Platform {
             &audit_env,
             dir.path().join("audit.log"),
         )?;
+        let messaging_db = TestDb::create().await?;
+        let mut messaging_env = common.clone();
+        messaging_env.push(("TSUNAGU_DATABASE_URL".to_owned(), messaging_db.url.clone()));
+        let messaging_health_port = free_port();
+        messaging_env.push((
+            "TSUNAGU_HEALTH_ADDR".to_owned(),
+            format!("127.0.0.1:{messaging_health_port}"),
+        ));
+        let messaging = ServiceProcess::start(
+            &binary("tsunagu-messaging")?,
+            &["serve"],
+            &messaging_env,
+            dir.path().join("messaging.log"),
+        )?;
         let mut gateway_env = common;
         gateway_env.push((
             "TSUNAGU_HTTP_ADDR".to_owned(),
@@ -494,6 +514,9 @@ impl Platform {
             identity,
             gateway,
             audit,
+            messaging,
+            messaging_db,
+            messaging_health: format!("http://127.0.0.1:{messaging_health_port}"),
             nats,
             db,
             audit_db,
@@ -519,14 +542,16 @@ impl Platform {
             };
             if ready(self.url("/readyz")).await
                 && ready(format!("{}/readyz", self.audit_health)).await
+                && ready(format!("{}/readyz", self.messaging_health)).await
             {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 bail!(
-                    "the platform did not become ready\n--- identity ---\n{}\n--- audit ---\n{}\n--- gateway ---\n{}",
+                    "the platform did not become ready\n--- identity ---\n{}\n--- audit ---\n{}\n--- messaging ---\n{}\n--- gateway ---\n{}",
                     self.identity.log_tail(30),
                     self.audit.log_tail(30),
+                    self.messaging.log_tail(30),
                     self.gateway.log_tail(30)
                 );
             }
@@ -555,6 +580,18 @@ impl Platform {
             (
                 "TSUNAGU_CREDENTIAL_KEY".to_owned(),
                 self.credential_key.clone(),
+            ),
+        ]
+    }
+
+    /// The environment the messaging binary runs with, for running its CLI commands.
+    pub fn messaging_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("TSUNAGU_NATS_URL".to_owned(), self.nats.url.clone()),
+            ("TSUNAGU_NAMESPACE".to_owned(), self.namespace.clone()),
+            (
+                "TSUNAGU_DATABASE_URL".to_owned(),
+                self.messaging_db.url.clone(),
             ),
         ]
     }

@@ -70,6 +70,7 @@ pub async fn attach_document(
         media_type: blob.media_type,
         size: blob.size,
         title: doc.title,
+        purpose: doc.purpose.unwrap_or(consent::Purpose::Care),
     };
     forward(
         &state,

@@ -2,7 +2,7 @@
 //! factor, sessions, the caller's own record, role changes, deactivation, and the keys that
 //! verify access tokens.
 
-use doors::{Content, Declared, Door, Object, PathId, PathIds, Route};
+use doors::{BodyId, Content, Declared, Door, Object, PathId, PathIds, Route};
 use permissions::Action;
 use serde::Deserialize;
 use serde_json::json;
@@ -79,6 +79,7 @@ pub fn routes() -> Vec<Declared> {
             .summary("Invite a member: the answer holds the one-time activation token to hand over.")
             .door(MANAGE_MEMBERS)
             .body::<InviteMember>()
+            .body_ids(const { &[BodyId::own("/sites/*", Object::Site), BodyId::own("/municipality", Object::Municipality)] })
             .service(SERVICE, ep::INVITE_MEMBER, |_, _, body| Ok(body))
             .answers::<Invitation>(201, "invited")
             .problems(&[
@@ -257,6 +258,7 @@ pub fn routes() -> Vec<Declared> {
             .summary("Make an invitation link (URL or QR code) through which people join for broadcasts; the coordination centre verifies each before the membership opens.")
             .door(Door::Signed(&[Action::VerifySelfRegistration]))
             .body::<CreateJoinLink>()
+            .body_ids(const { &[BodyId::own("/municipality", Object::Municipality)] })
             .service(SERVICE, ep::CREATE_JOIN_LINK, |_, _, body| Ok(body))
             .answers::<JoinLink>(200, "the link")
             .problems(&[(403, "only the coordination centre of that municipality")])

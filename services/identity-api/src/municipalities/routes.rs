@@ -1,6 +1,6 @@
 //! The register's routes: operator writes, reads for the region.
 
-use doors::{Declared, Door, Object, PathId, PathIds, Route, Written};
+use doors::{BodyId, Declared, Door, Object, PathId, PathIds, Route, Written};
 use permissions::Action;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -106,6 +106,11 @@ pub struct GroupListParams {
     pub limit: Option<u32>,
 }
 
+/// Why a group names other municipalities: a group (広域連合, a centre's coverage) is a
+/// union of municipalities, formed and changed by the operator alone.
+const GROUPED: &str =
+    "a group is a union of several municipalities; only the operator forms and changes one";
+
 pub fn routes() -> Vec<Declared> {
     vec![
         Route::post("register_municipality", "/api/v1/municipalities")
@@ -113,6 +118,7 @@ pub fn routes() -> Vec<Declared> {
             .summary("Register a municipality.")
             .door(REGISTER)
             .body::<RegisterMunicipality>()
+            .body_ids(const { &[BodyId::new_id("/code", Object::Municipality)] })
             .service(SERVICE, ep::REGISTER_MUNICIPALITY, |_, _, body| Ok(body))
             .answers::<Written>(201, "registered")
             .problems(&[
@@ -189,6 +195,7 @@ pub fn routes() -> Vec<Declared> {
             .door(REGISTER)
             .path::<CodePath>()
             .body::<NewArea>()
+            .body_ids(const { &[BodyId::new_id("/area_id", Object::Area)] })
             .service(SERVICE, ep::ADD_AREA, |p, _, area| {
                 Ok(AddArea { code: p.code, area })
             })
@@ -226,6 +233,14 @@ pub fn routes() -> Vec<Declared> {
             .summary("Form a group of municipalities.")
             .door(REGISTER)
             .body::<FormGroup>()
+            .body_ids(
+                const {
+                    &[
+                        BodyId::new_id("/group_id", Object::MunicipalityGroup),
+                        BodyId::crossing("/members/*", Object::Municipality, GROUPED),
+                    ]
+                },
+            )
             .service(SERVICE, ep::FORM_GROUP, |_, _, body| Ok(body))
             .answers::<Written>(201, "formed")
             .problems(&[
@@ -280,6 +295,7 @@ pub fn routes() -> Vec<Declared> {
         .door(REGISTER)
         .path::<GroupPath>()
         .body::<NewGroupMember>()
+        .body_ids(const { &[BodyId::crossing("/code", Object::Municipality, GROUPED)] })
         .service(SERVICE, ep::JOIN_GROUP, |p, _, member| {
             Ok(GroupMembership {
                 group_id: p.group_id,

@@ -1,7 +1,7 @@
 //! The directory's routes: organisations and their sites, written by the operator and the
 //! secretariat, read by the region.
 
-use doors::{Declared, Door, Object, PathId, PathIds, Route};
+use doors::{BodyId, Declared, Door, Object, PathId, PathIds, Route};
 use permissions::Action;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -121,6 +121,23 @@ pub struct SiteListParams {
     pub limit: Option<u32>,
 }
 
+/// The ids of a site's details: its home municipality is the caller's own; the
+/// municipalities it serves may be any (a site serves across borders); its area is one of
+/// its home municipality's, which the service checks.
+const SITE_IDS: &[BodyId] = &[
+    BodyId::own("/home_municipality", Object::Municipality),
+    BodyId::crossing(
+        "/municipalities_served/*",
+        Object::Municipality,
+        "a site serves patients of several municipalities",
+    ),
+    BodyId::held_by(
+        "/area_id",
+        Object::Area,
+        "an area of the site's home municipality, which the service checks",
+    ),
+];
+
 pub fn routes() -> Vec<Declared> {
     vec![
         Route::post("register_organisation", "/api/v1/organisations")
@@ -128,6 +145,7 @@ pub fn routes() -> Vec<Declared> {
             .summary("Register an organisation (法人). The service chooses its id and answers with it.")
             .door(MANAGE_ORGANISATIONS)
             .body::<NewOrganisation>()
+            .body_ids(const { &[BodyId::own("/home_municipality", Object::Municipality)] })
             .service(SERVICE, ep::REGISTER_ORGANISATION, |_, _, body| Ok(body))
             .answers::<OrganisationWritten>(201, "registered")
             .problems(&[
@@ -189,6 +207,7 @@ pub fn routes() -> Vec<Declared> {
             .door(MANAGE_SITES)
             .path::<OrganisationPath>()
             .body::<SiteDetails>()
+            .body_ids(SITE_IDS)
             .service(SERVICE, ep::REGISTER_SITE, |p, _, details| {
                 Ok(RegisterSite {
                     organisation_id: p.organisation_id,
@@ -238,6 +257,7 @@ pub fn routes() -> Vec<Declared> {
             .door(MANAGE_SITES)
             .path::<SitePath>()
             .body::<SiteDetails>()
+            .body_ids(SITE_IDS)
             .service(SERVICE, ep::CHANGE_SITE_DETAILS, |p, _, details| {
                 Ok(ChangeSiteDetails {
                     site_id: p.site_id,

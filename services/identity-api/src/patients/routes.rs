@@ -2,7 +2,9 @@
 //! by role; whether they may see *this* patient is decided by the identity service with the
 //! one access decision (consent, team, break-glass), which also records the access.
 
-use doors::{Content, Declared, Door, FileContent, Object, PathId, PathIds, Route, Written};
+use doors::{
+    BodyId, Content, Declared, Door, FileContent, Object, PathId, PathIds, Route, Written,
+};
 use permissions::Action;
 use problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -156,6 +158,12 @@ pub struct NewDocument {
     /// Title (personal data: sealed with the patient's key).
     #[schema(min_length = 1, max_length = 200, example = "退院時サマリー")]
     pub title: String,
+    /// Why: `care` (default: through the consent, as a read of the category would be) or
+    /// `emergency` (through your break-glass access). A write is decided exactly as the read
+    /// of its category for the same purpose.
+    #[serde(default)]
+    #[schema(schema_with = crate::closed_lists::purpose, nullable = false)]
+    pub purpose: Option<consent::Purpose>,
 }
 
 /// What a record read asks for.
@@ -210,6 +218,23 @@ fn categories(text: &str) -> Result<Vec<DataCategory>, Problem> {
         .collect()
 }
 
+/// Why a care team crosses municipalities: wide-area cooperation, decided by the patient's
+/// municipality and covered by the patient's consent.
+const WIDE_AREA: &str = "a patient's care team may hold sites of several municipalities (wide-area cooperation), decided for the patient and covered by their consent";
+
+/// The ids of a consent form: the site that received it is the caller's municipality's;
+/// the sites the consent covers or excludes are the patient's choice, of any municipality.
+const CONSENT_IDS: &[BodyId] = &[
+    BodyId::own("/received_at_site", Object::Site),
+    BodyId::crossing("/model/excluded/*", Object::Site, CHOSEN_SITES),
+    BodyId::crossing("/model/sites/*", Object::Site, CHOSEN_SITES),
+    BodyId::crossing("/model/site", Object::Site, CHOSEN_SITES),
+    BodyId::own("/scanned_form", Object::File),
+];
+
+/// Why a consent names other municipalities' sites.
+const CHOSEN_SITES: &str = "the sites a consent covers are the patient's choice, among the sites of their team in any municipality";
+
 pub fn routes() -> Vec<Declared> {
     vec![
         Route::post("register_patient", "/api/v1/patients")
@@ -217,6 +242,7 @@ pub fn routes() -> Vec<Declared> {
             .summary("Register a patient: by a site that will be on their team (care management office, hospital liaison office, community support centre) or by the secretariat. A patient with the same reading and date of birth in the municipality is a warning, not a block.")
             .door(Door::Signed(&[Action::RegisterPatient]))
             .body::<NewPatient>()
+            .body_ids(const { &[BodyId::crossing("/home_municipality", Object::Municipality, "a care site registers a patient of any municipality it serves (teams span municipalities); a secretariat only its own, held by the service"), BodyId::own("/registering_site", Object::Site)] })
             .service(SERVICE, ep::REGISTER_PATIENT, |_, _, body| Ok(body))
             .answers::<PatientRegistration>(201, "registered")
             .into(),
@@ -239,6 +265,7 @@ pub fn routes() -> Vec<Declared> {
             .door(REGISTRATION)
             .path::<PatientPath>()
             .body::<PatientMove>()
+            .body_ids(const { &[BodyId::crossing("/home_municipality", Object::Municipality, "a move names the municipality the patient moved to")] })
             .service(SERVICE, ep::MOVE_PATIENT, |p, _, change| {
                 Ok(MovePatient {
                     patient_id: p.patient_id,
@@ -281,6 +308,7 @@ pub fn routes() -> Vec<Declared> {
             .door(Door::Signed(&[Action::RecordConsent]))
             .path::<PatientPath>()
             .body::<ConsentDetails>()
+            .body_ids(CONSENT_IDS)
             .service(SERVICE, ep::RECORD_CONSENT, |p, _, details| {
                 Ok(RecordConsent {
                     patient_id: p.patient_id,
@@ -298,6 +326,7 @@ pub fn routes() -> Vec<Declared> {
         .door(Door::Signed(&[Action::RecordConsent]))
         .path::<ConsentPath>()
         .body::<ConsentDetails>()
+        .body_ids(CONSENT_IDS)
         .service(SERVICE, ep::AMEND_CONSENT, |p, _, details| {
             Ok(AmendConsent {
                 patient_id: p.patient_id,
@@ -367,6 +396,7 @@ pub fn routes() -> Vec<Declared> {
             .door(MANAGE_TEAM)
             .path::<PatientPath>()
             .body::<NewTeamMember>()
+            .body_ids(const { &[BodyId::crossing("/site", Object::Site, WIDE_AREA), BodyId::crossing("/member", Object::Member, "a person working at the seat's site, whichever municipality registered them; the service holds them to the site")] })
             .service(SERVICE, ep::ADD_TEAM_MEMBER, |p, _, seat| {
                 Ok(AddTeamMember {
                     patient_id: p.patient_id,
@@ -399,6 +429,7 @@ pub fn routes() -> Vec<Declared> {
             .door(MANAGE_TEAM)
             .path::<PatientPath>()
             .body::<Contact24h>()
+            .body_ids(const { &[BodyId::crossing("/site", Object::Site, "a site on the patient's care team, which may span municipalities; the service holds it to the team")] })
             .service(SERVICE, ep::SET_CONTACT_24H, |p, _, contact| {
                 Ok(SetContact24h {
                     patient_id: p.patient_id,
@@ -489,6 +520,7 @@ pub fn routes() -> Vec<Declared> {
             .door(Door::Signed(&[Action::WritePatientClinical]))
             .path::<PatientPath>()
             .body::<NewDocument>()
+            .body_ids(const { &[BodyId::own("/sha256", Object::File)] })
             .answers::<AttachedDocument>(201, "attached")
             .into(),
         // Answered by the gateway: the content streams from the file store.

@@ -426,9 +426,9 @@ pub fn decide(
                     BreakGlassRefused::NotPermitted(rule) => {
                         ConsentError::BreakGlassNotPermitted(rule)
                     }
-                    BreakGlassRefused::ReasonMissing | BreakGlassRefused::ReasonTooLong => {
-                        Invalid::new("/reason", refused).into()
-                    }
+                    BreakGlassRefused::ReasonMissing
+                    | BreakGlassRefused::ReasonUnreadable
+                    | BreakGlassRefused::ReasonTooLong => Invalid::new("/reason", refused).into(),
                     BreakGlassRefused::DurationOutOfRange => {
                         Invalid::new("/minutes", refused).into()
                     }

@@ -74,6 +74,7 @@ pub fn checked(input: &AttachDocument) -> Result<AttachDocument, Invalid> {
         media_type,
         size: input.size,
         title,
+        purpose: input.purpose,
     })
 }
 
@@ -119,6 +120,7 @@ mod tests {
             media_type: " Application/PDF ".into(),
             size: 10,
             title: "退院時サマリー　2026年10月".into(),
+            purpose: consent::Purpose::Care,
         }
     }
 

@@ -8,6 +8,7 @@ use bus::{CallContext, Incoming, Reply};
 use event_store::{EventStore, Position};
 use identity_api::events::IdentityEvent;
 use identity_api::organisations::*;
+use identity_api::places::{MAX_OBJECTS, PlaceObjects, PlacedKind, Places};
 use identity_api::{CONTEXT, aggregates, endpoints, service_types};
 use problem::Problem;
 use uuid::Uuid;
@@ -485,6 +486,64 @@ impl Identity {
             }
             _ => Err(Problem::not_found("no such endpoint")),
         }
+    }
+
+    /// The municipality of each object, for the gateway's check of the ids in a body. Reads
+    /// once the register (and, for patients, the care projection) has every event stored,
+    /// so an object registered a moment ago is placed.
+    pub(crate) async fn place_objects(&self, q: PlaceObjects) -> Result<Reply, Problem> {
+        if q.objects.len() > MAX_OBJECTS {
+            return Err(Problem::bad_request("too many objects to place"));
+        }
+        self.settled().await?;
+        if q.objects.iter().any(|o| o.kind == PlacedKind::Patient) {
+            let last = self
+                .store
+                .last_sequence(CONTEXT)
+                .await
+                .map_err(store_problem)?;
+            projection_runner::wait_for_position(
+                &self.pool,
+                crate::projections::care::SCHEMA,
+                last,
+                self.read_wait,
+            )
+            .await
+            .map_err(|_| Problem::timeout("the register has not caught up yet; try again"))?;
+        }
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        let mut municipalities = Vec::with_capacity(q.objects.len());
+        for object in &q.objects {
+            // Ids are UUIDs, read in either case; anything else names nothing.
+            let Ok(id) = Uuid::parse_str(&object.id) else {
+                municipalities.push(None);
+                continue;
+            };
+            let sql = match object.kind {
+                PlacedKind::Site => {
+                    "SELECT home_municipality FROM register.sites WHERE site_id = $1"
+                }
+                PlacedKind::Organisation => {
+                    "SELECT home_municipality FROM register.organisations WHERE organisation_id = $1"
+                }
+                PlacedKind::Member => {
+                    "SELECT municipality FROM register.members WHERE member_id = $1"
+                }
+                PlacedKind::Patient => {
+                    "SELECT home_municipality FROM care.patients WHERE patient_id = $1"
+                }
+            };
+            let row = client
+                .query_opt(sql, &[&id.to_string()])
+                .await
+                .map_err(db_problem)?;
+            municipalities.push(row.map(|r| r.get::<_, String>(0)));
+        }
+        Ok(Reply::value(Places { municipalities }))
     }
 }
 

@@ -43,6 +43,7 @@ use crate::projections::care;
 use crate::records::{self, PatientRow};
 use crate::sealing;
 
+mod for_services;
 mod lists;
 
 /// The actor of the bootstrap credential: the region's operator before any member exists.
@@ -78,6 +79,7 @@ pub const ENDPOINTS: &[&str] = &[
     ep::ERASE_PATIENT,
     ep::LIST_MY_PATIENTS,
     ep::LIST_MUNICIPALITY_PATIENTS,
+    identity_api::patient_access::PATIENT_ACCESS,
 ];
 
 /// Who asks.
@@ -1259,7 +1261,9 @@ impl Identity {
             &id,
             current,
             reach,
-            &[Purpose::Care, Purpose::Emergency],
+            // The purpose asked, as a read of the category would weigh it: a write never
+            // falls back to break-glass on its own.
+            &[c.purpose],
             false,
         );
         let document_id = Uuid::now_v7().to_string();
@@ -1548,6 +1552,9 @@ impl Identity {
             ep::OPEN_DOCUMENT => self.open_document(ctx, incoming.json()?).await,
             ep::ATTACH_DOCUMENT => self.attach_document(ctx, incoming.json()?).await,
             ep::LIST_MY_PATIENTS => self.list_my_patients(ctx, incoming.json()?).await,
+            identity_api::patient_access::PATIENT_ACCESS => {
+                self.patient_access(ctx, incoming.json()?).await
+            }
             ep::LIST_MUNICIPALITY_PATIENTS => {
                 self.list_municipality_patients(ctx, incoming.json()?).await
             }

@@ -14,9 +14,11 @@ import { PagedList } from "../../ui/list";
 import { Button, Field, Page, PersonName, ProblemNote, SelectField, TextField } from "../../ui/ui";
 
 type Invitation = components["schemas"]["Invitation"];
+/** A role, as the document names them. */
+type Role = components["schemas"]["InviteMember"]["roles"][number];
 
 /** Roles the secretariat hands out when inviting. */
-const INVITABLE = ["professional", "site_admin", "community_support_centre_staff", "coordination_centre_staff", "municipal_secretariat", "auditor"];
+const INVITABLE: Role[] = ["professional", "site_admin", "community_support_centre_staff", "coordination_centre_staff", "municipal_secretariat", "auditor"];
 
 export function Members() {
   const { t, lang } = useI18n();
@@ -112,7 +114,7 @@ function InviteForm({
   const [name, setName] = useState("");
   const [kana, setKana] = useState("");
   const [profession, setProfession] = useState<Profession>("nurse");
-  const [roles, setRoles] = useState<string[]>(["professional"]);
+  const [roles, setRoles] = useState<Role[]>(["professional"]);
   const [site, setSite] = useState("");
   const sending = useSending(lang);
   const sites = useLoad(
@@ -120,7 +122,7 @@ function InviteForm({
       must(api.GET("/api/v1/sites", { params: { query: { municipality, limit: 200 } } })).then((p) => p.items),
     [municipality],
   );
-  const toggle = (role: string) => setRoles((r) => (r.includes(role) ? r.filter((x) => x !== role) : [...r, role]));
+  const toggle = (role: Role) => setRoles((r) => (r.includes(role) ? r.filter((x) => x !== role) : [...r, role]));
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const invited = await sending.send(() =>

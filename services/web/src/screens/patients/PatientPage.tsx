@@ -13,6 +13,7 @@ import { Link } from "../../app/router";
 import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
 import { useState } from "react";
 import type { Problem } from "../../api/problem";
+import { Timeline } from "./Timeline";
 
 const ALL_CATEGORIES = Object.keys(CATEGORIES).join(",");
 
@@ -156,7 +157,7 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
 
       <section className="panel" aria-labelledby="timeline">
         <h2 id="timeline">{t("patient.timeline")}</h2>
-        <p className="pending-note">{t("pending.timeline")}</p>
+        <Timeline patientId={id} />
       </section>
 
       {record.data && record.data.documents.length > 0 && (

@@ -1,0 +1,81 @@
+//! Patient data held by another service (messaging's posts), decided here: the other
+//! service asks before any of it leaves or is stored. Identity takes the one access decision
+//! with its own facts, fresh to the patient's last event (so a withdrawal or a member
+//! leaving the team refuses the very next request, whichever service answers it), records
+//! it as `AccessRecorded` naming the asking service's route, and only then seals what is to
+//! be stored or opens what is to be shown — with the patient's own key, so erasing the
+//! patient shreds the other service's copies too. A refusal answers exactly as identity's
+//! own reads do.
+//!
+//! A bus endpoint only: no HTTP route reaches it.
+
+use consent::{DataCategory, Purpose};
+use serde::{Deserialize, Serialize};
+
+/// Endpoint: [`PatientAccess`] → [`PatientAccessAnswer`].
+pub const PATIENT_ACCESS: &str = "patient_access";
+
+/// What the other service does with the patient's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum AccessAsked {
+    /// Shows data of these categories (the answer says which the decision allows).
+    Read { categories: Vec<DataCategory> },
+    /// Stores data of this category (the consent must cover it).
+    Write { category: DataCategory },
+}
+
+/// Sealed text of one category, to open if the decision allows its category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedText {
+    pub category: DataCategory,
+    pub sealed: String,
+}
+
+/// Ask, as the member in the call's context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientAccess {
+    pub patient_id: String,
+    pub asked: AccessAsked,
+    pub purpose: Purpose,
+    /// What the access touches, for the record (e.g. `post:<id>`, `timeline`).
+    pub resources: Vec<String>,
+    /// The asking service's endpoint, for the record (e.g. `messaging.create_post`).
+    pub route: String,
+    /// Binds sealed text to its use: the same context seals and opens (e.g. `PostCreated`).
+    pub context: String,
+    /// Texts to seal once allowed (a write).
+    #[serde(default)]
+    pub seal: Vec<String>,
+    /// Texts to open, each only if its category is allowed (a read).
+    #[serde(default)]
+    pub open: Vec<SealedText>,
+}
+
+/// The member who asked, as a colleague knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub member_id: String,
+    pub name: String,
+    pub profession: Option<String>,
+    /// The site they act for here (their seat's site when the consent allowed it).
+    pub site_id: Option<String>,
+    pub site_name: Option<String>,
+}
+
+/// Allowed: what the decision opens, the texts sealed and opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientAccessAnswer {
+    /// The categories allowed (for a write, the one asked).
+    pub categories: Vec<DataCategory>,
+    /// The patient's home municipality (the envelope's `municipality` of what is stored).
+    pub home_municipality: Option<String>,
+    /// Who asked.
+    pub author: Author,
+    /// [`PatientAccess::seal`], sealed, in order.
+    pub sealed: Vec<String>,
+    /// [`PatientAccess::open`], opened, in order: `None` where the category is not allowed
+    /// or the patient's data was erased.
+    pub opened: Vec<Option<String>>,
+}

@@ -1,0 +1,130 @@
+//! Patient data another service holds (messaging's posts), decided here: the same decision
+//! as identity's own reads and writes, on the same fresh facts, recorded the same way before
+//! anything is sealed or opened. See `identity_api::patient_access`.
+
+use identity_api::patient_access::{AccessAsked, Author, PatientAccess, PatientAccessAnswer};
+
+use super::*;
+
+impl Identity {
+    pub(super) async fn patient_access(
+        &self,
+        ctx: &CallContext,
+        q: PatientAccess,
+    ) -> Result<Reply, Problem> {
+        let asker = asker(ctx)?;
+        let id = patient_id(&q.patient_id)?;
+        let reach = match &q.asked {
+            AccessAsked::Read { categories } if categories.is_empty() => {
+                return Err(Problem::invalid_field(
+                    "/categories",
+                    "ask for at least one category",
+                ));
+            }
+            AccessAsked::Read { categories } => Reach::ReadClinical {
+                categories: CategorySet::of(categories),
+            },
+            AccessAsked::Write { category } => Reach::WriteClinical {
+                categories: CategorySet::from(*category),
+            },
+        };
+        let current = self.current(&id).await?;
+        let decided = self.decide_access(&asker, &id, current, reach, &[q.purpose], false);
+        self.record_access(ctx, &asker, &id, &decided, q.resources, &q.route)
+            .await?;
+        let (basis, allowed) = match &decided.decision {
+            AccessDecision::Allowed { basis, categories } => (basis, *categories),
+            AccessDecision::Denied { reason } => {
+                return Err(refusal(&asker, &decided.facts, *reason));
+            }
+        };
+        let erased_row = decided.row.as_ref().is_some_and(|r| r.erased_at.is_some());
+        let key = self
+            .credentials
+            .patient_key(uuid_of(&id)?)
+            .await
+            .map_err(key_problem)?;
+        let key = if erased_row {
+            None
+        } else if q.seal.is_empty() {
+            match key {
+                PatientKey::Live(k) => Some(k),
+                _ => None,
+            }
+        } else {
+            self.sealing_key(&id, &key).await?
+        };
+        if key.is_none() && !q.seal.is_empty() {
+            return Err(erased());
+        }
+        let context = seal_context(&id, &q.context);
+        let sealed = match &key {
+            Some(key) => q
+                .seal
+                .iter()
+                .map(|text| key.seal(&context, text.as_bytes()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let opened = q
+            .open
+            .iter()
+            .map(|text| {
+                let key = key.as_ref().filter(|_| allowed.contains(text.category))?;
+                let bytes = key.open(&context, &text.sealed).ok()?;
+                String::from_utf8(bytes).ok()
+            })
+            .collect();
+        let site = match (basis, &asker) {
+            (Basis::Consent { site, .. }, _) => Some(site.as_str().to_owned()),
+            (_, Asker::Member(caller)) => caller.sites.first().cloned(),
+            (_, Asker::Bootstrap) => None,
+        };
+        let author = self.author(&asker, site).await?;
+        Ok(Reply::value(PatientAccessAnswer {
+            categories: allowed.iter().collect(),
+            home_municipality: decided.facts.home_municipality.clone(),
+            author,
+            sealed,
+            opened,
+        }))
+    }
+
+    /// The asker as colleagues know them: name, profession and the site they act for.
+    async fn author(&self, asker: &Asker<'_>, site: Option<String>) -> Result<Author, Problem> {
+        let member_id = asker.id();
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        let row = client
+            .query_opt(
+                "SELECT m.name, m.profession, s.name
+                   FROM (SELECT 1) one
+                   LEFT JOIN register.members m ON m.member_id = $1
+                   LEFT JOIN register.sites s ON s.site_id = $2",
+                &[&member_id, &site],
+            )
+            .await
+            .map_err(db_problem)?;
+        let (name, profession, site_name) = match row {
+            Some(r) => (
+                r.get::<_, Option<String>>(0),
+                r.get::<_, Option<String>>(1),
+                r.get::<_, Option<String>>(2),
+            ),
+            None => (None, None, None),
+        };
+        Ok(Author {
+            name: name.unwrap_or_else(|| match asker {
+                Asker::Bootstrap => "運用者".to_owned(),
+                Asker::Member(_) => "（名前未登録）".to_owned(),
+            }),
+            member_id,
+            profession,
+            site_name: site_name.filter(|_| site.is_some()),
+            site_id: site,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! The messaging stream's events: facts a care worker would name.
+
+use consent::DataCategory;
+use event_store::{DecodeError, EventContract, decode_tagged, encode_tagged};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Who wrote, as colleagues know them (a professional's name and site are not the
+/// patient's personal data; the text is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostAuthor {
+    pub member_id: String,
+    pub name: String,
+    pub profession: Option<String>,
+    pub site_id: Option<String>,
+    pub site_name: Option<String>,
+}
+
+/// Every event of the messaging context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum MessagingEvent {
+    /// A member of the care team posted to the patient's timeline.
+    PostCreated {
+        post_id: String,
+        patient_id: String,
+        author: PostAuthor,
+        /// The data category the consent covered when it was posted.
+        category: DataCategory,
+        /// 至急.
+        urgent: bool,
+        /// 要返信.
+        reply_requested: bool,
+        /// The text, sealed with the patient's key (context [`POST_TEXT`]); unreadable once
+        /// the patient is erased.
+        text_sealed: String,
+    },
+}
+
+/// The sealing context of a post's text.
+pub const POST_TEXT: &str = "PostCreated";
+
+const VERSIONS: &[(&str, u32)] = &[("PostCreated", 1)];
+
+impl EventContract for MessagingEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::PostCreated { .. } => "PostCreated",
+        }
+    }
+
+    fn current_version(event_type: &str) -> Option<u32> {
+        VERSIONS
+            .iter()
+            .find(|(t, _)| *t == event_type)
+            .map(|(_, v)| *v)
+    }
+
+    fn to_payload(&self) -> Value {
+        encode_tagged(self).1
+    }
+
+    fn decode(event_type: &str, schema_version: u32, payload: Value) -> Result<Self, DecodeError> {
+        let current = Self::current_version(event_type)
+            .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
+        decode_tagged(event_type, schema_version, current, payload, &[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_round_trips_through_its_payload() {
+        let event = MessagingEvent::PostCreated {
+            post_id: "p1".into(),
+            patient_id: "pt".into(),
+            author: PostAuthor {
+                member_id: "m".into(),
+                name: "看護 花子".into(),
+                profession: Some("nurse".into()),
+                site_id: Some("s".into()),
+                site_name: Some("ひかり訪問看護".into()),
+            },
+            category: DataCategory::CareRecords,
+            urgent: true,
+            reply_requested: false,
+            text_sealed: "sealed".into(),
+        };
+        let payload = event.to_payload();
+        assert!(payload.get("text").is_none(), "no plain text: {payload}");
+        let back = MessagingEvent::decode("PostCreated", 1, payload).unwrap();
+        assert_eq!(back, event);
+    }
+}

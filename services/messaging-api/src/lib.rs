@@ -1,0 +1,37 @@
+//! The public contract of the team messaging service: what it accepts on the bus, what it
+//! answers, the events of its stream and its HTTP routes. Serde types only, no behaviour.
+//!
+//! So far it holds the patient timeline: the care team writes a post once (report, contact,
+//! consult — 報告・連絡・相談), with optional flags (至急 urgent, 要返信 reply requested) and
+//! the data category the patient's consent must cover; every member of the team reads it
+//! when they can. A post's text is the patient's personal data: sealed with the patient's
+//! own key, so erasing the patient shreds it.
+
+pub mod events;
+pub mod routes;
+pub mod timeline;
+
+pub use routes::api;
+
+/// The service's name on the bus (`<namespace>.rpc.messaging.<endpoint>`).
+pub const SERVICE: &str = "messaging";
+
+/// The event context this service writes (stream `<NAMESPACE>_MESSAGING`).
+pub const CONTEXT: &str = "messaging";
+
+/// Aggregate types of this context, the third token of their subjects.
+pub mod aggregates {
+    /// A post on a patient's timeline, identified by a UUIDv7 the service chose.
+    pub const POST: &str = "post";
+}
+
+/// Endpoint names on the bus.
+pub mod endpoints {
+    /// Command: post to a patient's timeline ([`crate::timeline::CreatePost`]).
+    pub const CREATE_POST: &str = "create_post";
+    /// Query: a page of a patient's timeline, newest first ([`crate::timeline::ReadTimeline`]).
+    pub const READ_TIMELINE: &str = "read_timeline";
+
+    /// Every endpoint the service answers.
+    pub const ALL: &[&str] = &[CREATE_POST, READ_TIMELINE];
+}

@@ -1,0 +1,98 @@
+//! The HTTP routes of team messaging, declared once (see `doors`).
+
+use doors::{Declared, Door, Object, PathId, PathIds, Route};
+use permissions::Action;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::SERVICE;
+use crate::endpoints as ep;
+use crate::timeline::*;
+
+const TAG: &str = "timeline";
+
+/// A patient in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TimelinePath {
+    /// The patient's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub patient_id: String,
+}
+
+impl PathIds for TimelinePath {
+    const IDS: &'static [PathId] = &[PathId::new("patient_id", Object::Patient)];
+}
+
+/// A page of a timeline.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineParams {
+    /// Posts older than this one (the previous page's `next_after`).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// Why: `care` (default) or `emergency` (break-glass).
+    #[param(value_type = Option<String>, pattern = "^(care|emergency)$", nullable = false)]
+    pub purpose: Option<consent::Purpose>,
+}
+
+/// The contract's routes and tags.
+pub fn api() -> doors::Api {
+    const TAGS: &[doors::Tag] = &[doors::Tag {
+        name: TAG,
+        description: "A patient's timeline: the care team writes once, every member reads when they can. Every read and write is decided by the patient's consent and team, and recorded",
+    }];
+    doors::Api {
+        tags: TAGS,
+        routes: routes(),
+    }
+}
+
+fn routes() -> Vec<Declared> {
+    vec![
+        Route::post("create_post", "/api/v1/patients/{patient_id}/posts")
+            .tag(TAG)
+            .summary("Post to the patient's timeline (報告・連絡・相談), with 至急 and 要返信 if needed: allowed when the consent covers the post's category for your seat on the team, and recorded.")
+            .door(Door::Signed(&[Action::WritePatientClinical]))
+            .path::<TimelinePath>()
+            .body::<NewPost>()
+            .service(SERVICE, ep::CREATE_POST, |p, _, post| {
+                Ok(CreatePost {
+                    patient_id: p.patient_id,
+                    post,
+                })
+            })
+            .answers::<Posted>(201, "posted")
+            .problems(&[
+                (403, "the consent or the team does not allow it (recorded)"),
+                (404, "no such patient"),
+                (422, "an empty or too long post, or an unknown category"),
+            ])
+            .into(),
+        Route::get("read_timeline", "/api/v1/patients/{patient_id}/posts")
+            .tag(TAG)
+            .summary("The patient's timeline, newest first: the posts of the categories the consent opens to you. Every read, allowed or refused, is recorded.")
+            .door(Door::PatientRead)
+            .path::<TimelinePath>()
+            .query::<TimelineParams>()
+            .service(SERVICE, ep::READ_TIMELINE, |p, q, _| {
+                Ok(ReadTimeline {
+                    patient_id: p.patient_id,
+                    after: q.after,
+                    limit: q.limit,
+                    purpose: q.purpose.unwrap_or(consent::Purpose::Care),
+                })
+            })
+            .reads_after()
+            .answers_page::<PostView>(200, "the newest posts first")
+            .problems(&[
+                (403, "the consent or the team does not allow it (recorded)"),
+                (404, "no such patient"),
+            ])
+            .into(),
+    ]
+}

@@ -1,0 +1,3 @@
+//! The messaging service's projections, in its own database.
+
+pub mod timeline;

@@ -1,0 +1,143 @@
+// A patient's timeline: the care team writes once (報告・連絡・相談), everyone on it reads when
+// they can, newest first, each post with who wrote it (name, profession, site) and when.
+// Writing is as quick as a chat message: the text, and 至急 / 要返信 when needed.
+import { useState, type FormEvent } from "react";
+import { useI18n } from "../../i18n/i18n";
+import { api, must, written } from "../../api/client";
+import { usePaged } from "../../lib/load";
+import { useSending } from "../../lib/forms";
+import { dateTime } from "../../lib/dates";
+import { CATEGORIES, PROFESSIONS, word } from "../../lib/terms";
+import { Button, Field, ProblemNote, SelectField } from "../../ui/ui";
+import type { components } from "../../api/schema.gen";
+
+type Post = components["schemas"]["PostView"];
+type Category = NonNullable<components["schemas"]["NewPost"]["category"]>;
+
+export function Timeline({ patientId }: { patientId: string }) {
+  const { t } = useI18n();
+  // Read our own writes: after a post, the list waits until it holds it.
+  const [position, setPosition] = useState<string | null>(null);
+  const list = usePaged(
+    async (after) => {
+      const page = await must(
+        api.GET("/api/v1/patients/{patient_id}/posts", {
+          params: {
+            path: { patient_id: patientId },
+            query: { after: after ?? undefined, limit: 20, purpose: "care" },
+            header: position ? { "Tsunagu-Min-Position": position } : undefined,
+          },
+        }),
+      );
+      return { items: page.items, next: page.next_after ?? null };
+    },
+    [patientId, position],
+  );
+  return (
+    <>
+      <PostForm patientId={patientId} onPosted={setPosition} />
+      <ProblemNote problem={list.problem} />
+      {!list.loading && !list.problem && list.items.length === 0 && <p>{t("timeline.empty")}</p>}
+      <ol className="rows timeline">
+        {list.items.map((post) => (
+          <PostRow key={post.post_id} post={post} />
+        ))}
+      </ol>
+      {list.hasMore && (
+        <Button kind="secondary" onClick={list.more} disabled={list.loading}>
+          {t("timeline.more")}
+        </Button>
+      )}
+      {list.loading && <p className="hint">{t("timeline.loading")}</p>}
+    </>
+  );
+}
+
+function PostRow({ post }: { post: Post }) {
+  const { t, lang } = useI18n();
+  const profession = post.author.profession ? word(PROFESSIONS, post.author.profession, lang) : null;
+  return (
+    <li className={post.urgent ? "post urgent" : "post"}>
+      <p className="post-head">
+        {post.urgent && <span className="tag tag-urgent">{t("timeline.urgent")}</span>}
+        {post.reply_requested && <span className="tag">{t("timeline.replyRequested")}</span>}
+        <span className="tag">{word(CATEGORIES, post.category, lang)}</span>
+      </p>
+      {post.text === null || post.text === undefined ? (
+        <p className="hint">{t("timeline.erased")}</p>
+      ) : (
+        <p className="post-text">{post.text}</p>
+      )}
+      <p className="hint">
+        {post.author.name}
+        {profession && `（${profession}）`}
+        {post.author.site_name && `・${post.author.site_name}`}　{dateTime(post.posted_at, lang)}
+      </p>
+    </li>
+  );
+}
+
+function PostForm({ patientId, onPosted }: { patientId: string; onPosted: (position: string | null) => void }) {
+  const { t, lang } = useI18n();
+  const [text, setText] = useState("");
+  const [urgent, setUrgent] = useState(false);
+  const [replyRequested, setReplyRequested] = useState(false);
+  const [category, setCategory] = useState<Category>("care_records");
+  const sending = useSending(lang);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const posted = await sending.send(() =>
+      written(
+        api.POST("/api/v1/patients/{patient_id}/posts", {
+          params: { path: { patient_id: patientId } },
+          body: { text, urgent, reply_requested: replyRequested, category },
+        }),
+      ),
+    );
+    if (posted) {
+      setText("");
+      setUrgent(false);
+      setReplyRequested(false);
+      onPosted(posted.position);
+    }
+  };
+  return (
+    <form className="post-form" onSubmit={(e) => void submit(e)} noValidate>
+      <Field label={t("timeline.write")} error={sending.fieldError("text")} required>
+        {({ id, describedBy, invalid }) => (
+          <textarea
+            id={id}
+            value={text}
+            rows={3}
+            maxLength={4000}
+            onChange={(e) => setText(e.target.value)}
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+            placeholder={t("timeline.placeholder")}
+          />
+        )}
+      </Field>
+      <div className="checks-inline">
+        <label className="check">
+          <input type="checkbox" checked={urgent} onChange={(e) => setUrgent(e.target.checked)} />
+          {t("timeline.urgent")}
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={replyRequested} onChange={(e) => setReplyRequested(e.target.checked)} />
+          {t("timeline.replyRequested")}
+        </label>
+      </div>
+      <SelectField
+        label={t("timeline.category")}
+        value={category}
+        onChange={(v) => setCategory(v as Category)}
+        options={Object.keys(CATEGORIES).map((c) => [c, word(CATEGORIES, c, lang)])}
+        error={sending.fieldError("category")}
+      />
+      <ProblemNote problem={sending.general} />
+      <Button type="submit" disabled={sending.busy || text.trim() === ""}>
+        {t("timeline.post")}
+      </Button>
+    </form>
+  );
+}

@@ -1,0 +1,314 @@
+//! A patient's timeline, end to end with the real binaries through the gateway: the care
+//! team writes once and every member reads when they can. Every read and write is the one
+//! access decision's (identity & consent decides and records it, for the messaging service,
+//! on facts fresh to the patient's last event), and the text is sealed with the patient's
+//! key, so erasing the patient shreds it.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use testkit::Platform;
+use tsunagu_tests::accounts::{Clock, IZUMO, send, start};
+use tsunagu_tests::care::{
+    Member, PatientForm, access_records, add_seat, all_sites_except, consent_form, grant_consent,
+    professional, register_patient, secretariat, site_of_kind, text, withdraw_consent,
+};
+
+const ALL: &[&str] = &[
+    "care_records",
+    "medication",
+    "lab_results",
+    "documents",
+    "care_plan",
+    "photos_video",
+];
+
+struct Team {
+    p: Platform,
+    _clock: Clock,
+    nurse: Member,
+    care_manager: Member,
+    pharmacist: Member,
+    physician: Member,
+    stranger: Member,
+    secretariat: Member,
+    patient: String,
+    consent: String,
+}
+
+/// 出雲市: a patient whose team is the care management office, the nursing station, the
+/// clinic and the pharmacy, under a verified 一括同意; and a nurse of another station.
+async fn team() -> anyhow::Result<Team> {
+    let (p, clock) = start().await?;
+    let office = site_of_kind(
+        &p,
+        IZUMO,
+        "みずうみ居宅介護支援事業所",
+        "care_management_office",
+        &["43"],
+    )
+    .await?;
+    let nursing = site_of_kind(
+        &p,
+        IZUMO,
+        "ひかり訪問看護ステーション",
+        "home_visit_nursing_station",
+        &["13"],
+    )
+    .await?;
+    let clinic = site_of_kind(&p, IZUMO, "ひかりクリニック", "clinic", &[]).await?;
+    let pharmacy = site_of_kind(&p, IZUMO, "つむぎ薬局", "pharmacy", &[]).await?;
+    let other = site_of_kind(
+        &p,
+        IZUMO,
+        "そよかぜ訪問看護",
+        "home_visit_nursing_station",
+        &["13"],
+    )
+    .await?;
+    let care_manager = professional(&p, &clock, "cm.tl", "care_manager", &office, IZUMO).await?;
+    let nurse = professional(&p, &clock, "nurse.tl", "nurse", &nursing, IZUMO).await?;
+    let physician = professional(&p, &clock, "doctor.tl", "physician", &clinic, IZUMO).await?;
+    let pharmacist =
+        professional(&p, &clock, "pharmacist.tl", "pharmacist", &pharmacy, IZUMO).await?;
+    let stranger = professional(&p, &clock, "stranger.tl", "nurse", &other, IZUMO).await?;
+    let secretariat = secretariat(&p, &clock, "secretariat.tl", IZUMO).await?;
+    let patient = register_patient(
+        &p,
+        &care_manager,
+        &PatientForm::new("時系列", IZUMO),
+        Some(&office),
+    )
+    .await?;
+    add_seat(
+        &p,
+        &care_manager,
+        &patient,
+        &office,
+        Some(care_manager.id()),
+        "care_manager",
+    )
+    .await?;
+    add_seat(
+        &p,
+        &care_manager,
+        &patient,
+        &nursing,
+        None,
+        "visiting_nurse",
+    )
+    .await?;
+    add_seat(&p, &care_manager, &patient, &clinic, None, "home_doctor").await?;
+    add_seat(&p, &care_manager, &patient, &pharmacy, None, "pharmacy").await?;
+    let form = consent_form(all_sites_except(&[]), ALL, &nursing, "2026-10-01");
+    let consent = grant_consent(&p, &nurse, &secretariat, &patient, &form).await?;
+    Ok(Team {
+        p,
+        _clock: clock,
+        nurse,
+        care_manager,
+        pharmacist,
+        physician,
+        stranger,
+        secretariat,
+        patient,
+        consent,
+    })
+}
+
+impl Team {
+    async fn post(&self, who: &Member, body: Value) -> anyhow::Result<(u16, Value)> {
+        send(
+            who.request(
+                &self.p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/posts", self.patient),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
+    async fn timeline(&self, who: &Member, after: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        let mut request = who.request(
+            &self.p,
+            Method::GET,
+            &format!("/api/v1/patients/{}/posts", self.patient),
+        );
+        if let Some(position) = after {
+            request = request.header("Tsunagu-Min-Position", position);
+        }
+        send(request).await
+    }
+}
+
+/// The last sequence of the messaging stream.
+async fn messaging_last(p: &Platform) -> anyhow::Result<u64> {
+    let js = async_nats::jetstream::new(p.nats.connect().await?);
+    let name = format!("{}_MESSAGING", p.namespace)
+        .to_ascii_uppercase()
+        .replace('-', "_");
+    Ok(js.get_stream(name).await?.info().await?.state.last_sequence)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nurse_posts_an_urgent_report_and_the_team_reads_it_by_name_and_site()
+-> anyhow::Result<()> {
+    let t = team().await?;
+    let (status, posted) = t
+        .post(
+            &t.nurse,
+            json!({ "text": "本日訪問。仙骨部の褥瘡が悪化しています。", "urgent": true, "reply_requested": true }),
+        )
+        .await?;
+    assert_eq!(status, 201, "{posted}");
+    let position = text(&posted, "position")?;
+    let post_id = text(&posted, "post_id")?;
+
+    // The care manager and the pharmacist read it, newest first, with who wrote it.
+    for reader in [&t.care_manager, &t.pharmacist] {
+        let (status, page) = t.timeline(reader, Some(&position)).await?;
+        assert_eq!(status, 200, "{page}");
+        let post = &page["items"][0];
+        assert_eq!(post["post_id"], post_id.as_str(), "{page}");
+        assert_eq!(post["text"], "本日訪問。仙骨部の褥瘡が悪化しています。");
+        assert_eq!(post["urgent"], true);
+        assert_eq!(post["reply_requested"], true);
+        assert_eq!(post["category"], "care_records");
+        // Every member the harness invites is 看護 花子; the site tells them apart.
+        assert_eq!(post["author"]["name"], "看護 花子", "{post}");
+        assert_eq!(post["author"]["profession"], "nurse", "{post}");
+        assert_eq!(
+            post["author"]["site_name"], "ひかり訪問看護ステーション",
+            "{post}"
+        );
+    }
+    // A second post comes first; the page after it holds the first.
+    let (_, second) = t
+        .post(&t.physician, json!({ "text": "処方を変更しました。" }))
+        .await?;
+    let (_, page) = t
+        .timeline(&t.nurse, Some(&text(&second, "position")?))
+        .await?;
+    assert_eq!(page["items"][0]["text"], "処方を変更しました。", "{page}");
+    assert_eq!(page["items"][1]["post_id"], post_id.as_str(), "{page}");
+    let (status, first_page) = send(t.nurse.request(
+        &t.p,
+        Method::GET,
+        &format!("/api/v1/patients/{}/posts?limit=1", t.patient),
+    ))
+    .await?;
+    assert_eq!(status, 200);
+    let after = first_page["next_after"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (_, rest) = send(t.nurse.request(
+        &t.p,
+        Method::GET,
+        &format!("/api/v1/patients/{}/posts?limit=1&after={after}", t.patient),
+    ))
+    .await?;
+    assert_eq!(rest["items"][0]["post_id"], post_id.as_str(), "{rest}");
+    assert!(rest.get("next_after").is_none(), "{rest}");
+
+    // Nothing of the text is stored in clear: the projection holds the sealed text only.
+    let client = t.p.messaging_db.pool()?.get().await?;
+    let rows = client
+        .query("SELECT text_sealed FROM timeline.posts", &[])
+        .await?;
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let sealed: String = row.get(0);
+        assert!(!sealed.contains("褥瘡"), "{sealed}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_off_the_team_is_refused_and_the_refusal_is_recorded() -> anyhow::Result<()> {
+    let t = team().await?;
+    let (status, posted) = t
+        .post(&t.nurse, json!({ "text": "夜間の連絡先を更新" }))
+        .await?;
+    assert_eq!(status, 201, "{posted}");
+    let before = access_records(&t.p).await?.len();
+    let (status, answer) = t
+        .timeline(&t.stranger, Some(&text(&posted, "position")?))
+        .await?;
+    assert_eq!(status, 403, "{answer}");
+    assert!(!answer.to_string().contains("夜間"), "{answer}");
+    let records = access_records(&t.p).await?;
+    let new: Vec<_> = records[before..]
+        .iter()
+        .filter(|r| r.member_id == t.stranger.id())
+        .collect();
+    assert_eq!(new.len(), 1, "one read, one record: {new:#?}");
+    assert!(!new[0].allowed, "{:#?}", new[0]);
+    assert_eq!(new[0].patient_id, t.patient);
+    assert!(new[0].route.starts_with("messaging."), "{:#?}", new[0]);
+    // Nor may they write.
+    let (status, _) = t
+        .post(&t.stranger, json!({ "text": "書けないはず" }))
+        .await?;
+    assert_eq!(status, 403);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_posts_are_refused_at_their_field_and_nothing_is_stored() -> anyhow::Result<()> {
+    let t = team().await?;
+    let before = messaging_last(&t.p).await?;
+    for (body, field) in [
+        (json!({ "text": "   " }), "/text"),
+        (json!({ "text": "あ".repeat(4001) }), "/text"),
+        (json!({ "text": "x", "category": "gossip" }), "/category"),
+        (json!({ "text": "x", "author": "someone" }), "/author"),
+        (json!({ "text": "x", "purpose": "audit" }), "/purpose"),
+    ] {
+        let (status, answer) = t.post(&t.nurse, body).await?;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["errors"][0]["pointer"], field, "{answer}");
+    }
+    assert_eq!(messaging_last(&t.p).await?, before, "nothing stored");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_withdrawal_refuses_the_next_read_and_erasure_shreds_the_text() -> anyhow::Result<()> {
+    let t = team().await?;
+    let (_, posted) = t
+        .post(&t.nurse, json!({ "text": "褥瘡の処置を変更" }))
+        .await?;
+    let position = text(&posted, "position")?;
+    let (status, _) = t.timeline(&t.pharmacist, Some(&position)).await?;
+    assert_eq!(status, 200);
+    withdraw_consent(&t.p, &t.nurse, &t.patient, &t.consent, None).await?;
+    let (status, answer) = t.timeline(&t.pharmacist, None).await?;
+    assert_eq!(status, 403, "the very next read: {answer}");
+    let (status, _) = t.post(&t.nurse, json!({ "text": "撤回後の記録" })).await?;
+    assert_eq!(status, 403, "nor is a write taken");
+
+    // A new consent opens the timeline again; erasure leaves the posts, unreadable.
+    let nursing = t.nurse.site.clone().unwrap_or_default();
+    let form = consent_form(all_sites_except(&[]), ALL, &nursing, "2026-10-01");
+    grant_consent(&t.p, &t.nurse, &t.secretariat, &t.patient, &form).await?;
+    let (status, page) = t.timeline(&t.pharmacist, None).await?;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"][0]["text"], "褥瘡の処置を変更");
+    let (status, erased) = send(
+        t.secretariat
+            .request(
+                &t.p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/erasure", t.patient),
+            )
+            .json(&json!({ "reason": "本人からの削除請求" })),
+    )
+    .await?;
+    assert!(status == 200 || status == 201, "{status} {erased}");
+    let (status, page) = t.timeline(&t.pharmacist, None).await?;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"][0]["post_id"], posted["post_id"], "{page}");
+    assert!(page["items"][0]["text"].is_null(), "shredded: {page}");
+    Ok(())
+}

@@ -636,6 +636,7 @@ class PatientLoader:
             needed = {spec["registered_by"], spec["secretariat"]}
             needed |= {s["member"] for s in spec.get("team", []) if s.get("member")}
             needed |= {c["recorded_by"] for c in spec.get("consents", [])}
+            needed |= {post["by"] for post in spec.get("posts", [])}
             missing = sorted(u for u in needed if not self.sessions.has(u))
             if missing:
                 print(f"patient {spec['name']}: SKIPPED: no credentials for "
@@ -680,8 +681,26 @@ class PatientLoader:
         record["name"] = spec["name"]
         record["team"] = self.load_team(spec, patient, view)
         record["consents"] = self.load_consents(spec, record, view)
+        self.load_posts(spec, patient)
         self.save()
         return record
+
+    def load_posts(self, spec, patient):
+        """The team's timeline: each post once (a post whose text is already there is kept)."""
+        posts = spec.get("posts", [])
+        if not posts:
+            return
+        path = f"/api/v1/patients/{patient}/posts"
+        _, page = self.expect("  timeline", posts[0]["by"], "GET", path + "?limit=200", None, {200})
+        present = {p.get("text") for p in page.get("items", [])}
+        for post in posts:
+            label = f"  post by {post['by']}"
+            if post["text"] in present:
+                self.loader.done(label, False)
+                continue
+            body = {k: post[k] for k in ("text", "urgent", "reply_requested", "category") if k in post}
+            self.expect(label, post["by"], "POST", path, body, {201})
+            self.loader.done(label, True)
 
     def load_team(self, spec, patient, view):
         held = {(s["site"], s.get("member"), s["part"]) for s in view.get("team") or []}

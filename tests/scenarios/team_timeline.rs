@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use testkit::Platform;
 use tsunagu_tests::accounts::{Clock, IZUMO, send, start};
 use tsunagu_tests::care::{
-    Member, PatientForm, access_records, add_seat, all_sites_except, consent_form, grant_consent,
-    professional, register_patient, secretariat, site_of_kind, text, withdraw_consent,
+    Member, PatientForm, access_records, add_seat, all_sites_except, auditor, consent_form,
+    grant_consent, professional, register_patient, secretariat, site_of_kind, text,
+    withdraw_consent,
 };
 
 const ALL: &[&str] = &[
@@ -31,6 +32,7 @@ struct Team {
     physician: Member,
     stranger: Member,
     secretariat: Member,
+    auditor: Member,
     patient: String,
     consent: String,
 }
@@ -72,6 +74,7 @@ async fn team() -> anyhow::Result<Team> {
         professional(&p, &clock, "pharmacist.tl", "pharmacist", &pharmacy, IZUMO).await?;
     let stranger = professional(&p, &clock, "stranger.tl", "nurse", &other, IZUMO).await?;
     let secretariat = secretariat(&p, &clock, "secretariat.tl", IZUMO).await?;
+    let auditor = auditor(&p, &clock, "auditor.tl", IZUMO).await?;
     let patient = register_patient(
         &p,
         &care_manager,
@@ -110,6 +113,7 @@ async fn team() -> anyhow::Result<Team> {
         physician,
         stranger,
         secretariat,
+        auditor,
         patient,
         consent,
     })
@@ -210,6 +214,42 @@ async fn a_nurse_posts_an_urgent_report_and_the_team_reads_it_by_name_and_site()
     .await?;
     assert_eq!(rest["items"][0]["post_id"], post_id.as_str(), "{rest}");
     assert!(rest.get("next_after").is_none(), "{rest}");
+
+    // The auditor finds the post in the log, by who and when, without its text.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let record = loop {
+        let (status, page) = send(
+            t.auditor
+                .request(&t.p, Method::GET, "/api/v1/audit/records")
+                .query(&[("kind", "post_written"), ("patient_id", t.patient.as_str())]),
+        )
+        .await?;
+        assert_eq!(status, 200, "{page}");
+        let found = page["records"]
+            .as_array()
+            .and_then(|r| {
+                r.iter()
+                    .find(|r| r["record"]["detail"]["post_id"] == post_id.as_str())
+            })
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no post_written record: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(record["record"]["member_id"], t.nurse.id(), "{record}");
+    assert!(
+        !record.to_string().contains("褥瘡"),
+        "no text in the log: {record}"
+    );
+    assert!(
+        record["record"]["detail"].get("text_sealed").is_none(),
+        "{record}"
+    );
 
     // Nothing of the text is stored in clear: the projection holds the sealed text only.
     let client = t.p.messaging_db.pool()?.get().await?;

@@ -224,6 +224,8 @@ pub enum RecordKind {
     BreakGlassEnded,
     /// A document was attached to a patient's record.
     DocumentAttached,
+    /// A member of the care team posted to a patient's timeline.
+    PostWritten,
     /// Someone read the audit log.
     AuditRead,
     /// The permission rules refused a request (patient reads refused are `PatientAccess`).
@@ -250,13 +252,14 @@ impl RecordKind {
             Self::BreakGlassOpened => "break_glass_opened",
             Self::BreakGlassEnded => "break_glass_ended",
             Self::DocumentAttached => "document_attached",
+            Self::PostWritten => "post_written",
             Self::AuditRead => "audit_read",
             Self::PermissionDenied => "permission_denied",
         }
     }
 
     /// Every kind.
-    pub const ALL: [RecordKind; 18] = [
+    pub const ALL: [RecordKind; 19] = [
         Self::PatientAccess,
         Self::SignIn,
         Self::SignInFailed,
@@ -273,6 +276,7 @@ impl RecordKind {
         Self::BreakGlassOpened,
         Self::BreakGlassEnded,
         Self::DocumentAttached,
+        Self::PostWritten,
         Self::AuditRead,
         Self::PermissionDenied,
     ];

@@ -265,43 +265,33 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         "audit retention policy: nothing is dropped before it"
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let runner = ProjectionRunner::new(
+    let mut host = host::Host::new();
+    host.project(ProjectionRunner::new(
         Arc::new(Log {
             pseudonyms: settings.pseudonyms.clone(),
         }),
         pool.clone(),
         store.clone(),
-    );
-    let chain = tokio::spawn({
-        let mut stop = stop_rx.clone();
-        async move {
-            runner
-                .run(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        }
-    });
+    ));
 
     // One writer per database: the collector and the checkpointer run in the replica that
     // holds the advisory lock; the others answer queries and wait to take over.
-    let writer = tokio::spawn({
-        let stop = stop_rx.clone();
-        let collector = Collector {
-            store: store.clone(),
-            pool: pool.clone(),
-        };
-        let checkpointer = Checkpointer {
-            store: store.clone(),
-            pool: pool.clone(),
-            keys: KeyStore::new(pool.clone(), settings.sealing_key.clone()),
-            clock: clock.clone(),
-            policy: settings.checkpoints.clone(),
-            log_id: format!("tsunagu-audit/{}", settings.nats.namespace),
-        };
-        async move { write(owner, collector, checkpointer, stop).await }
-    });
+    let collector = Collector {
+        store: store.clone(),
+        pool: pool.clone(),
+    };
+    let checkpointer = Checkpointer {
+        store: store.clone(),
+        pool: pool.clone(),
+        keys: KeyStore::new(pool.clone(), settings.sealing_key.clone()),
+        clock: clock.clone(),
+        policy: settings.checkpoints.clone(),
+        log_id: format!("tsunagu-audit/{}", settings.nats.namespace),
+    };
+    host.spawn(
+        "collector and checkpointer",
+        write(owner, collector, checkpointer, host.stop_receiver()),
+    );
 
     let audit = Arc::new(Audit {
         store,
@@ -309,44 +299,20 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         clock,
         pseudonyms: settings.pseudonyms.clone(),
     });
-    let service = bus::serve(
-        client.clone(),
-        ServiceSpec {
+    host.serve(host::Serving {
+        client,
+        pool,
+        health_addr: settings.health_addr,
+        spec: ServiceSpec {
             name: audit_api::SERVICE,
             version: env!("CARGO_PKG_VERSION"),
             description: "audit: the tamper-evident log of every access to patient data and every security event",
             namespace: settings.nats.namespace.clone(),
             concurrency: 32,
         },
-        endpoints(audit),
-    )
+        endpoints: endpoints(audit),
+    })
     .await
-    .map_err(|e| anyhow::anyhow!("registering on the bus: {e}"))?;
-
-    let listener = tokio::net::TcpListener::bind(settings.health_addr)
-        .await
-        .with_context(|| format!("binding {}", settings.health_addr))?;
-    let health = lifecycle::health_router(client, pool);
-    tracing::info!(addr = %settings.health_addr, namespace = %settings.nats.namespace, "audit service ready");
-    let http = tokio::spawn({
-        let mut stop = stop_rx.clone();
-        async move {
-            axum::serve(listener, health)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        }
-    });
-
-    lifecycle::shutdown_signal().await;
-    tracing::info!("stopping");
-    let _ = stop_tx.send(true);
-    service.stop().await;
-    let _ = chain.await;
-    let _ = writer.await;
-    let _ = http.await;
-    Ok(())
 }
 
 async fn write(

@@ -1,6 +1,6 @@
-//! The collector: copies every audited event of the other contexts (access records and
-//! security events of identity & consent) into the audit stream, whose order the chain
-//! follows.
+//! The collector: copies every audited event of the other contexts (access records,
+//! security events of identity & consent, posts of team messaging) into the audit stream,
+//! whose order the chain follows.
 //!
 //! It keeps its position per source stream in Postgres (`audit_collector.sources`) and
 //! advances it only after the copies are durable, so nothing is ever skipped. A crash
@@ -29,7 +29,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// The contexts whose events are collected.
-pub const SOURCES: &[&str] = &[access_log::CONTEXT, "identity"];
+pub const SOURCES: &[&str] = &[access_log::CONTEXT, "identity", "messaging"];
 
 /// Ids of copies: a name-based UUID of the source event's id, the same every time.
 const COPY_NAMESPACE: Uuid = Uuid::from_u128(0x8f0e_5b8a_3c1d_4e2f_9a7b_6c5d_4e3f_2a1b);

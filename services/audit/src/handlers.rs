@@ -914,50 +914,46 @@ pub fn view_of(
     })
 }
 
-fn reply(result: Result<Reply, Problem>) -> Reply {
-    match result {
-        Ok(reply) => reply,
-        Err(problem) => Reply::Problem(problem),
-    }
-}
+/// Every endpoint the service answers.
+pub const ENDPOINTS: &[&str] = &[
+    ep::QUERY_RECORDS,
+    ep::PATIENT_REPORT,
+    ep::LEAK_REPORT,
+    ep::MONTHLY_REVIEW,
+    ep::VERIFY,
+    ep::START_VERIFICATION,
+    ep::CHECKPOINTS,
+    ep::INCLUSION_PROOF,
+    ep::CONSISTENCY_PROOF,
+    ep::BREAK_GLASS_ALERTS,
+    ep::REPLAY,
+];
 
-/// An endpoint answering with `method`: given the parsed body (its type is the method's),
-/// or, with `no body`, only the call's context.
-macro_rules! endpoint {
-    ($audit:expr, $name:expr, $method:ident) => {
-        endpoint!(@make $audit, $name, |a, i| match i.json() {
-            Ok(q) => a.$method(&i.ctx, q).await,
-            Err(p) => Err(p),
-        })
-    };
-    ($audit:expr, $name:expr, $method:ident, no body) => {
-        endpoint!(@make $audit, $name, |a, i| a.$method(&i.ctx).await)
-    };
-    (@make $audit:expr, $name:expr, |$a:ident, $incoming:ident| $body:expr) => {{
-        let audit = $audit.clone();
-        Endpoint {
-            name: $name,
-            handler: Arc::new(move |$incoming: Incoming| {
-                let $a = audit.clone();
-                Box::pin(async move { reply($body) })
-            }),
-        }
-    }};
-}
-
-/// The endpoints.
+/// The endpoints, all answered by [`Audit`] (see `host::Service`).
 pub fn endpoints(audit: Arc<Audit>) -> Vec<Endpoint> {
-    vec![
-        endpoint!(audit, ep::QUERY_RECORDS, query_records),
-        endpoint!(audit, ep::PATIENT_REPORT, patient_report),
-        endpoint!(audit, ep::LEAK_REPORT, leak_report),
-        endpoint!(audit, ep::MONTHLY_REVIEW, monthly_review),
-        endpoint!(audit, ep::VERIFY, verify),
-        endpoint!(audit, ep::START_VERIFICATION, start_verification, no body),
-        endpoint!(audit, ep::CHECKPOINTS, checkpoints, no body),
-        endpoint!(audit, ep::INCLUSION_PROOF, inclusion_proof),
-        endpoint!(audit, ep::CONSISTENCY_PROOF, consistency_proof),
-        endpoint!(audit, ep::BREAK_GLASS_ALERTS, break_glass_alerts),
-        endpoint!(audit, ep::REPLAY, replay),
-    ]
+    host::endpoints(audit, ENDPOINTS)
+}
+
+impl host::Service for Audit {
+    async fn handle(
+        self: Arc<Self>,
+        endpoint: &'static str,
+        i: Incoming,
+    ) -> Result<Reply, Problem> {
+        let ctx = &i.ctx;
+        match endpoint {
+            ep::QUERY_RECORDS => self.query_records(ctx, i.json()?).await,
+            ep::PATIENT_REPORT => self.patient_report(ctx, i.json()?).await,
+            ep::LEAK_REPORT => self.leak_report(ctx, i.json()?).await,
+            ep::MONTHLY_REVIEW => self.monthly_review(ctx, i.json()?).await,
+            ep::VERIFY => self.verify(ctx, i.json()?).await,
+            ep::START_VERIFICATION => self.start_verification(ctx).await,
+            ep::CHECKPOINTS => self.checkpoints(ctx).await,
+            ep::INCLUSION_PROOF => self.inclusion_proof(ctx, i.json()?).await,
+            ep::CONSISTENCY_PROOF => self.consistency_proof(ctx, i.json()?).await,
+            ep::BREAK_GLASS_ALERTS => self.break_glass_alerts(ctx, i.json()?).await,
+            ep::REPLAY => self.replay(ctx, i.json()?).await,
+            _ => Err(Problem::not_found("no such endpoint")),
+        }
+    }
 }

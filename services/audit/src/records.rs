@@ -81,6 +81,7 @@ pub fn kind_of(event_type: &str) -> Option<RecordKind> {
         "BreakGlassOpened" => BreakGlassOpened,
         "BreakGlassEnded" => BreakGlassEnded,
         "DocumentAttached" => DocumentAttached,
+        "PostCreated" => PostWritten,
         _ => return None,
     })
 }
@@ -215,6 +216,9 @@ pub fn record_of(
 /// forget anything) and with every patient id replaced by its pseudonym.
 fn scrub(mut payload: Map<String, Value>, pseudonyms: &Pseudonyms) -> Map<String, Value> {
     payload.remove("personal");
+    // Sealed text (a post's) is personal data too: shredded with the patient's key, and
+    // nothing the chain needs.
+    payload.retain(|key, _| !key.ends_with("_sealed"));
     for (key, value) in payload.iter_mut() {
         if key == "patient_id"
             && let Some(id) = value.as_str()

@@ -108,7 +108,9 @@ const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
 pub fn audit_event(view: &RecordView) -> Value {
     let r = &view.record;
     let (code, display) = match r.kind {
-        RecordKind::PatientAccess | RecordKind::DocumentAttached => ("110110", "Patient Record"),
+        RecordKind::PatientAccess | RecordKind::DocumentAttached | RecordKind::PostWritten => {
+            ("110110", "Patient Record")
+        }
         RecordKind::SignIn | RecordKind::SignInFailed | RecordKind::SessionRevoked => {
             ("110114", "User Authentication")
         }

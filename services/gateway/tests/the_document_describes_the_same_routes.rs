@@ -120,6 +120,16 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
             if p["name"] == "to" && p["description"] == "Until (RFC 3339, exclusive)." {
                 p["description"] = json!("Until (RFC 3339, exclusive); not before `from`.");
             }
+            // 4. The log chains posts to patients' timelines too: a kind of record more.
+            if p["name"] == "kind"
+                && let Some(pattern) = p["schema"]["pattern"].as_str()
+            {
+                let widened = pattern.replace(
+                    "document_attached|audit_read",
+                    "document_attached|post_written|audit_read",
+                );
+                p["schema"]["pattern"] = json!(widened);
+            }
         }
     }
     before
@@ -255,6 +265,12 @@ fn keeps_what_it_had(before: &Value, after: &Value, at: &str, out: &mut Vec<Stri
 
 /// The differences meant in the schemas, applied to the document as it was.
 fn meant_in_schemas(before: &mut Value) {
+    // Posts to patients' timelines are chained too, after attached documents.
+    if let Some(kinds) = before["components"]["schemas"]["RecordKind"]["enum"].as_array_mut()
+        && let Some(at) = kinds.iter().position(|k| k == "document_attached")
+    {
+        kinds.insert(at + 1, json!("post_written"));
+    }
     // An inclusion proof carries the record's bytes only to those who read records whole.
     let proof = &mut before["components"]["schemas"]["InclusionProof"];
     proof["required"]

@@ -46,44 +46,8 @@ pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
     let client = settings.nats.connect("tsunagu-identity-rebuild").await?;
     let store = settings.nats.store(client)?;
     let pool = pool(&settings.database_url)?;
-    rebuild_one(Register, register::SCHEMA, &pool, &store, swap).await?;
-    rebuild_one(Care, care::SCHEMA, &pool, &store, swap).await?;
-    Ok(())
-}
-
-async fn rebuild_one<P: projection_runner::Projection>(
-    projection: P,
-    live: &str,
-    pool: &Pool,
-    store: &event_store::JetStreamStore,
-    swap: bool,
-) -> anyhow::Result<()> {
-    let target = format!("{live}_rebuild");
-    let tables = projection.tables();
-    let report =
-        projection_runner::rebuild(Arc::new(projection), pool.clone(), store.clone(), &target)
-            .await?;
-    println!(
-        "rebuilt {target}: {} events applied, {} duplicates, {} parked, checkpoint {}, {:.2}s",
-        report.outcome.applied,
-        report.outcome.duplicates,
-        report.outcome.parked,
-        report.outcome.checkpoint,
-        report.elapsed.as_secs_f64()
-    );
-    let live_digests = projection_runner::table_digests(pool, live, tables).await?;
-    let fresh = projection_runner::table_digests(pool, &target, tables).await?;
-    for (l, f) in live_digests.iter().zip(&fresh) {
-        let same = if l == f { "identical" } else { "DIFFERENT" };
-        println!(
-            "{:<20} live {:>8} rows  rebuilt {:>8} rows  {same}",
-            l.0, l.1, f.1
-        );
-    }
-    if swap {
-        projection_runner::swap_in(pool, live, &target).await?;
-        println!("swapped {target} in as the live {live}");
-    }
+    host::rebuild(Register, register::SCHEMA, &pool, &store, swap).await?;
+    host::rebuild(Care, care::SCHEMA, &pool, &store, swap).await?;
     Ok(())
 }
 
@@ -120,18 +84,9 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         .await
         .context("migrating the care projection")?;
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let projection = tokio::spawn({
-        let stop = stopped(stop_rx.clone());
-        async move { runner.run(stop).await }
-    });
-    let care_projection = tokio::spawn({
-        let stop = stopped(stop_rx.clone());
-        async move { care_runner.run(stop).await }
-    });
+    let mut host = host::Host::new();
+    host.project(runner);
+    host.project(care_runner);
 
     let credentials = CredentialStore::new(pool.clone(), settings.credential_key.clone());
     credentials
@@ -148,45 +103,22 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         access_log,
         facts: Default::default(),
     });
-    let break_glass = tokio::spawn(crate::break_glass::run(
-        identity.clone(),
-        stopped(stop_rx.clone()),
-    ));
-    let service = bus::serve(
-        client.clone(),
-        ServiceSpec {
+    host.spawn(
+        "break-glass sweep",
+        crate::break_glass::run(identity.clone(), host.stopping()),
+    );
+    host.serve(host::Serving {
+        client,
+        pool,
+        health_addr: settings.health_addr,
+        spec: ServiceSpec {
             name: identity_api::SERVICE,
             version: env!("CARGO_PKG_VERSION"),
             description: "identity & consent: the municipality register, organisations and service sites, members, patients, consents and care teams",
             namespace: settings.nats.namespace.clone(),
             concurrency: 64,
         },
-        endpoints(identity),
-    )
+        endpoints: endpoints(identity),
+    })
     .await
-    .map_err(|e| anyhow::anyhow!("registering on the bus: {e}"))?;
-
-    let listener = tokio::net::TcpListener::bind(settings.health_addr)
-        .await
-        .with_context(|| format!("binding {}", settings.health_addr))?;
-    let health = lifecycle::health_router(client, pool);
-    tracing::info!(addr = %settings.health_addr, namespace = %settings.nats.namespace, "identity service ready");
-    let http = tokio::spawn({
-        let stop = stopped(stop_rx.clone());
-        async move {
-            axum::serve(listener, health)
-                .with_graceful_shutdown(stop)
-                .await
-        }
-    });
-
-    lifecycle::shutdown_signal().await;
-    tracing::info!("stopping");
-    let _ = stop_tx.send(true);
-    service.stop().await;
-    let _ = projection.await;
-    let _ = care_projection.await;
-    let _ = break_glass.await;
-    let _ = http.await;
-    Ok(())
 }

@@ -580,9 +580,9 @@ fn page_size(limit: Option<u32>) -> Result<i64, Problem> {
     }
 }
 
-/// The service's bus endpoints.
+/// The service's bus endpoints, all answered by [`Identity`] (see `host::Service`).
 pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
-    [
+    let names: Vec<&'static str> = [
         endpoints::REGISTER_MUNICIPALITY,
         endpoints::RENAME_MUNICIPALITY,
         endpoints::ADD_AREA,
@@ -627,20 +627,16 @@ pub fn endpoints(identity: Arc<Identity>) -> Vec<Endpoint> {
     ]
     .into_iter()
     .chain(patients::ENDPOINTS.iter().copied())
-    .map(|name| {
-        let identity = identity.clone();
-        Endpoint {
-            name,
-            handler: Arc::new(move |incoming: Incoming| {
-                let identity = identity.clone();
-                Box::pin(async move {
-                    identity
-                        .handle(name, incoming)
-                        .await
-                        .unwrap_or_else(Reply::Problem)
-                })
-            }),
-        }
-    })
-    .collect()
+    .collect();
+    host::endpoints(identity, &names)
+}
+
+impl host::Service for Identity {
+    async fn handle(
+        self: Arc<Self>,
+        endpoint: &'static str,
+        incoming: Incoming,
+    ) -> Result<Reply, Problem> {
+        Identity::handle(&self, endpoint, incoming).await
+    }
 }

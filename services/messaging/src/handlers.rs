@@ -37,7 +37,11 @@ pub struct Messaging {
 }
 
 impl host::Service for Messaging {
-    async fn handle(&self, endpoint: &'static str, incoming: Incoming) -> Result<Reply, Problem> {
+    async fn handle(
+        self: std::sync::Arc<Self>,
+        endpoint: &'static str,
+        incoming: Incoming,
+    ) -> Result<Reply, Problem> {
         let ctx = &incoming.ctx;
         match endpoint {
             ep::CREATE_POST => self.create_post(ctx, incoming.json()?).await,

@@ -24,11 +24,12 @@ use projection_runner::{Projection, ProjectionRunner};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// A service's answers: one call per request, dispatched by endpoint name.
+/// A service's answers: one call per request, dispatched by endpoint name. The handler owns
+/// a reference to the service, so work it starts may outlive the request.
 pub trait Service: Send + Sync + 'static {
     /// Answers one request to `endpoint`; a problem is sent back as problem details.
     fn handle(
-        &self,
+        self: Arc<Self>,
         endpoint: &'static str,
         incoming: Incoming,
     ) -> impl Future<Output = Result<Reply, Problem>> + Send;
@@ -95,6 +96,11 @@ impl Host {
         async move {
             let _ = rx.wait_for(|stop| *stop).await;
         }
+    }
+
+    /// The stop flag itself, for work that hands it on to several loops of its own.
+    pub fn stop_receiver(&self) -> watch::Receiver<bool> {
+        self.stop_rx.clone()
     }
 
     /// Runs `task` in the background until it ends (it should end once

@@ -145,6 +145,7 @@ export const RECORD_KINDS: Words<RecordKind> = {
   break_glass_opened: ["緊急アクセスの開始", "Break-glass opened"],
   break_glass_ended: ["緊急アクセスの終了", "Break-glass ended"],
   document_attached: ["文書の添付", "Document attached"],
+  post_written: ["タイムラインへの投稿", "Timeline post"],
   audit_read: ["監査ログの閲覧", "Audit log read"],
   permission_denied: ["権限による拒否", "Permission denied"],
 };

@@ -221,6 +221,9 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
             operator || who == Auditor || (own && (who == Secretariat || who.on_team()))
         }
         "read_record" | "document_content" | "read_timeline" => own && who.on_team(),
+        // A receipt is a read decided by the service: the door lets every signed-in caller
+        // through, and the matrix's body stops them there.
+        "record_receipt" => who != SignedOut,
         "who_could_see" => who == Auditor || operator || (own && who == Secretariat),
         // The audit log: the operator's credential is not a member's, and reads nothing.
         "query_records" | "checkpoints" | "consistency_proof" => {
@@ -251,6 +254,7 @@ struct Town {
     /// Family contacts to remove, one a cell.
     contacts: Vec<String>,
     document: String,
+    post: String,
     file: String,
     area: String,
     group: String,
@@ -276,6 +280,7 @@ impl Town {
             self.consent.clone(),
             self.seat.clone(),
             self.document.clone(),
+            self.post.clone(),
             self.patient_form.name.clone(),
             self.patient_form.address.clone(),
             self.patient_form.insured_number.clone(),
@@ -561,6 +566,18 @@ async fn town(
     let document = text(&attached, "document_id")?;
     let (status, read) = read_record(p, nurse, &patient, &["care_records"], "care").await?;
     anyhow::ensure!(status == 200, "the nurse reads: {read}");
+    let (status, posted) = send(
+        nurse
+            .request(
+                p,
+                Method::POST,
+                &format!("/api/v1/patients/{patient}/posts"),
+            )
+            .json(&json!({ "text": format!("{prefix} 本日訪問、変わりなし。") })),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "a post: {posted}");
+    let post = text(&posted, "post_id")?;
 
     let area = format!("{prefix}-area");
     let (status, body) = send(
@@ -586,6 +603,7 @@ async fn town(
         seat,
         contacts,
         document,
+        post,
         file,
         area,
         group,
@@ -651,6 +669,7 @@ impl World {
                     town.contacts[(*contact - 1) % town.contacts.len()].clone()
                 }
                 Object::Document => town.document.clone(),
+                Object::Post => town.post.clone(),
                 Object::File => town.file.clone(),
                 Object::Month => "2026-10".to_owned(),
             };
@@ -939,6 +958,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "download",
         "create_post",
         "read_timeline",
+        "record_receipt",
     ];
     Some(if REGION.contains(&operation) {
         None
@@ -997,6 +1017,7 @@ impl World {
             }
             "erase_patient" => json!({ "reason": "保存期間満了" }),
             "create_post" => json!({ "text": "別の報告", "urgent": true }),
+            "record_receipt" => json!({ "acknowledged": true }),
             _ => return None,
         })
     }
@@ -1028,6 +1049,7 @@ impl World {
             Object::TeamSeat => town.seat.clone(),
             Object::FamilyContact => town.contacts[town.contacts.len() - 1].clone(),
             Object::Document => town.document.clone(),
+            Object::Post => town.post.clone(),
             Object::File => town.file.clone(),
             Object::Month => "2026-10".to_owned(),
         }

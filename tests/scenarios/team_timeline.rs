@@ -352,3 +352,104 @@ async fn a_withdrawal_refuses_the_next_read_and_erasure_shreds_the_text() -> any
     assert!(page["items"][0]["text"].is_null(), "shredded: {page}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_post_shows_who_has_read_it_and_who_has_not_and_the_physician_acknowledges()
+-> anyhow::Result<()> {
+    let t = team().await?;
+    let (status, posted) = t
+        .post(&t.nurse, json!({ "text": "至急：発熱38.5度。往診をお願いします。", "urgent": true, "reply_requested": true }))
+        .await?;
+    assert_eq!(status, 201, "{posted}");
+    let post_id = text(&posted, "post_id")?;
+    let receipt = |who: &Member, acknowledged: bool| {
+        let path = format!("/api/v1/patients/{}/posts/{post_id}/receipt", t.patient);
+        send(
+            who.request(&t.p, Method::POST, &path)
+                .json(&json!({ "acknowledged": acknowledged })),
+        )
+    };
+    // The care manager and the pharmacist read it.
+    for reader in [&t.care_manager, &t.pharmacist] {
+        let (status, answer) = receipt(reader, false).await?;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["read"], true);
+    }
+    // Reading again records nothing more.
+    let before = messaging_last(&t.p).await?;
+    let (_, position) = receipt(&t.pharmacist, false).await?;
+    assert_eq!(messaging_last(&t.p).await?, before, "{position}");
+
+    // The nurse sees who has read it, and that the physician has not.
+    let page = loop {
+        let (_, page) = t.timeline(&t.nurse, None).await?;
+        if page["items"][0]["readers"].as_array().map_or(0, Vec::len) >= 2 {
+            break page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let post = &page["items"][0];
+    assert_eq!(post["mine"], true, "{post}");
+    let readers: Vec<&str> = post["readers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["member_id"].as_str())
+        .collect();
+    assert_eq!(readers, [t.care_manager.id(), t.pharmacist.id()], "{post}");
+    let unread: Vec<&str> = post["unread"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["member_id"].as_str())
+        .collect();
+    assert_eq!(
+        unread,
+        [t.physician.id()],
+        "the physician has not read it: {post}"
+    );
+    assert_eq!(post["unread"][0]["site_name"], "ひかりクリニック", "{post}");
+
+    // The physician acknowledges with one tap (了解): read and acknowledged.
+    let (status, answer) = receipt(&t.physician, true).await?;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["acknowledged"], true, "{answer}");
+    let position = answer["position"].as_str().unwrap_or_default().to_owned();
+    let (_, page) = t.timeline(&t.physician, Some(&position)).await?;
+    let post = &page["items"][0];
+    assert_eq!(post["acknowledged_by_me"], true, "{post}");
+    assert_eq!(post["read_by_me"], true, "{post}");
+    assert!(
+        post["unread"].as_array().is_some_and(Vec::is_empty),
+        "{post}"
+    );
+    let acknowledged: Vec<&str> = post["readers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["acknowledged"] == true)
+        .filter_map(|r| r["member_id"].as_str())
+        .collect();
+    assert_eq!(acknowledged, [t.physician.id()], "{post}");
+
+    // A member off the team gets no receipt in, and the refusal is recorded; an unknown
+    // post answers 404.
+    let (status, _) = receipt(&t.stranger, true).await?;
+    assert_eq!(status, 403);
+    let (status, _) = send(
+        t.nurse
+            .request(
+                &t.p,
+                Method::POST,
+                &format!(
+                    "/api/v1/patients/{}/posts/{}/receipt",
+                    t.patient,
+                    uuid::Uuid::now_v7()
+                ),
+            )
+            .json(&json!({})),
+    )
+    .await?;
+    assert_eq!(status, 404);
+    Ok(())
+}

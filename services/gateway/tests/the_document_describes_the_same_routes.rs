@@ -150,6 +150,10 @@ const ADDED: &[(&str, &str)] = &[
     ("/api/v1/patients/{patient_id}/posts", "get"),
     ("/api/v1/patients/{patient_id}/posts", "head"),
     ("/api/v1/patients/{patient_id}/posts", "post"),
+    (
+        "/api/v1/patients/{patient_id}/posts/{post_id}/receipt",
+        "post",
+    ),
 ];
 
 /// Tags added since, with their services.
@@ -178,6 +182,9 @@ const ADDED_SCHEMAS: &[&str] = &[
     "PostView",
     "PostAuthorView",
     "Page_PostView",
+    "ReceiptBody",
+    "Receipt",
+    "ReaderView",
 ];
 /// Also widened since (issue 31): an attachment names its purpose as a read does, and a
 /// break-glass reason must say something in words (its minimum length and description).

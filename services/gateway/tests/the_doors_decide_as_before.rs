@@ -90,7 +90,10 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         ),
         // A timeline: read through the one decision (the service's), written by those who
         // write clinical content (then decided by consent and team, in the service).
-        "GET /api/v1/patients/{patient_id}/posts" => Some(matches!(row.door, Door::PatientRead)),
+        "GET /api/v1/patients/{patient_id}/posts"
+        | "POST /api/v1/patients/{patient_id}/posts/{post_id}/receipt" => {
+            Some(matches!(row.door, Door::PatientRead))
+        }
         "POST /api/v1/patients/{patient_id}/posts" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::WritePatientClinical]),
         ),

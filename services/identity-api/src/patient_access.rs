@@ -51,6 +51,9 @@ pub struct PatientAccess {
     /// Texts to open, each only if its category is allowed (a read).
     #[serde(default)]
     pub open: Vec<SealedText>,
+    /// Also answer who is on the patient's team now (for read receipts: who has not read).
+    #[serde(default)]
+    pub roster: bool,
 }
 
 /// The member who asked, as a colleague knows them.
@@ -78,4 +81,8 @@ pub struct PatientAccessAnswer {
     /// [`PatientAccess::open`], opened, in order: `None` where the category is not allowed
     /// or the patient's data was erased.
     pub opened: Vec<Option<String>>,
+    /// When asked ([`PatientAccess::roster`]): every active member seated on the team now
+    /// (named on a seat, or working at a seated site), with the seat's site.
+    #[serde(default)]
+    pub team: Vec<Author>,
 }

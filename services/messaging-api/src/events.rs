@@ -35,17 +35,31 @@ pub enum MessagingEvent {
         /// the patient is erased.
         text_sealed: String,
     },
+    /// A member of the team read a post (既読).
+    PostRead {
+        post_id: String,
+        patient_id: String,
+        reader: PostAuthor,
+    },
+    /// A member of the team acknowledged a post with one tap (了解); they have read it too.
+    PostAcknowledged {
+        post_id: String,
+        patient_id: String,
+        reader: PostAuthor,
+    },
 }
 
 /// The sealing context of a post's text.
 pub const POST_TEXT: &str = "PostCreated";
 
-const VERSIONS: &[(&str, u32)] = &[("PostCreated", 1)];
+const VERSIONS: &[(&str, u32)] = &[("PostCreated", 1), ("PostRead", 1), ("PostAcknowledged", 1)];
 
 impl EventContract for MessagingEvent {
     fn event_type(&self) -> &'static str {
         match self {
             Self::PostCreated { .. } => "PostCreated",
+            Self::PostRead { .. } => "PostRead",
+            Self::PostAcknowledged { .. } => "PostAcknowledged",
         }
     }
 

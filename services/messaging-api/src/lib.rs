@@ -23,6 +23,9 @@ pub const CONTEXT: &str = "messaging";
 pub mod aggregates {
     /// A post on a patient's timeline, identified by a UUIDv7 the service chose.
     pub const POST: &str = "post";
+    /// One member's receipt of one post (read, acknowledged), identified by
+    /// `<post_id>_<member_id>`.
+    pub const RECEIPT: &str = "receipt";
 }
 
 /// Endpoint names on the bus.
@@ -32,6 +35,9 @@ pub mod endpoints {
     /// Query: a page of a patient's timeline, newest first ([`crate::timeline::ReadTimeline`]).
     pub const READ_TIMELINE: &str = "read_timeline";
 
+    /// Command: a member read a post, or acknowledged it ([`crate::timeline::RecordReceipt`]).
+    pub const RECORD_RECEIPT: &str = "record_receipt";
+
     /// Every endpoint the service answers.
-    pub const ALL: &[&str] = &[CREATE_POST, READ_TIMELINE];
+    pub const ALL: &[&str] = &[CREATE_POST, READ_TIMELINE, RECORD_RECEIPT];
 }

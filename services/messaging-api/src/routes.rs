@@ -24,6 +24,25 @@ impl PathIds for TimelinePath {
     const IDS: &'static [PathId] = &[PathId::new("patient_id", Object::Patient)];
 }
 
+/// A post of a patient in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PostPath {
+    /// The patient's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub patient_id: String,
+    /// The post's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub post_id: String,
+}
+
+impl PathIds for PostPath {
+    const IDS: &'static [PathId] = &[
+        PathId::new("patient_id", Object::Patient),
+        PathId::new("post_id", Object::Post),
+    ];
+}
+
 /// A page of a timeline.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -94,5 +113,27 @@ fn routes() -> Vec<Declared> {
                 (404, "no such patient"),
             ])
             .into(),
+        Route::post(
+            "record_receipt",
+            "/api/v1/patients/{patient_id}/posts/{post_id}/receipt",
+        )
+        .tag(TAG)
+        .summary("You read the post (既読), or acknowledge it with one tap (了解): decided as a read of the post's category, and recorded. Asking again changes nothing.")
+        .door(Door::PatientRead)
+        .path::<PostPath>()
+        .body::<ReceiptBody>()
+        .service(SERVICE, ep::RECORD_RECEIPT, |p, _, b| {
+            Ok(RecordReceipt {
+                patient_id: p.patient_id,
+                post_id: p.post_id,
+                acknowledged: b.acknowledged,
+            })
+        })
+        .answers::<Receipt>(200, "where your receipt stands")
+        .problems(&[
+            (403, "the consent or the team does not allow it (recorded)"),
+            (404, "no such patient or post"),
+        ])
+        .into(),
     ]
 }

@@ -93,6 +93,47 @@ pub struct PostAuthorView {
     pub site_name: Option<String>,
 }
 
+/// A member read a post, or acknowledged it (了解). Body of
+/// `POST /api/v1/patients/{patient_id}/posts/{post_id}/receipt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptBody {
+    /// 了解: acknowledged with one tap (default: only read).
+    #[serde(default)]
+    pub acknowledged: bool,
+}
+
+/// A receipt: the bus command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordReceipt {
+    pub patient_id: String,
+    pub post_id: String,
+    pub acknowledged: bool,
+}
+
+/// Where a member's receipt of a post stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Receipt {
+    pub post_id: String,
+    /// Read (always, once a receipt is recorded).
+    pub read: bool,
+    /// 了解.
+    pub acknowledged: bool,
+}
+
+/// Someone of the team who read a post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReaderView {
+    pub member_id: String,
+    pub name: String,
+    pub profession: Option<String>,
+    pub site_name: Option<String>,
+    /// 了解.
+    pub acknowledged: bool,
+    pub read_at: DateTime<Utc>,
+}
+
 /// A page of a timeline, newest first.
 pub type TimelinePage = doors::Page<PostView>;
 
@@ -110,4 +151,14 @@ pub struct PostView {
     /// The text; absent when the patient's personal data was erased.
     pub text: Option<String>,
     pub posted_at: DateTime<Utc>,
+    /// The reader wrote it.
+    pub mine: bool,
+    /// The reader has read it (or wrote it).
+    pub read_by_me: bool,
+    /// The reader acknowledged it (了解).
+    pub acknowledged_by_me: bool,
+    /// Who of the team has read it, first reader first.
+    pub readers: Vec<ReaderView>,
+    /// Who of the team now has not read it yet (its writer aside).
+    pub unread: Vec<PostAuthorView>,
 }

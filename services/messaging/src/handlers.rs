@@ -18,7 +18,8 @@ use identity_api::patient_access::{
 use messaging_api::endpoints as ep;
 use messaging_api::events::{MessagingEvent, POST_TEXT, PostAuthor};
 use messaging_api::timeline::{
-    CreatePost, PostAuthorView, PostView, Posted, ReadTimeline, TimelinePage,
+    CreatePost, PostAuthorView, PostView, Posted, ReadTimeline, ReaderView, Receipt, RecordReceipt,
+    TimelinePage,
 };
 use messaging_api::{CONTEXT, aggregates};
 use problem::Problem;
@@ -46,6 +47,7 @@ impl host::Service for Messaging {
         match endpoint {
             ep::CREATE_POST => self.create_post(ctx, incoming.json()?).await,
             ep::READ_TIMELINE => self.read_timeline(ctx, incoming.json()?).await,
+            ep::RECORD_RECEIPT => self.record_receipt(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -88,6 +90,50 @@ impl Messaging {
         }
     }
 
+    /// Appends one event about a patient's timeline (patient data of their home municipality).
+    async fn append(
+        &self,
+        ctx: &CallContext,
+        aggregate_type: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        event: MessagingEvent,
+        municipality: Option<String>,
+    ) -> Result<event_store::Position, Problem> {
+        let envelope = EventEnvelope {
+            event_id: Uuid::now_v7(),
+            event_type: event.event_type().to_owned(),
+            schema_version: MessagingEvent::current_version(event.event_type()).unwrap_or(1),
+            visibility: Visibility::Patient,
+            municipality,
+            aggregate_type: aggregate_type.to_owned(),
+            aggregate_id: id.to_owned(),
+            occurred_at: self.clock.now(),
+            actor: Actor(ctx.actor.clone()),
+            correlation_id: ctx.correlation_id,
+            causation_id: None,
+            traceparent: telemetry::current_traceparent(),
+            payload: event.to_payload(),
+        };
+        self.store
+            .append(CONTEXT, expected, envelope)
+            .await
+            .map(|appended| appended.position)
+            .map_err(|e| match e {
+                AppendError::Conflict { .. } => Problem::conflict(
+                    "concurrent-change",
+                    "someone else changed this at the same time; try again",
+                ),
+                AppendError::Refused(reason) => {
+                    Problem::new(422, "refused", "The change was refused").with_detail(reason)
+                }
+                e @ AppendError::Unavailable(_) => {
+                    tracing::error!(error = %e, "the event store is unavailable");
+                    Problem::unavailable("the event store is unavailable; try again")
+                }
+            })
+    }
+
     async fn create_post(&self, ctx: &CallContext, c: CreatePost) -> Result<Reply, Problem> {
         let patient_id = patient_id(&c.patient_id)?;
         let post = post::checked(c.post).map_err(|i| Problem::invalid_field(i.field, i.reason))?;
@@ -106,6 +152,7 @@ impl Messaging {
                     context: POST_TEXT.to_owned(),
                     seal: vec![post.text],
                     open: Vec::new(),
+                    roster: false,
                 },
             )
             .await?;
@@ -128,38 +175,17 @@ impl Messaging {
             reply_requested: post.reply_requested,
             text_sealed,
         };
-        let envelope = EventEnvelope {
-            event_id: Uuid::now_v7(),
-            event_type: event.event_type().to_owned(),
-            schema_version: MessagingEvent::current_version(event.event_type()).unwrap_or(1),
-            visibility: Visibility::Patient,
-            municipality: answer.home_municipality,
-            aggregate_type: aggregates::POST.to_owned(),
-            aggregate_id: post_id.clone(),
-            occurred_at: self.clock.now(),
-            actor: Actor(ctx.actor.clone()),
-            correlation_id: ctx.correlation_id,
-            causation_id: None,
-            traceparent: telemetry::current_traceparent(),
-            payload: event.to_payload(),
-        };
-        let appended = self
-            .store
-            .append(CONTEXT, ExpectedVersion::NoStream, envelope)
-            .await
-            .map_err(|e| match e {
-                AppendError::Conflict { .. } => {
-                    Problem::conflict("concurrent-change", "this post already exists")
-                }
-                AppendError::Refused(reason) => {
-                    Problem::new(422, "refused", "The post was refused").with_detail(reason)
-                }
-                e @ AppendError::Unavailable(_) => {
-                    tracing::error!(error = %e, "the event store is unavailable");
-                    Problem::unavailable("the event store is unavailable; try again")
-                }
-            })?;
-        Ok(Reply::written(Posted { post_id }, appended.position))
+        let position = self
+            .append(
+                ctx,
+                aggregates::POST,
+                &post_id,
+                ExpectedVersion::NoStream,
+                event,
+                answer.home_municipality,
+            )
+            .await?;
+        Ok(Reply::written(Posted { post_id }, position))
     }
 
     /// Waits until the timeline has applied the position the caller last wrote, if asked.
@@ -264,31 +290,191 @@ impl Messaging {
                             sealed: r.get(8),
                         })
                         .collect(),
+                    roster: true,
                 },
             )
             .await?;
+        let me = ctx
+            .caller
+            .as_ref()
+            .map(|c| c.member_id.clone())
+            .unwrap_or_else(|| ctx.actor.clone());
+        let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let receipts = self
+            .pool
+            .get()
+            .await
+            .map_err(db_problem)?
+            .query(
+                "SELECT post_id, member_id, name, profession, site_name, read_at, acknowledged_at
+                   FROM timeline.receipts WHERE post_id = ANY($1)
+                  ORDER BY read_at, member_id",
+                &[&ids],
+            )
+            .await
+            .map_err(db_problem)?;
+        let readers_of = |post_id: &str| -> Vec<ReaderView> {
+            receipts
+                .iter()
+                .filter(|r| r.get::<_, &str>(0) == post_id)
+                .map(|r| ReaderView {
+                    member_id: r.get(1),
+                    name: r.get(2),
+                    profession: r.get(3),
+                    site_name: r.get(4),
+                    read_at: r.get(5),
+                    acknowledged: r
+                        .get::<_, Option<chrono::DateTime<chrono::Utc>>>(6)
+                        .is_some(),
+                })
+                .collect()
+        };
         let items: Vec<PostView> = rows
             .iter()
             .zip(answer.opened)
             .filter(|(row, _)| answer.categories.contains(&category(row)))
-            .map(|(row, text)| PostView {
-                post_id: row.get(0),
-                author: PostAuthorView {
-                    member_id: row.get(1),
-                    name: row.get(2),
-                    profession: row.get(3),
-                    site_name: row.get(4),
-                },
-                category: category(row),
-                urgent: row.get(6),
-                reply_requested: row.get(7),
-                text,
-                posted_at: row.get(9),
+            .map(|(row, text)| {
+                let post_id: String = row.get(0);
+                let author: String = row.get(1);
+                let readers = readers_of(&post_id);
+                let mine = author == me;
+                let my_receipt = readers.iter().find(|r| r.member_id == me);
+                let unread = answer
+                    .team
+                    .iter()
+                    .filter(|m| m.member_id != author)
+                    .filter(|m| !readers.iter().any(|r| r.member_id == m.member_id))
+                    .map(|m| PostAuthorView {
+                        member_id: m.member_id.clone(),
+                        name: m.name.clone(),
+                        profession: m.profession.clone(),
+                        site_name: m.site_name.clone(),
+                    })
+                    .collect();
+                PostView {
+                    author: PostAuthorView {
+                        member_id: author.clone(),
+                        name: row.get(2),
+                        profession: row.get(3),
+                        site_name: row.get(4),
+                    },
+                    category: category(row),
+                    urgent: row.get(6),
+                    reply_requested: row.get(7),
+                    text,
+                    posted_at: row.get(9),
+                    mine,
+                    read_by_me: mine || my_receipt.is_some(),
+                    acknowledged_by_me: my_receipt.is_some_and(|r| r.acknowledged),
+                    readers,
+                    unread,
+                    post_id,
+                }
             })
             .collect();
         let next_after = more
             .then(|| rows.last().map(|r| r.get::<_, String>(0)))
             .flatten();
         Ok(Reply::value(TimelinePage { items, next_after }))
+    }
+
+    /// A member read a post, or acknowledged it: decided as a read of the post's category
+    /// (an unknown post as a read of every category, then answered 404: its absence tells
+    /// nothing either way), recorded, then stored once.
+    async fn record_receipt(&self, ctx: &CallContext, c: RecordReceipt) -> Result<Reply, Problem> {
+        let patient_id = patient_id(&c.patient_id)?;
+        let post_id = Uuid::try_parse(&c.post_id)
+            .map(|id| id.to_string())
+            .map_err(|_| Problem::not_found("no such post"))?;
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let post = client
+            .query_opt(
+                "SELECT category FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                &[&post_id, &patient_id],
+            )
+            .await
+            .map_err(db_problem)?;
+        let category = post.as_ref().and_then(|r| {
+            let text: &str = r.get(0);
+            DataCategory::ALL
+                .iter()
+                .copied()
+                .find(|c| c.as_str() == text)
+        });
+        let answer = self
+            .access(
+                ctx,
+                PatientAccess {
+                    patient_id: patient_id.clone(),
+                    asked: AccessAsked::Read {
+                        categories: category
+                            .map_or_else(|| DataCategory::ALL.to_vec(), |c| vec![c]),
+                    },
+                    purpose: Purpose::Care,
+                    resources: vec![format!("post:{post_id}")],
+                    route: format!("{}.{}", messaging_api::SERVICE, ep::RECORD_RECEIPT),
+                    context: POST_TEXT.to_owned(),
+                    seal: Vec::new(),
+                    open: Vec::new(),
+                    roster: false,
+                },
+            )
+            .await?;
+        if category.is_none() {
+            return Err(Problem::not_found("no such post"));
+        }
+        let reader = answer.author;
+        let held = client
+            .query_opt(
+                "SELECT acknowledged_at IS NOT NULL FROM timeline.receipts
+                  WHERE post_id = $1 AND member_id = $2",
+                &[&post_id, &reader.member_id],
+            )
+            .await
+            .map_err(db_problem)?
+            .map(|r| r.get::<_, bool>(0));
+        let receipt = |acknowledged| Receipt {
+            post_id: post_id.clone(),
+            read: true,
+            acknowledged,
+        };
+        // Asking for what already holds records nothing.
+        match held {
+            Some(true) => return Ok(Reply::value(receipt(true))),
+            Some(false) if !c.acknowledged => return Ok(Reply::value(receipt(false))),
+            _ => {}
+        }
+        let reader = PostAuthor {
+            member_id: reader.member_id,
+            name: reader.name,
+            profession: reader.profession,
+            site_id: reader.site_id,
+            site_name: reader.site_name,
+        };
+        let receipt_id = format!("{post_id}_{}", reader.member_id);
+        let event = if c.acknowledged {
+            MessagingEvent::PostAcknowledged {
+                post_id: post_id.clone(),
+                patient_id,
+                reader,
+            }
+        } else {
+            MessagingEvent::PostRead {
+                post_id: post_id.clone(),
+                patient_id,
+                reader,
+            }
+        };
+        let position = self
+            .append(
+                ctx,
+                aggregates::RECEIPT,
+                &receipt_id,
+                ExpectedVersion::Any,
+                event,
+                answer.home_municipality,
+            )
+            .await?;
+        Ok(Reply::written(receipt(c.acknowledged), position))
     }
 }

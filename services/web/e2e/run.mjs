@@ -157,6 +157,8 @@ try {
     await post.getByText("至急", { exact: true }).waitFor();
     await post.getByText("要返信", { exact: true }).waitFor();
     await post.getByText(/看護 花子（看護師）・/).waitFor();
+    await post.getByText(/既読 0人/).waitFor();
+    expect((await post.getByRole("button", { name: "了解" }).count()) === 0, "no 了解 on one's own post");
     expect((await form.getByLabel("チームへの投稿（報告・連絡・相談）").inputValue()) === "", "the box is empty for the next post");
     await post.scrollIntoViewIfNeeded();
     await shoot(page, "patient-timeline", ["phone", "pc"]);

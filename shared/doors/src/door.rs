@@ -79,6 +79,8 @@ pub enum Object {
     FamilyContact,
     /// A document of the patient in the same path.
     Document,
+    /// A post on the timeline of the patient in the same path.
+    Post,
     /// A file, by the SHA-256 of its content.
     File,
     /// A month (`YYYY-MM`): a period, not an object.
@@ -223,6 +225,7 @@ impl Object {
             Self::TeamSeat => "team seat",
             Self::FamilyContact => "family contact",
             Self::Document => "document",
+            Self::Post => "post",
             Self::File => "file",
             Self::Month => "month",
         }

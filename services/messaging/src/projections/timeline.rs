@@ -12,10 +12,16 @@ pub struct Timeline;
 /// Its schema name.
 pub const SCHEMA: &str = "timeline";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_posts",
-    sql: include_str!("../../migrations/timeline_0001.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_posts",
+        sql: include_str!("../../migrations/timeline_0001.sql"),
+    },
+    Migration {
+        version: "0002_receipts",
+        sql: include_str!("../../migrations/timeline_0002.sql"),
+    },
+];
 
 impl Projection for Timeline {
     fn name(&self) -> &'static str {
@@ -31,7 +37,7 @@ impl Projection for Timeline {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["posts"]
+        &["posts", "receipts"]
     }
 
     async fn apply(
@@ -78,6 +84,39 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 text_sealed,
                 env.occurred_at,
                 sequence
+            ],
+        ),
+        // A read once recorded stays; reading again changes nothing.
+        MessagingEvent::PostRead {
+            post_id, reader, ..
+        } => out.push(
+            "INSERT INTO receipts (post_id, member_id, name, profession, site_name, read_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (post_id, member_id) DO NOTHING",
+            params![
+                post_id,
+                reader.member_id,
+                reader.name,
+                reader.profession,
+                reader.site_name,
+                env.occurred_at
+            ],
+        ),
+        // An acknowledgement is a read too; the first one counts.
+        MessagingEvent::PostAcknowledged {
+            post_id, reader, ..
+        } => out.push(
+            "INSERT INTO receipts (post_id, member_id, name, profession, site_name, read_at, acknowledged_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (post_id, member_id)
+             DO UPDATE SET acknowledged_at = COALESCE(receipts.acknowledged_at, EXCLUDED.acknowledged_at)",
+            params![
+                post_id,
+                reader.member_id,
+                reader.name,
+                reader.profession,
+                reader.site_name,
+                env.occurred_at
             ],
         ),
     }

@@ -81,13 +81,68 @@ impl Identity {
             (_, Asker::Bootstrap) => None,
         };
         let author = self.author(&asker, site).await?;
+        let team = if q.roster {
+            self.roster(&decided.facts, decided.at).await?
+        } else {
+            Vec::new()
+        };
         Ok(Reply::value(PatientAccessAnswer {
             categories: allowed.iter().collect(),
             home_municipality: decided.facts.home_municipality.clone(),
             author,
             sealed,
             opened,
+            team,
         }))
+    }
+
+    /// Everyone seated on the team at `at`: a seat's named member, or every active member
+    /// working at a seat's site; each once, with the first seat's site that holds them.
+    async fn roster(
+        &self,
+        facts: &PatientAccessFacts,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Author>, Problem> {
+        let seats: Vec<_> = facts.team.iter().filter(|s| s.held_at(at)).collect();
+        let sites: Vec<String> = seats.iter().map(|s| s.site.as_str().to_owned()).collect();
+        if sites.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        let rows = client
+            .query(
+                "SELECT m.member_id, m.name, m.profession, s.site_id, s.name
+                   FROM register.members m
+                   JOIN register.sites s ON s.site_id = ANY(m.sites)
+                  WHERE m.status = 'active' AND s.site_id = ANY($1)
+                  ORDER BY m.reading_key, m.member_id, s.site_id",
+                &[&sites],
+            )
+            .await
+            .map_err(db_problem)?;
+        let mut team: Vec<Author> = Vec::new();
+        for row in rows {
+            let member_id: String = row.get(0);
+            let site_id: String = row.get(3);
+            let seated = seats.iter().any(|s| {
+                s.site.as_str() == site_id
+                    && s.member.as_ref().is_none_or(|m| m.as_str() == member_id)
+            });
+            if seated && !team.iter().any(|a| a.member_id == member_id) {
+                team.push(Author {
+                    member_id,
+                    name: row.get(1),
+                    profession: row.get(2),
+                    site_id: Some(site_id),
+                    site_name: row.get(4),
+                });
+            }
+        }
+        Ok(team)
     }
 
     /// The asker as colleagues know them: name, profession and the site they act for.

@@ -1,13 +1,13 @@
 // A patient's timeline: the care team writes once (報告・連絡・相談), everyone on it reads when
 // they can, newest first, each post with who wrote it (name, profession, site) and when.
 // Writing is as quick as a chat message: the text, and 至急 / 要返信 when needed.
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
 import { api, must, written } from "../../api/client";
 import { usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
-import { CATEGORIES, PROFESSIONS, word } from "../../lib/terms";
+import { CATEGORIES, PROFESSIONS, word, type Lang } from "../../lib/terms";
 import { Button, Field, ProblemNote, SelectField } from "../../ui/ui";
 import type { components } from "../../api/schema.gen";
 
@@ -33,6 +33,16 @@ export function Timeline({ patientId }: { patientId: string }) {
     },
     [patientId, position],
   );
+  // What is shown is read (既読): each post not yet read by this member is marked once.
+  const [acknowledged, setAcknowledged] = useState<Set<string>>(new Set());
+  useEffect(() => {
+    for (const post of list.items) {
+      if (!post.read_by_me) void receipt(patientId, post.post_id, false);
+    }
+  }, [list.items, patientId]);
+  const acknowledge = async (postId: string) => {
+    if (await receipt(patientId, postId, true)) setAcknowledged((s) => new Set(s).add(postId));
+  };
   return (
     <>
       <PostForm patientId={patientId} onPosted={setPosition} />
@@ -40,7 +50,12 @@ export function Timeline({ patientId }: { patientId: string }) {
       {!list.loading && !list.problem && list.items.length === 0 && <p>{t("timeline.empty")}</p>}
       <ol className="rows timeline">
         {list.items.map((post) => (
-          <PostRow key={post.post_id} post={post} />
+          <PostRow
+            key={post.post_id}
+            post={post}
+            acknowledged={post.acknowledged_by_me || acknowledged.has(post.post_id)}
+            onAcknowledge={() => void acknowledge(post.post_id)}
+          />
         ))}
       </ol>
       {list.hasMore && (
@@ -53,9 +68,40 @@ export function Timeline({ patientId }: { patientId: string }) {
   );
 }
 
-function PostRow({ post }: { post: Post }) {
+/** Marks a post read (or acknowledged); true when it took. */
+async function receipt(patientId: string, postId: string, acknowledged: boolean): Promise<boolean> {
+  try {
+    await must(
+      api.POST("/api/v1/patients/{patient_id}/posts/{post_id}/receipt", {
+        params: { path: { patient_id: patientId, post_id: postId } },
+        body: { acknowledged },
+      }),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Person = { name: string; profession?: string | null; site_name?: string | null };
+
+function who(person: Person, lang: Lang): string {
+  const profession = person.profession ? word(PROFESSIONS, person.profession, lang) : null;
+  return `${person.name}${profession ? `（${profession}）` : ""}${person.site_name ? `・${person.site_name}` : ""}`;
+}
+
+function PostRow({
+  post,
+  acknowledged,
+  onAcknowledge,
+}: {
+  post: Post;
+  acknowledged: boolean;
+  onAcknowledge: () => void;
+}) {
   const { t, lang } = useI18n();
   const profession = post.author.profession ? word(PROFESSIONS, post.author.profession, lang) : null;
+  const acks = post.readers.filter((r) => r.acknowledged);
   return (
     <li className={post.urgent ? "post urgent" : "post"}>
       <p className="post-head">
@@ -73,6 +119,32 @@ function PostRow({ post }: { post: Post }) {
         {profession && `（${profession}）`}
         {post.author.site_name && `・${post.author.site_name}`}　{dateTime(post.posted_at, lang)}
       </p>
+      <details className="receipts">
+        <summary>
+          {t("timeline.readCount", { n: String(post.readers.length) })}
+          {acks.length > 0 && `・${t("timeline.ackCount", { n: String(acks.length) })}`}
+          {post.unread.length > 0 && `・${t("timeline.unreadCount", { n: String(post.unread.length) })}`}
+        </summary>
+        {post.readers.length > 0 && (
+          <ul className="plain">
+            {post.readers.map((r) => (
+              <li key={r.member_id}>
+                {who(r, lang)} {r.acknowledged && <span className="tag">{t("timeline.acknowledged")}</span>}
+              </li>
+            ))}
+          </ul>
+        )}
+        {post.unread.length > 0 && (
+          <p>
+            {t("timeline.unread")}：{post.unread.map((u) => who(u, lang)).join("、")}
+          </p>
+        )}
+      </details>
+      {!post.mine && (
+        <Button kind="secondary" onClick={onAcknowledge} disabled={acknowledged} aria-pressed={acknowledged}>
+          {acknowledged ? t("timeline.acknowledgedDone") : t("timeline.acknowledge")}
+        </Button>
+      )}
     </li>
   );
 }

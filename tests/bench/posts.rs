@@ -136,6 +136,7 @@ fn post_event(patient: &str, sealed: &str) -> (String, EventEnvelope) {
         urgent: false,
         reply_requested: false,
         text_sealed: sealed.to_owned(),
+        reply_to: None,
     };
     let envelope = EventEnvelope {
         event_id: Uuid::now_v7(),

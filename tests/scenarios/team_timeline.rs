@@ -453,3 +453,70 @@ async fn each_post_shows_who_has_read_it_and_who_has_not_and_the_physician_ackno
     assert_eq!(status, 404);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_joins_the_thread_of_the_post_it_answers_on_the_same_timeline_only()
+-> anyhow::Result<()> {
+    let t = team().await?;
+    let (_, question) = t
+        .post(
+            &t.care_manager,
+            json!({ "text": "担当者会議の日程、火曜でよいですか。", "reply_requested": true }),
+        )
+        .await?;
+    let question_id = text(&question, "post_id")?;
+    let (status, answer) = t
+        .post(
+            &t.nurse,
+            json!({ "text": "火曜で大丈夫です。", "reply_to": question_id }),
+        )
+        .await?;
+    assert_eq!(status, 201, "{answer}");
+    // A reply to the reply joins the same thread (its first post).
+    let (status, again) = t
+        .post(
+            &t.physician,
+            json!({ "text": "午後なら参加できます。", "reply_to": text(&answer, "post_id")? }),
+        )
+        .await?;
+    assert_eq!(status, 201, "{again}");
+    let (_, page) = t
+        .timeline(&t.pharmacist, Some(&text(&again, "position")?))
+        .await?;
+    let threads: Vec<(String, Value)> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["text"].as_str().unwrap_or_default().to_owned(),
+                p["reply_to"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        threads,
+        [
+            ("午後なら参加できます。".to_owned(), json!(question_id)),
+            ("火曜で大丈夫です。".to_owned(), json!(question_id)),
+            (
+                "担当者会議の日程、火曜でよいですか。".to_owned(),
+                Value::Null
+            ),
+        ]
+    );
+    // A post id of nobody's, or not a post id at all, is refused at the field; nothing stored.
+    let before = messaging_last(&t.p).await?;
+    for reply_to in [uuid::Uuid::now_v7().to_string(), "not-an-id".to_owned()] {
+        let (status, refused) = t
+            .post(
+                &t.nurse,
+                json!({ "text": "宛先のない返信", "reply_to": reply_to }),
+            )
+            .await?;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["errors"][0]["pointer"], "/reply_to", "{refused}");
+    }
+    assert_eq!(messaging_last(&t.p).await?, before);
+    Ok(())
+}

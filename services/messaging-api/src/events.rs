@@ -34,6 +34,9 @@ pub enum MessagingEvent {
         /// The text, sealed with the patient's key (context [`POST_TEXT`]); unreadable once
         /// the patient is erased.
         text_sealed: String,
+        /// The first post of the thread it answers, if it is a reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
     },
     /// A member of the team read a post (既読).
     PostRead {
@@ -101,6 +104,7 @@ mod tests {
             urgent: true,
             reply_requested: false,
             text_sealed: "sealed".into(),
+            reply_to: None,
         };
         let payload = event.to_payload();
         assert!(payload.get("text").is_none(), "no plain text: {payload}");

@@ -79,6 +79,13 @@ fn routes() -> Vec<Declared> {
             .door(Door::Signed(&[Action::WritePatientClinical]))
             .path::<TimelinePath>()
             .body::<NewPost>()
+            .body_ids(const {
+                &[doors::BodyId::held_by(
+                    "/reply_to",
+                    Object::Post,
+                    "a post on the same patient's timeline, which the service checks",
+                )]
+            })
             .service(SERVICE, ep::CREATE_POST, |p, _, post| {
                 Ok(CreatePost {
                     patient_id: p.patient_id,

@@ -53,6 +53,14 @@ pub struct NewPost {
     #[serde(default)]
     #[schema(schema_with = purpose, nullable = false)]
     pub purpose: Option<Purpose>,
+    /// A reply: the post it answers, on the same patient's timeline (a reply to a reply
+    /// answers the thread's first post).
+    #[serde(default)]
+    #[schema(
+        nullable = false,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    pub reply_to: Option<String>,
 }
 
 /// Post to a patient's timeline: the bus command.
@@ -151,6 +159,8 @@ pub struct PostView {
     /// The text; absent when the patient's personal data was erased.
     pub text: Option<String>,
     pub posted_at: DateTime<Utc>,
+    /// The post it replies to (the first post of its thread), if it is a reply.
+    pub reply_to: Option<String>,
     /// The reader wrote it.
     pub mine: bool,
     /// The reader has read it (or wrote it).

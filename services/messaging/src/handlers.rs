@@ -137,6 +137,41 @@ impl Messaging {
     async fn create_post(&self, ctx: &CallContext, c: CreatePost) -> Result<Reply, Problem> {
         let patient_id = patient_id(&c.patient_id)?;
         let post = post::checked(c.post).map_err(|i| Problem::invalid_field(i.field, i.reason))?;
+        // A reply joins the thread of the post it answers, on this patient's timeline only.
+        let thread = match &post.reply_to {
+            None => None,
+            Some(parent) => {
+                let find = || async {
+                    self.pool
+                        .get()
+                        .await
+                        .map_err(db_problem)?
+                        .query_opt(
+                            "SELECT coalesce(reply_to, post_id) FROM timeline.posts
+                              WHERE post_id = $1 AND patient_id = $2",
+                            &[parent, &patient_id],
+                        )
+                        .await
+                        .map_err(db_problem)
+                };
+                let mut row = find().await?;
+                if row.is_none() {
+                    // Perhaps posted a moment ago: once the timeline has every stored event,
+                    // ask again.
+                    self.settled().await?;
+                    row = find().await?;
+                }
+                match row {
+                    Some(row) => Some(row.get::<_, String>(0)),
+                    None => {
+                        return Err(Problem::invalid_field(
+                            "/reply_to",
+                            "no post on this patient's timeline has this id",
+                        ));
+                    }
+                }
+            }
+        };
         let post_id = Uuid::now_v7().to_string();
         let answer = self
             .access(
@@ -174,6 +209,7 @@ impl Messaging {
             urgent: post.urgent,
             reply_requested: post.reply_requested,
             text_sealed,
+            reply_to: thread,
         };
         let position = self
             .append(
@@ -186,6 +222,23 @@ impl Messaging {
             )
             .await?;
         Ok(Reply::written(Posted { post_id }, position))
+    }
+
+    /// Waits until the timeline has applied every event stored so far.
+    async fn settled(&self) -> Result<(), Problem> {
+        let last = self.store.last_sequence(CONTEXT).await.map_err(|e| {
+            tracing::error!(error = %e, "the event store is unavailable");
+            Problem::unavailable("the event store is unavailable; try again")
+        })?;
+        projection_runner::wait_for_position(&self.pool, timeline::SCHEMA, last, self.read_wait)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                projection_runner::RunnerError::Lagging { .. } => {
+                    Problem::timeout("the timeline has not caught up yet; try again")
+                }
+                other => db_problem(other),
+            })
     }
 
     /// Waits until the timeline has applied the position the caller last wrote, if asked.
@@ -244,7 +297,7 @@ impl Messaging {
             .map_err(db_problem)?
             .query(
                 "SELECT post_id, author_member_id, author_name, author_profession, author_site_name,
-                        category, urgent, reply_requested, text_sealed, posted_at
+                        category, urgent, reply_requested, text_sealed, posted_at, reply_to
                    FROM timeline.posts
                   WHERE patient_id = $1 AND ($2::text IS NULL OR post_id < $2)
                   ORDER BY post_id DESC
@@ -363,6 +416,7 @@ impl Messaging {
                     reply_requested: row.get(7),
                     text,
                     posted_at: row.get(9),
+                    reply_to: row.get(10),
                     mine,
                     read_by_me: mine || my_receipt.is_some(),
                     acknowledged_by_me: my_receipt.is_some_and(|r| r.acknowledged),
@@ -387,13 +441,21 @@ impl Messaging {
             .map(|id| id.to_string())
             .map_err(|_| Problem::not_found("no such post"))?;
         let client = self.pool.get().await.map_err(db_problem)?;
-        let post = client
-            .query_opt(
-                "SELECT category FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
-                &[&post_id, &patient_id],
-            )
-            .await
-            .map_err(db_problem)?;
+        let find = || async {
+            client
+                .query_opt(
+                    "SELECT category FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                    &[&post_id, &patient_id],
+                )
+                .await
+                .map_err(db_problem)
+        };
+        let mut post = find().await?;
+        if post.is_none() {
+            // Perhaps posted a moment ago: ask again once the timeline has every event.
+            self.settled().await?;
+            post = find().await?;
+        }
         let category = post.as_ref().and_then(|r| {
             let text: &str = r.get(0);
             DataCategory::ALL

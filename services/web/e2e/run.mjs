@@ -160,6 +160,13 @@ try {
     await post.getByText(/既読 0人/).waitFor();
     expect((await post.getByRole("button", { name: "了解" }).count()) === 0, "no 了解 on one's own post");
     expect((await form.getByLabel("チームへの投稿（報告・連絡・相談）").inputValue()) === "", "the box is empty for the next post");
+    await post.getByRole("button", { name: "返信する" }).click();
+    await form.getByText("看護 花子さんの投稿への返信").waitFor();
+    await form.getByLabel("チームへの投稿（報告・連絡・相談）").fill("追記：除圧マットを交換しました。");
+    await form.getByRole("button", { name: "投稿する" }).click();
+    const reply = page.locator("li.post.reply").first();
+    await reply.getByText("除圧マットを交換しました").waitFor();
+    await reply.getByText("返信", { exact: true }).waitFor();
     await post.scrollIntoViewIfNeeded();
     await shoot(page, "patient-timeline", ["phone", "pc"]);
   });

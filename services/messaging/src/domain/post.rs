@@ -19,6 +19,8 @@ pub struct Post {
     pub purpose: Purpose,
     pub urgent: bool,
     pub reply_requested: bool,
+    /// The post it answers, as sent (the service finds its thread).
+    pub reply_to: Option<String>,
 }
 
 /// Checks a post: some text (not only spaces, at most [`MAX_TEXT_CHARS`]), written for care
@@ -45,7 +47,18 @@ pub fn checked(post: NewPost) -> Result<Post, Invalid> {
             reason: "a post is written for care, or in an emergency".into(),
         });
     }
+    let reply_to = match post.reply_to.as_deref().map(uuid::Uuid::try_parse) {
+        None => None,
+        Some(Ok(id)) => Some(id.to_string()),
+        Some(Err(_)) => {
+            return Err(Invalid {
+                field: "/reply_to",
+                reason: "the id of the post you answer (a UUID)".into(),
+            });
+        }
+    };
     Ok(Post {
+        reply_to,
         text,
         category: post.category.unwrap_or(DataCategory::CareRecords),
         purpose,
@@ -65,6 +78,7 @@ mod tests {
             urgent: false,
             reply_requested: false,
             purpose: None,
+            reply_to: None,
         }
     }
 

@@ -21,6 +21,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0002_receipts",
         sql: include_str!("../../migrations/timeline_0002.sql"),
     },
+    Migration {
+        version: "0003_threads",
+        sql: include_str!("../../migrations/timeline_0003.sql"),
+    },
 ];
 
 impl Projection for Timeline {
@@ -65,11 +69,12 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
             urgent,
             reply_requested,
             text_sealed,
+            reply_to,
         } => out.push(
             "INSERT INTO posts (post_id, patient_id, author_member_id, author_name, author_profession,
                                 author_site_id, author_site_name, category, urgent, reply_requested,
-                                text_sealed, posted_at, sequence)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                                text_sealed, posted_at, sequence, reply_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             params![
                 post_id,
                 patient_id,
@@ -83,7 +88,8 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 reply_requested,
                 text_sealed,
                 env.occurred_at,
-                sequence
+                sequence,
+                reply_to
             ],
         ),
         // A read once recorded stays; reading again changes nothing.

@@ -10,6 +10,7 @@ import { dateTime } from "../../lib/dates";
 import { CATEGORIES, PROFESSIONS, word, type Lang } from "../../lib/terms";
 import { Button, Field, ProblemNote, SelectField } from "../../ui/ui";
 import type { components } from "../../api/schema.gen";
+import { threaded } from "../../lib/threads";
 
 type Post = components["schemas"]["PostView"];
 type Category = NonNullable<components["schemas"]["NewPost"]["category"]>;
@@ -40,21 +41,31 @@ export function Timeline({ patientId }: { patientId: string }) {
       if (!post.read_by_me) void receipt(patientId, post.post_id, false);
     }
   }, [list.items, patientId]);
+  const [replyTo, setReplyTo] = useState<Post | null>(null);
   const acknowledge = async (postId: string) => {
     if (await receipt(patientId, postId, true)) setAcknowledged((s) => new Set(s).add(postId));
   };
   return (
     <>
-      <PostForm patientId={patientId} onPosted={setPosition} />
+      <PostForm
+        patientId={patientId}
+        replyTo={replyTo}
+        onCancelReply={() => setReplyTo(null)}
+        onPosted={(p) => {
+          setReplyTo(null);
+          setPosition(p);
+        }}
+      />
       <ProblemNote problem={list.problem} />
       {!list.loading && !list.problem && list.items.length === 0 && <p>{t("timeline.empty")}</p>}
       <ol className="rows timeline">
-        {list.items.map((post) => (
+        {threaded(list.items).map((post) => (
           <PostRow
             key={post.post_id}
             post={post}
             acknowledged={post.acknowledged_by_me || acknowledged.has(post.post_id)}
             onAcknowledge={() => void acknowledge(post.post_id)}
+            onReply={() => setReplyTo(post)}
           />
         ))}
       </ol>
@@ -94,17 +105,20 @@ function PostRow({
   post,
   acknowledged,
   onAcknowledge,
+  onReply,
 }: {
   post: Post;
   acknowledged: boolean;
   onAcknowledge: () => void;
+  onReply: () => void;
 }) {
   const { t, lang } = useI18n();
   const profession = post.author.profession ? word(PROFESSIONS, post.author.profession, lang) : null;
   const acks = post.readers.filter((r) => r.acknowledged);
   return (
-    <li className={post.urgent ? "post urgent" : "post"}>
+    <li className={`post${post.urgent ? " urgent" : ""}${post.reply_to ? " reply" : ""}`}>
       <p className="post-head">
+        {post.reply_to && <span className="tag tag-muted">{t("timeline.reply")}</span>}
         {post.urgent && <span className="tag tag-urgent">{t("timeline.urgent")}</span>}
         {post.reply_requested && <span className="tag">{t("timeline.replyRequested")}</span>}
         <span className="tag">{word(CATEGORIES, post.category, lang)}</span>
@@ -140,16 +154,31 @@ function PostRow({
           </p>
         )}
       </details>
-      {!post.mine && (
-        <Button kind="secondary" onClick={onAcknowledge} disabled={acknowledged} aria-pressed={acknowledged}>
-          {acknowledged ? t("timeline.acknowledgedDone") : t("timeline.acknowledge")}
+      <div className="post-actions">
+        {!post.mine && (
+          <Button kind="secondary" onClick={onAcknowledge} disabled={acknowledged} aria-pressed={acknowledged}>
+            {acknowledged ? t("timeline.acknowledgedDone") : t("timeline.acknowledge")}
+          </Button>
+        )}
+        <Button kind="quiet" onClick={onReply}>
+          {t("timeline.replyTo")}
         </Button>
-      )}
+      </div>
     </li>
   );
 }
 
-function PostForm({ patientId, onPosted }: { patientId: string; onPosted: (position: string | null) => void }) {
+function PostForm({
+  patientId,
+  replyTo,
+  onCancelReply,
+  onPosted,
+}: {
+  patientId: string;
+  replyTo: Post | null;
+  onCancelReply: () => void;
+  onPosted: (position: string | null) => void;
+}) {
   const { t, lang } = useI18n();
   const [text, setText] = useState("");
   const [urgent, setUrgent] = useState(false);
@@ -162,7 +191,13 @@ function PostForm({ patientId, onPosted }: { patientId: string; onPosted: (posit
       written(
         api.POST("/api/v1/patients/{patient_id}/posts", {
           params: { path: { patient_id: patientId } },
-          body: { text, urgent, reply_requested: replyRequested, category },
+          body: {
+            text,
+            urgent,
+            reply_requested: replyRequested,
+            category,
+            ...(replyTo ? { reply_to: replyTo.post_id } : {}),
+          },
         }),
       ),
     );
@@ -175,6 +210,14 @@ function PostForm({ patientId, onPosted }: { patientId: string; onPosted: (posit
   };
   return (
     <form className="post-form" onSubmit={(e) => void submit(e)} noValidate>
+      {replyTo && (
+        <p className="note note-info">
+          {t("timeline.replyingTo", { name: replyTo.author.name })}{" "}
+          <Button kind="quiet" type="button" onClick={onCancelReply}>
+            {t("timeline.cancelReply")}
+          </Button>
+        </p>
+      )}
       <Field label={t("timeline.write")} error={sending.fieldError("text")} required>
         {({ id, describedBy, invalid }) => (
           <textarea

@@ -381,11 +381,16 @@ async fn each_post_shows_who_has_read_it_and_who_has_not_and_the_physician_ackno
     assert_eq!(messaging_last(&t.p).await?, before, "{position}");
 
     // The nurse sees who has read it, and that the physician has not.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let page = loop {
         let (_, page) = t.timeline(&t.nurse, None).await?;
         if page["items"][0]["readers"].as_array().map_or(0, Vec::len) >= 2 {
             break page;
         }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the receipts never showed: {page}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     let post = &page["items"][0];

@@ -178,6 +178,8 @@ try {
     const alert = page.getByRole("alert");
     await alert.getByText("表示できません").waitFor();
     await alert.getByText("ケアチームに入っていないため、見ることができません").waitFor();
+    expect((await alert.getByText("システムからの説明").count()) === 0, "no English explanation appended on a Japanese screen");
+    expect(!/[A-Za-z]{4,} [a-z]{2,} /.test(await alert.innerText()), `the refusal is in Japanese: ${await alert.innerText()}`);
     await alert.getByRole("link", { name: "担当の患者さん一覧へ" }).waitFor();
     expect((await page.getByText(patient.name).count()) === 0, "nothing of the patient shows");
     await shoot(page, "patient-refused");
@@ -206,6 +208,9 @@ try {
     await page.getByLabel("患者ID").fill(patient.id);
     await page.getByRole("button", { name: "検索" }).click();
     await page.locator(".audit-record").first().waitFor();
+    // The purpose in words, never the service's code.
+    await page.getByText("ケア（担当チームとして）").first().waitFor();
+    expect((await page.locator(".audit-record dd", { hasText: /^care$/ }).count()) === 0, "no purpose shown as a code");
     await shoot(page, "access-history");
     await focusStaysInView(page, "access history (phone)");
 

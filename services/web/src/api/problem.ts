@@ -155,10 +155,3 @@ export function explainFields(problem: Problem, lang: Lang): { fields: Record<st
   return { fields, general };
 }
 
-/** The service's own words, kept beside the translation for whoever helps. */
-export function original(problem: Problem): string | null {
-  const text = problem.detail ?? null;
-  // A reason's code (`not_on_care_team`) says nothing more than its translation.
-  if (!text || text === problem.title || /^[a-z_]+$/.test(text)) return null;
-  return text;
-}

@@ -20,7 +20,6 @@ export const MESSAGES = {
   "field.municipality": ["市町村コード", "Municipality code"],
   "problem.title": ["うまくいきませんでした", "That did not work"],
   "problem.refused": ["表示できません", "Not available to you"],
-  "problem.original": ["システムからの説明", "Service said"],
   "session.restoring": ["サインイン状態を確認しています…", "Checking your session…"],
 
   "nav.label": ["メニュー", "Menu"],

@@ -150,6 +150,14 @@ export const RECORD_KINDS: Words<RecordKind> = {
   permission_denied: ["権限による拒否", "Permission denied"],
 };
 
+/** Why someone accessed a patient's data, as the access record says it. */
+export const PURPOSES: Record<string, [string, string]> = {
+  care: ["ケア（担当チームとして）", "Care (as the team)"],
+  emergency: ["緊急時（緊急アクセス）", "Emergency (break-glass)"],
+  audit: ["監査", "Audit"],
+  administration: ["事務手続き（登録情報）", "Administration (registration data)"],
+};
+
 export const SEXES: Words<Sex> = {
   male: ["男性", "Male"],
   female: ["女性", "Female"],

@@ -11,7 +11,7 @@ import {
   type SelectHTMLAttributes,
 } from "react";
 import { useI18n } from "../i18n/i18n";
-import { explain, original, type Problem } from "../api/problem";
+import { explain, type Problem } from "../api/problem";
 
 /** A screen: its heading takes the focus when it opens (screen readers announce it), and
  * the window's title follows. */
@@ -161,17 +161,13 @@ export function SelectField({ label, hint, error, value, onChange, options, requ
 export function ProblemNote({ problem, children }: { problem: Problem | null | undefined; children?: ReactNode }) {
   const { lang, t } = useI18n();
   if (!problem) return null;
+  // Said in the reader's language only: the service's English words help nobody reading
+  // Japanese (the request id in the problem is what whoever helps looks up).
   const words = explain(problem.detail, problem, lang);
-  const theirs = lang === "ja" ? original(problem) : null;
   return (
     <div className={`note note-${problem.status === 403 ? "refusal" : "problem"}`} role="alert">
       <p className="note-title">{problem.status === 403 ? t("problem.refused") : t("problem.title")}</p>
       <p>{words}</p>
-      {theirs && theirs !== words && (
-        <p className="note-detail">
-          {t("problem.original")}: <span lang="en">{theirs}</span>
-        </p>
-      )}
       {children}
     </div>
   );

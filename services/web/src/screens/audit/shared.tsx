@@ -1,7 +1,7 @@
 import type { components } from "../../api/schema.gen";
 import { useI18n } from "../../i18n/i18n";
 import { dateTime } from "../../lib/dates";
-import { RECORD_KINDS, word } from "../../lib/terms";
+import { PURPOSES, RECORD_KINDS, word } from "../../lib/terms";
 import { reasonInWords, roleInWords, whatInWords } from "../../lib/audit";
 import { Link } from "../../app/router";
 
@@ -65,7 +65,7 @@ export function AuditRecordCard({ view }: { view: RecordView }) {
         {r.purpose && (
           <div className="fact">
             <dt>{t("audit.purpose")}</dt>
-            <dd>{r.purpose}</dd>
+            <dd>{word(PURPOSES, r.purpose, lang)}</dd>
           </div>
         )}
         {reason && (

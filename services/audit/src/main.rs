@@ -1,45 +1,30 @@
 //! `tsunagu-audit [serve | migrate | verify [--json] | rebuild [--swap] | rotate-key]`
 
+use std::process::ExitCode;
+
 use audit::{app, settings::Settings};
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let _telemetry = telemetry::init("tsunagu-audit");
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("tsunagu-audit: {e}");
-            return std::process::ExitCode::from(2);
+async fn main() -> ExitCode {
+    host::main("tsunagu-audit", Settings::from_env, |settings, args| async move {
+        let flag = |f: &str| args.iter().any(|a| a == f);
+        match args.first().map(String::as_str) {
+            None | Some("serve") => app::serve(settings, clock::from_env()?).await,
+            Some("migrate") => app::migrate(&settings).await,
+            // A log found altered is a verdict, not a failure to run: exit status 1.
+            Some("verify") => {
+                return Ok(match app::verify(&settings, flag("--json")).await? {
+                    true => ExitCode::SUCCESS,
+                    false => ExitCode::from(1),
+                });
+            }
+            Some("rebuild") => app::rebuild(&settings, flag("--swap")).await,
+            Some("rotate-key") => app::rotate_key(&settings, clock::from_env()?).await,
+            Some(other) => Err(anyhow::anyhow!(
+                "unknown command {other:?}; use serve, migrate, verify [--json], rebuild [--swap] or rotate-key"
+            )),
         }
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |f: &str| args.iter().any(|a| a == f);
-    let result = match args.first().map(String::as_str) {
-        None | Some("serve") => match clock::from_env() {
-            Ok(clock) => app::serve(settings, clock).await,
-            Err(e) => Err(e.into()),
-        },
-        Some("migrate") => app::migrate(&settings).await,
-        Some("verify") => match app::verify(&settings, flag("--json")).await {
-            Ok(true) => Ok(()),
-            Ok(false) => return std::process::ExitCode::from(1),
-            Err(e) => Err(e),
-        },
-        Some("rebuild") => app::rebuild(&settings, flag("--swap")).await,
-        Some("rotate-key") => match clock::from_env() {
-            Ok(clock) => app::rotate_key(&settings, clock).await,
-            Err(e) => Err(e.into()),
-        },
-        Some(other) => Err(anyhow::anyhow!(
-            "unknown command {other:?}; use serve, migrate, verify [--json], rebuild [--swap] or rotate-key"
-        )),
-    };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "tsunagu-audit failed");
-            eprintln!("tsunagu-audit: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+        .map(|()| ExitCode::SUCCESS)
+    })
+    .await
 }

@@ -160,6 +160,37 @@ impl Host {
     }
 }
 
+/// A service binary's `main`, the same for every service: telemetry, settings from the
+/// environment (a bad one is exit status 2, naming it), then `run` with the command-line
+/// arguments; an error is logged and printed (exit status 1). `run` answers the exit status
+/// of a command that succeeded (a verification that found a fault may answer 1).
+pub async fn main<S, F, Fut>(
+    name: &'static str,
+    settings: fn() -> Result<S, String>,
+    run: F,
+) -> std::process::ExitCode
+where
+    F: FnOnce(S, Vec<String>) -> Fut,
+    Fut: Future<Output = anyhow::Result<std::process::ExitCode>>,
+{
+    let _telemetry = telemetry::init(name);
+    let settings = match settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(settings, std::env::args().skip(1).collect()).await {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "{name} failed");
+            eprintln!("{name}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Rebuilds `projection` from sequence 0 into `<live>_rebuild`, prints how it went and
 /// whether each table is identical to the live one, and swaps it in when asked.
 pub async fn rebuild<P: Projection>(

@@ -61,6 +61,14 @@ fn db_problem(e: impl std::fmt::Display) -> Problem {
     Problem::unavailable("the database is unavailable; try again")
 }
 
+/// The category a stored post names (the projection writes only known ones).
+fn category_named(text: &str) -> Option<DataCategory> {
+    DataCategory::ALL
+        .iter()
+        .copied()
+        .find(|c| c.as_str() == text)
+}
+
 /// A patient id: a UUID in its lower-case form; anything else names no patient (as identity
 /// answers it).
 fn patient_id(value: &str) -> Result<String, Problem> {
@@ -230,7 +238,12 @@ impl Messaging {
             tracing::error!(error = %e, "the event store is unavailable");
             Problem::unavailable("the event store is unavailable; try again")
         })?;
-        projection_runner::wait_for_position(&self.pool, timeline::SCHEMA, last, self.read_wait)
+        self.applied(last).await
+    }
+
+    /// Waits (at most the read wait) until the timeline has applied `sequence`.
+    async fn applied(&self, sequence: u64) -> Result<(), Problem> {
+        projection_runner::wait_for_position(&self.pool, timeline::SCHEMA, sequence, self.read_wait)
             .await
             .map(|_| ())
             .map_err(|e| match e {
@@ -249,20 +262,7 @@ impl Messaging {
         if position.stream != self.store.stream_name(CONTEXT) {
             return Ok(());
         }
-        projection_runner::wait_for_position(
-            &self.pool,
-            timeline::SCHEMA,
-            position.sequence,
-            self.read_wait,
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            projection_runner::RunnerError::Lagging { .. } => {
-                Problem::timeout("the timeline has not caught up yet; try again")
-            }
-            other => db_problem(other),
-        })
+        self.applied(position.sequence).await
     }
 
     async fn read_timeline(&self, ctx: &CallContext, q: ReadTimeline) -> Result<Reply, Problem> {
@@ -309,12 +309,7 @@ impl Messaging {
         let more = rows.len() > limit as usize;
         let rows = &rows[..rows.len().min(limit as usize)];
         let category = |row: &tokio_postgres::Row| {
-            let text: &str = row.get(5);
-            DataCategory::ALL
-                .iter()
-                .copied()
-                .find(|c| c.as_str() == text)
-                .unwrap_or(DataCategory::CareRecords)
+            category_named(row.get(5)).unwrap_or(DataCategory::CareRecords)
         };
         // Decided (and recorded) before any of it leaves: a page asks for every category;
         // identity opens the texts of those the consent covers for this member, and only those.
@@ -456,13 +451,7 @@ impl Messaging {
             self.settled().await?;
             post = find().await?;
         }
-        let category = post.as_ref().and_then(|r| {
-            let text: &str = r.get(0);
-            DataCategory::ALL
-                .iter()
-                .copied()
-                .find(|c| c.as_str() == text)
-        });
+        let category = post.as_ref().and_then(|r| category_named(r.get(0)));
         let answer = self
             .access(
                 ctx,

@@ -118,10 +118,11 @@ pub struct ReportParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LeakParams {
-    /// The member.
+    /// The member. Name a member, or one of their sessions (`session_id`): one of the two
+    /// is required.
     #[param(max_length = 128)]
     pub member_id: Option<String>,
-    /// Or one of their sessions.
+    /// Or one of their sessions (instead of `member_id`).
     #[param(max_length = 128)]
     pub session_id: Option<String>,
     /// From (RFC 3339, inclusive).

@@ -130,6 +130,35 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
                 );
                 p["schema"]["pattern"] = json!(widened);
             }
+            // 5. What the server checks beyond the schema is said in words (issue 31): a page
+            // key names something the previous page gave, a leak report names a member or a
+            // session, a municipality code's check digit is verified. A service type is one
+            // of the listed codes, as an enum.
+            let reworded = match (p["name"].as_str(), p["description"].as_str()) {
+                (Some("after"), Some(d)) if d.ends_with("(an organisation id).") => Some(
+                    "Key of the last item of the previous page (an organisation id, as the previous page gave it: an id that names no organisation is refused).",
+                ),
+                (Some("after"), Some(d)) if d.ends_with("(a site id).") => Some(
+                    "Key of the last item of the previous page (a site id, as the previous page gave it: an id that names no site is refused).",
+                ),
+                (Some("member_id"), Some("The member.")) => Some(
+                    "The member. Name a member, or one of their sessions (`session_id`): one of the two is required.",
+                ),
+                (Some("session_id"), Some("Or one of their sessions.")) => {
+                    Some("Or one of their sessions (instead of `member_id`).")
+                }
+                (Some("code"), Some("Local government code (6 digits, the last a check digit).")) => Some(
+                    "Local government code: 6 digits, the last a check digit (JIS X 0402, modulus 11): a code whose check digit is wrong is refused (422).",
+                ),
+                _ => None,
+            };
+            if let Some(words) = reworded {
+                p["description"] = json!(words);
+            }
+            if p["name"] == "service_type" {
+                p.as_object_mut().expect("a parameter").remove("description");
+                p["schema"] = service_type_code();
+            }
         }
     }
     before
@@ -271,7 +300,17 @@ fn keeps_what_it_had(before: &Value, after: &Value, at: &str, out: &mut Vec<Stri
 }
 
 /// The differences meant in the schemas, applied to the document as it was.
+/// A service type code, as the document now states it: one of the listed codes.
+fn service_type_code() -> Value {
+    json!({
+        "type": "string",
+        "description": "A service type code of the long-term care insurance (介護保険サービス種類, e.g. `13` 訪問看護).",
+        "enum": identity_api::service_types::all().iter().map(|t| t.code).collect::<Vec<_>>(),
+    })
+}
+
 fn meant_in_schemas(before: &mut Value) {
+    before["components"]["schemas"]["ServiceTypeCodeText"] = service_type_code();
     // Posts to patients' timelines are chained too, after attached documents.
     if let Some(kinds) = before["components"]["schemas"]["RecordKind"]["enum"].as_array_mut()
         && let Some(at) = kinds.iter().position(|k| k == "document_attached")

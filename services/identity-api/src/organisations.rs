@@ -76,9 +76,20 @@ pub enum SiteKind {
 
 /// A service type code as sent (`data/service_types.tsv`). Documents list items; the
 /// field itself stays a `String`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(example = "13", pattern = "^[0-9][0-9A-Z]$")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceTypeCodeText(pub String);
+
+impl utoipa::PartialSchema for ServiceTypeCodeText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::service_types::code_schema().into()
+    }
+}
+
+impl utoipa::ToSchema for ServiceTypeCodeText {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ServiceTypeCodeText".into()
+    }
+}
 
 /// A local government code as sent, in lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

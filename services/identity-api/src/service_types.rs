@@ -48,6 +48,17 @@ pub fn all() -> &'static [ServiceType] {
     &TYPES
 }
 
+/// A service type code in the API document: one of the listed codes, exactly as listed.
+pub fn code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(all().iter().map(|t| t.code)))
+        .description(Some(
+            "A service type code of the long-term care insurance (介護保険サービス種類, e.g. `13` 訪問看護).",
+        ))
+        .build()
+}
+
 /// The service type with this code (exactly as listed, e.g. `2A`, not `2a`).
 pub fn find(code: &str) -> Option<&'static ServiceType> {
     TYPES.iter().find(|t| t.code == code)

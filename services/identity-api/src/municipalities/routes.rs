@@ -17,7 +17,8 @@ const READ_REGISTER: Door = Door::Signed(&[Action::ReadRegister]);
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct CodePath {
-    /// Local government code (6 digits, the last a check digit).
+    /// Local government code: 6 digits, the last a check digit (JIS X 0402, modulus 11): a
+    /// code whose check digit is wrong is refused (422).
     #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$")]
     pub code: String,
 }

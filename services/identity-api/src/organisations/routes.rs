@@ -76,7 +76,8 @@ impl PathIds for SitePath {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OrganisationListParams {
-    /// Key of the last item of the previous page (an organisation id).
+    /// Key of the last item of the previous page (an organisation id, as the previous page
+    /// gave it: an id that names no organisation is refused).
     #[param(
         pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         nullable = false
@@ -96,7 +97,7 @@ pub struct SiteListParams {
     #[param(pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9]{4}$", nullable = false)]
     pub municipality: Option<String>,
     /// Only sites holding this service type (its code, e.g. 13).
-    #[param(pattern = "^[0-9][0-9A-Za-z]$", nullable = false)]
+    #[param(schema_with = crate::service_types::code_schema, nullable = false)]
     pub service_type: Option<String>,
     /// Only sites of this kind.
     #[param(inline, nullable = false)]
@@ -110,7 +111,8 @@ pub struct SiteListParams {
     /// Closed sites too (default false: open sites only).
     #[param(nullable = false)]
     pub include_closed: Option<bool>,
-    /// Key of the last item of the previous page (a site id).
+    /// Key of the last item of the previous page (a site id, as the previous page gave it:
+    /// an id that names no site is refused).
     #[param(
         pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         nullable = false

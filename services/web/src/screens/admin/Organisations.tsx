@@ -2,6 +2,7 @@
 import { useState, useSyncExternalStore, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
 import { api, must, written } from "../../api/client";
+import type { components } from "../../api/schema.gen";
 import { session } from "../../auth/session";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
@@ -9,6 +10,8 @@ import { ORGANISATION_KINDS, SITE_KINDS, word, type OrganisationKind, type SiteK
 import { Link, navigate, query, useLocation } from "../../app/router";
 import { PagedList } from "../../ui/list";
 import { Button, Facts, Loading, Page, PersonName, ProblemNote, SelectField, TextField } from "../../ui/ui";
+
+type ServiceTypeCode = components["schemas"]["ServiceTypeCodeText"];
 
 function useMunicipality(): string {
   const state = useSyncExternalStore(session.subscribe, session.snapshot);
@@ -205,7 +208,8 @@ function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (
             address: form.address,
             phone: form.phone,
             provider_number: form.provider_number.trim() || null,
-            service_types: form.service_types.split(/[,、\s]+/).filter(Boolean),
+            // Typed codes go as typed: the service names a code it does not list at this field.
+            service_types: form.service_types.split(/[,、\s]+/).filter(Boolean) as ServiceTypeCode[],
             contact_24h: form.contact_24h.trim() || null,
           },
         }),

@@ -208,7 +208,7 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "register_patient" | "move_patient" | "certify_care_level" | "end_care"
         | "withdraw_consent" | "add_team_member" | "remove_team_member" | "set_contact_24h"
         | "add_family_contact" => operator || who.care() || who == Secretariat,
-        "record_consent" | "amend_consent" | "attach_document" | "create_post" => {
+        "record_consent" | "amend_consent" | "attach_document" | "create_post" | "edit_post" => {
             operator || who.care()
         }
         "verify_consent" | "reject_consent" | "erase_patient" => operator || who == Secretariat,
@@ -220,10 +220,14 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "get_patient" => {
             operator || who == Auditor || (own && (who == Secretariat || who.on_team()))
         }
-        "read_record" | "document_content" | "read_timeline" => own && who.on_team(),
+        "read_record" | "document_content" | "read_timeline" | "post_history" => {
+            own && who.on_team()
+        }
         // A receipt is a read decided by the service: the door lets every signed-in caller
         // through, and the matrix's body stops them there.
         "record_receipt" => who != SignedOut,
+        // So is a withdrawal: its author's, or the secretariat's, as the service decides.
+        "retract_post" => who != SignedOut,
         "who_could_see" => who == Auditor || operator || (own && who == Secretariat),
         // The audit log: the operator's credential is not a member's, and reads nothing.
         "query_records" | "checkpoints" | "consistency_proof" => {
@@ -959,6 +963,9 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "create_post",
         "read_timeline",
         "record_receipt",
+        "edit_post",
+        "retract_post",
+        "post_history",
     ];
     Some(if REGION.contains(&operation) {
         None
@@ -1018,6 +1025,8 @@ impl World {
             "erase_patient" => json!({ "reason": "保存期間満了" }),
             "create_post" => json!({ "text": "別の報告", "urgent": true }),
             "record_receipt" => json!({ "acknowledged": true }),
+            "edit_post" => json!({ "text": "訂正" }),
+            "retract_post" => json!({ "reason": "誤投稿" }),
             _ => return None,
         })
     }

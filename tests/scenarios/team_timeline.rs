@@ -525,3 +525,183 @@ async fn a_reply_joins_the_thread_of_the_post_it_answers_on_the_same_timeline_on
     assert_eq!(messaging_last(&t.p).await?, before);
     Ok(())
 }
+
+impl Team {
+    async fn edit(&self, who: &Member, post: &str, text: &str) -> anyhow::Result<(u16, Value)> {
+        send(
+            who.request(
+                &self.p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/posts/{post}/edits", self.patient),
+            )
+            .json(&json!({ "text": text })),
+        )
+        .await
+    }
+
+    async fn retract(&self, who: &Member, post: &str, body: Value) -> anyhow::Result<(u16, Value)> {
+        send(
+            who.request(
+                &self.p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/posts/{post}/retraction", self.patient),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
+    async fn history(&self, who: &Member, post: &str) -> anyhow::Result<(u16, Value)> {
+        send(who.request(
+            &self.p,
+            Method::GET,
+            &format!("/api/v1/patients/{}/posts/{post}/history", self.patient),
+        ))
+        .await
+    }
+
+    /// The audit log's records of the post, by event type, once `n` of them are there.
+    async fn audited(&self, post: &str, n: usize) -> anyhow::Result<Vec<Value>> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (status, page) = send(
+                self.auditor
+                    .request(&self.p, Method::GET, "/api/v1/audit/records")
+                    .query(&[
+                        ("kind", "post_written"),
+                        ("patient_id", self.patient.as_str()),
+                    ]),
+            )
+            .await?;
+            anyhow::ensure!(status == 200, "{page}");
+            let found: Vec<Value> = page["records"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["record"]["detail"]["post_id"] == post)
+                .cloned()
+                .collect();
+            if found.len() >= n {
+                return Ok(found);
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "{} of {n} records of the post: {page}",
+                found.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edit_keeps_the_original_and_a_withdrawal_keeps_the_post_marked() -> anyhow::Result<()> {
+    let t = team().await?;
+    let (status, posted) = t
+        .post(&t.nurse, json!({ "text": "右踵に発赤あり" }))
+        .await?;
+    assert_eq!(status, 201, "{posted}");
+    let post = text(&posted, "post_id")?;
+
+    // Only the author edits, with some text; a refusal stores nothing.
+    let before = messaging_last(&t.p).await?;
+    let (status, answer) = t.edit(&t.pharmacist, &post, "書き換え").await?;
+    assert_eq!(status, 403, "{answer}");
+    let (status, answer) = t.edit(&t.nurse, &post, "  ").await?;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["errors"][0]["pointer"], "/text", "{answer}");
+    assert_eq!(messaging_last(&t.p).await?, before, "nothing stored");
+
+    let (status, edited) = t.edit(&t.nurse, &post, "訂正：左踵に発赤あり").await?;
+    assert_eq!(status, 201, "{edited}");
+    assert_eq!(edited["version"], 2, "{edited}");
+    let (status, page) = t
+        .timeline(&t.pharmacist, Some(&text(&edited, "position")?))
+        .await?;
+    assert_eq!(status, 200, "{page}");
+    let shown = &page["items"][0];
+    assert_eq!(shown["text"], "訂正：左踵に発赤あり", "{shown}");
+    assert!(shown["edited_at"].is_string(), "{shown}");
+
+    // The original stays: the team reads every text, first to last, by whom and when.
+    let (status, history) = t.history(&t.pharmacist, &post).await?;
+    assert_eq!(status, 200, "{history}");
+    let versions = history["versions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(versions.len(), 2, "{history}");
+    assert_eq!(versions[0]["text"], "右踵に発赤あり", "{history}");
+    assert_eq!(versions[1]["text"], "訂正：左踵に発赤あり", "{history}");
+    assert_eq!(
+        versions[0]["written_by"]["member_id"],
+        t.nurse.id(),
+        "{history}"
+    );
+    assert!(
+        versions[0]["written_by"]["name"].is_string(),
+        "by name: {history}"
+    );
+    // …and nobody off the team does: refused, and recorded.
+    let (status, answer) = t.history(&t.stranger, &post).await?;
+    assert_eq!(status, 403, "{answer}");
+    assert!(!answer.to_string().contains("発赤"), "{answer}");
+
+    // Neither the author nor the secretariat: refused. The secretariat says why.
+    let (status, answer) = t.retract(&t.care_manager, &post, json!({})).await?;
+    assert_eq!(status, 403, "{answer}");
+    let (status, answer) = t.retract(&t.secretariat, &post, json!({})).await?;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["errors"][0]["pointer"], "/reason", "{answer}");
+    let (status, retracted) = t
+        .retract(
+            &t.secretariat,
+            &post,
+            json!({ "reason": "別の患者さんへの投稿でした" }),
+        )
+        .await?;
+    assert_eq!(status, 200, "{retracted}");
+
+    // The post stays, marked, without its text; its history keeps every text.
+    let (status, page) = t
+        .timeline(&t.pharmacist, Some(&text(&retracted, "position")?))
+        .await?;
+    assert_eq!(status, 200, "{page}");
+    let shown = &page["items"][0];
+    assert_eq!(shown["post_id"], post.as_str(), "{shown}");
+    assert!(shown["text"].is_null(), "{shown}");
+    assert_eq!(
+        shown["retraction"]["retracted_by"]["member_id"],
+        t.secretariat.id(),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["retraction"]["reason"], "別の患者さんへの投稿でした",
+        "{shown}"
+    );
+    let (_, history) = t.history(&t.pharmacist, &post).await?;
+    assert_eq!(
+        history["versions"][0]["text"], "右踵に発赤あり",
+        "{history}"
+    );
+    assert!(history["retraction"].is_object(), "{history}");
+
+    // A withdrawn post is not edited; withdrawing it again changes nothing.
+    let (status, answer) = t.edit(&t.nurse, &post, "再度の訂正").await?;
+    assert_eq!(status, 409, "{answer}");
+    let before = messaging_last(&t.p).await?;
+    let (status, again) = t.retract(&t.nurse, &post, json!({})).await?;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["retracted_at"], retracted["retracted_at"], "{again}");
+    assert_eq!(messaging_last(&t.p).await?, before, "nothing stored");
+
+    // The auditor sees the post written, edited and withdrawn, by whom — never its text.
+    let records = t.audited(&post, 3).await?;
+    let kinds: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["record"]["event_type"].as_str())
+        .collect();
+    for kind in ["PostCreated", "PostEdited", "PostRetracted"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let all = serde_json::to_string(&records)?;
+    assert!(!all.contains("発赤") && !all.contains("別の患者"), "{all}");
+    Ok(())
+}

@@ -224,7 +224,8 @@ pub enum RecordKind {
     BreakGlassEnded,
     /// A document was attached to a patient's record.
     DocumentAttached,
-    /// A member of the care team posted to a patient's timeline.
+    /// A member of the care team posted to a patient's timeline, or a post was edited or
+    /// withdrawn (the record names which: `PostCreated`, `PostEdited`, `PostRetracted`).
     PostWritten,
     /// Someone read the audit log.
     AuditRead,

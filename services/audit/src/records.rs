@@ -81,7 +81,7 @@ pub fn kind_of(event_type: &str) -> Option<RecordKind> {
         "BreakGlassOpened" => BreakGlassOpened,
         "BreakGlassEnded" => BreakGlassEnded,
         "DocumentAttached" => DocumentAttached,
-        "PostCreated" => PostWritten,
+        "PostCreated" | "PostEdited" | "PostRetracted" => PostWritten,
         _ => return None,
     })
 }

@@ -147,7 +147,10 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
                 (Some("session_id"), Some("Or one of their sessions.")) => {
                     Some("Or one of their sessions (instead of `member_id`).")
                 }
-                (Some("code"), Some("Local government code (6 digits, the last a check digit).")) => Some(
+                (
+                    Some("code"),
+                    Some("Local government code (6 digits, the last a check digit)."),
+                ) => Some(
                     "Local government code: 6 digits, the last a check digit (JIS X 0402, modulus 11): a code whose check digit is wrong is refused (422).",
                 ),
                 _ => None,
@@ -156,7 +159,9 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
                 p["description"] = json!(words);
             }
             if p["name"] == "service_type" {
-                p.as_object_mut().expect("a parameter").remove("description");
+                p.as_object_mut()
+                    .expect("a parameter")
+                    .remove("description");
                 p["schema"] = service_type_code();
             }
         }
@@ -182,6 +187,22 @@ const ADDED: &[(&str, &str)] = &[
     (
         "/api/v1/patients/{patient_id}/posts/{post_id}/receipt",
         "post",
+    ),
+    (
+        "/api/v1/patients/{patient_id}/posts/{post_id}/edits",
+        "post",
+    ),
+    (
+        "/api/v1/patients/{patient_id}/posts/{post_id}/retraction",
+        "post",
+    ),
+    (
+        "/api/v1/patients/{patient_id}/posts/{post_id}/history",
+        "get",
+    ),
+    (
+        "/api/v1/patients/{patient_id}/posts/{post_id}/history",
+        "head",
     ),
 ];
 
@@ -214,6 +235,13 @@ const ADDED_SCHEMAS: &[&str] = &[
     "ReceiptBody",
     "Receipt",
     "ReaderView",
+    "PostEdit",
+    "Edited",
+    "RetractionBody",
+    "Retracted",
+    "PostHistory",
+    "PostVersionView",
+    "RetractionView",
 ];
 /// Also widened since (issue 31): an attachment names its purpose as a read does, and a
 /// break-glass reason must say something in words (its minimum length and description).

@@ -90,11 +90,15 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         ),
         // A timeline: read through the one decision (the service's), written by those who
         // write clinical content (then decided by consent and team, in the service).
+        // A post's history and its withdrawal (its author's, or the secretariat's) too.
         "GET /api/v1/patients/{patient_id}/posts"
-        | "POST /api/v1/patients/{patient_id}/posts/{post_id}/receipt" => {
+        | "POST /api/v1/patients/{patient_id}/posts/{post_id}/receipt"
+        | "GET /api/v1/patients/{patient_id}/posts/{post_id}/history"
+        | "POST /api/v1/patients/{patient_id}/posts/{post_id}/retraction" => {
             Some(matches!(row.door, Door::PatientRead))
         }
-        "POST /api/v1/patients/{patient_id}/posts" => Some(
+        "POST /api/v1/patients/{patient_id}/posts"
+        | "POST /api/v1/patients/{patient_id}/posts/{post_id}/edits" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::WritePatientClinical]),
         ),
         _ => None,

@@ -23,6 +23,10 @@ pub enum AccessAsked {
     Read { categories: Vec<DataCategory> },
     /// Stores data of this category (the consent must cover it).
     Write { category: DataCategory },
+    /// Organises what another service holds about the patient without reading it (the
+    /// secretariat withdrawing a post written to the wrong patient): decided as a read of
+    /// the registration data, for administration; nothing clinical is opened.
+    Registration,
 }
 
 /// Sealed text of one category, to open if the decision allows its category.

@@ -38,6 +38,27 @@ pub enum MessagingEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<String>,
     },
+    /// Its author changed a post's text. The earlier texts stay in the stream and in the
+    /// post's history.
+    PostEdited {
+        post_id: String,
+        patient_id: String,
+        editor: PostAuthor,
+        /// The text's version now (the first text is 1).
+        version: u32,
+        /// The new text, sealed like the first (context [`POST_TEXT`]).
+        text_sealed: String,
+    },
+    /// The author or the secretariat withdrew a post (取り消し). Nothing is erased: the post
+    /// stays, marked withdrawn.
+    PostRetracted {
+        post_id: String,
+        patient_id: String,
+        by: PostAuthor,
+        /// Why, sealed with the patient's key (context [`POST_TEXT`]), if a reason was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_sealed: Option<String>,
+    },
     /// A member of the team read a post (既読).
     PostRead {
         post_id: String,
@@ -55,12 +76,20 @@ pub enum MessagingEvent {
 /// The sealing context of a post's text.
 pub const POST_TEXT: &str = "PostCreated";
 
-const VERSIONS: &[(&str, u32)] = &[("PostCreated", 1), ("PostRead", 1), ("PostAcknowledged", 1)];
+const VERSIONS: &[(&str, u32)] = &[
+    ("PostCreated", 1),
+    ("PostEdited", 1),
+    ("PostRetracted", 1),
+    ("PostRead", 1),
+    ("PostAcknowledged", 1),
+];
 
 impl EventContract for MessagingEvent {
     fn event_type(&self) -> &'static str {
         match self {
             Self::PostCreated { .. } => "PostCreated",
+            Self::PostEdited { .. } => "PostEdited",
+            Self::PostRetracted { .. } => "PostRetracted",
             Self::PostRead { .. } => "PostRead",
             Self::PostAcknowledged { .. } => "PostAcknowledged",
         }

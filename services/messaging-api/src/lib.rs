@@ -21,7 +21,8 @@ pub const CONTEXT: &str = "messaging";
 
 /// Aggregate types of this context, the third token of their subjects.
 pub mod aggregates {
-    /// A post on a patient's timeline, identified by a UUIDv7 the service chose.
+    /// A post on a patient's timeline, identified by a UUIDv7 the service chose: created,
+    /// then edited or withdrawn.
     pub const POST: &str = "post";
     /// One member's receipt of one post (read, acknowledged), identified by
     /// `<post_id>_<member_id>`.
@@ -37,7 +38,20 @@ pub mod endpoints {
 
     /// Command: a member read a post, or acknowledged it ([`crate::timeline::RecordReceipt`]).
     pub const RECORD_RECEIPT: &str = "record_receipt";
+    /// Command: the author changes a post's text ([`crate::timeline::EditPost`]).
+    pub const EDIT_POST: &str = "edit_post";
+    /// Command: the author or the secretariat withdraws a post ([`crate::timeline::RetractPost`]).
+    pub const RETRACT_POST: &str = "retract_post";
+    /// Query: every text a post had, and its withdrawal ([`crate::timeline::ReadPostHistory`]).
+    pub const POST_HISTORY: &str = "post_history";
 
     /// Every endpoint the service answers.
-    pub const ALL: &[&str] = &[CREATE_POST, READ_TIMELINE, RECORD_RECEIPT];
+    pub const ALL: &[&str] = &[
+        CREATE_POST,
+        READ_TIMELINE,
+        RECORD_RECEIPT,
+        EDIT_POST,
+        RETRACT_POST,
+        POST_HISTORY,
+    ];
 }

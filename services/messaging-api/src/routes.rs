@@ -59,6 +59,16 @@ pub struct TimelineParams {
     pub purpose: Option<consent::Purpose>,
 }
 
+/// Why a post's history is read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Why: `care` (default) or `emergency` (break-glass).
+    #[param(value_type = Option<String>, pattern = "^(care|emergency)$", nullable = false)]
+    pub purpose: Option<consent::Purpose>,
+}
+
 /// The contract's routes and tags.
 pub fn api() -> doors::Api {
     const TAGS: &[doors::Tag] = &[doors::Tag {
@@ -137,6 +147,76 @@ fn routes() -> Vec<Declared> {
             })
         })
         .answers::<Receipt>(200, "where your receipt stands")
+        .problems(&[
+            (403, "the consent or the team does not allow it (recorded)"),
+            (404, "no such patient or post"),
+        ])
+        .into(),
+        Route::post(
+            "edit_post",
+            "/api/v1/patients/{patient_id}/posts/{post_id}/edits",
+        )
+        .tag(TAG)
+        .summary("Change your post's text: decided as a write of its category, and recorded. The earlier texts stay in its history; a withdrawn post is not edited.")
+        .door(Door::Signed(&[Action::WritePatientClinical]))
+        .path::<PostPath>()
+        .body::<PostEdit>()
+        .service(SERVICE, ep::EDIT_POST, |p, _, b| {
+            Ok(EditPost {
+                patient_id: p.patient_id,
+                post_id: p.post_id,
+                text: b.text,
+            })
+        })
+        .answers::<Edited>(201, "edited")
+        .problems(&[
+            (403, "not your post, or the consent or the team does not allow it (recorded)"),
+            (404, "no such patient or post"),
+            (409, "the post was withdrawn, has 100 texts already, or changed at the same time"),
+            (422, "an empty or too long text"),
+        ])
+        .into(),
+        Route::post(
+            "retract_post",
+            "/api/v1/patients/{patient_id}/posts/{post_id}/retraction",
+        )
+        .tag(TAG)
+        .summary("Withdraw a post (取り消し): its author, or the secretariat of the patient's municipality with a reason. The post stays, marked withdrawn, with its history; asking again changes nothing. Decided and recorded.")
+        .door(Door::PatientRead)
+        .path::<PostPath>()
+        .body::<RetractionBody>()
+        .service(SERVICE, ep::RETRACT_POST, |p, _, b| {
+            Ok(RetractPost {
+                patient_id: p.patient_id,
+                post_id: p.post_id,
+                reason: b.reason,
+            })
+        })
+        .answers::<Retracted>(200, "withdrawn")
+        .problems(&[
+            (403, "neither its author nor the secretariat, or the consent or the team does not allow it (recorded)"),
+            (404, "no such patient or post"),
+            (422, "no reason from the secretariat, or one too long"),
+        ])
+        .into(),
+        Route::get(
+            "post_history",
+            "/api/v1/patients/{patient_id}/posts/{post_id}/history",
+        )
+        .tag(TAG)
+        .summary("Every text a post had, first to last, and its withdrawal: for the team as the timeline is (decided as a read of the post's category, and recorded).")
+        .door(Door::PatientRead)
+        .path::<PostPath>()
+        .query::<HistoryParams>()
+        .service(SERVICE, ep::POST_HISTORY, |p, q, _| {
+            Ok(ReadPostHistory {
+                patient_id: p.patient_id,
+                post_id: p.post_id,
+                purpose: q.purpose.unwrap_or(consent::Purpose::Care),
+            })
+        })
+        .reads_after()
+        .answers::<PostHistory>(200, "the post's texts, first to last")
         .problems(&[
             (403, "the consent or the team does not allow it (recorded)"),
             (404, "no such patient or post"),

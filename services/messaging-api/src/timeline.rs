@@ -161,6 +161,11 @@ pub struct PostView {
     pub posted_at: DateTime<Utc>,
     /// The post it replies to (the first post of its thread), if it is a reply.
     pub reply_to: Option<String>,
+    /// When its text last changed, if it was edited (its history keeps every text).
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Its withdrawal, if it was withdrawn: the text is then left out here (its history
+    /// keeps it).
+    pub retraction: Option<RetractionView>,
     /// The reader wrote it.
     pub mine: bool,
     /// The reader has read it (or wrote it).
@@ -171,4 +176,109 @@ pub struct PostView {
     pub readers: Vec<ReaderView>,
     /// Who of the team now has not read it yet (its writer aside).
     pub unread: Vec<PostAuthorView>,
+}
+
+/// A post's new text. Body of `POST /api/v1/patients/{patient_id}/posts/{post_id}/edits`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostEdit {
+    /// The whole new text (not empty, at most 4,000 characters). Every earlier text stays
+    /// in the post's history.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        example = "本日訪問。仙骨部の褥瘡はやや改善。"
+    )]
+    pub text: String,
+}
+
+/// Edit a post: the bus command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditPost {
+    pub patient_id: String,
+    pub post_id: String,
+    pub text: String,
+}
+
+/// The answer to an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Edited {
+    pub post_id: String,
+    /// The text's version now (the first text is version 1).
+    pub version: u32,
+}
+
+/// Why a post is withdrawn. Body of
+/// `POST /api/v1/patients/{patient_id}/posts/{post_id}/retraction`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetractionBody {
+    /// Why, in words the team can read (e.g. 別の患者さんへの投稿でした); optional for the
+    /// author, required of the secretariat. At most 500 characters.
+    #[serde(default)]
+    #[schema(
+        max_length = 500,
+        nullable = false,
+        example = "別の患者さんへの投稿でした"
+    )]
+    pub reason: Option<String>,
+}
+
+/// Retract a post: the bus command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetractPost {
+    pub patient_id: String,
+    pub post_id: String,
+    pub reason: Option<String>,
+}
+
+/// The answer to a retraction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Retracted {
+    pub post_id: String,
+    /// When it was withdrawn (the first retraction: asking again changes nothing).
+    pub retracted_at: DateTime<Utc>,
+}
+
+/// A post's texts, first to last: the bus query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadPostHistory {
+    pub patient_id: String,
+    pub post_id: String,
+    pub purpose: Purpose,
+}
+
+/// One text of a post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PostVersionView {
+    /// 1 for the text as first posted.
+    pub version: u32,
+    /// The text; absent when the patient's personal data was erased.
+    pub text: Option<String>,
+    pub written_at: DateTime<Utc>,
+    pub written_by: PostAuthorView,
+}
+
+/// A post's history: every text it had, first to last, and its withdrawal if it was
+/// withdrawn. A post keeps at most [`MAX_VERSIONS`] texts, so this is never paged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PostHistory {
+    pub post_id: String,
+    pub versions: Vec<PostVersionView>,
+    pub retraction: Option<RetractionView>,
+}
+
+/// How many texts a post may have (its first and 99 edits): past that, write a new post.
+pub const MAX_VERSIONS: u32 = 100;
+
+/// A post's withdrawal (取り消し): the post stays, marked, with who withdrew it and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RetractionView {
+    pub retracted_at: DateTime<Utc>,
+    pub retracted_by: PostAuthorView,
+    /// Why; absent when none was given, or when the patient's personal data was erased.
+    pub reason: Option<String>,
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use bus::{BusClient, CallContext, Incoming, Reply};
+use chrono::SubsecRound;
 use clock::SharedClock;
 use consent::{DataCategory, Purpose};
 use deadpool_postgres::Pool;
@@ -18,10 +19,12 @@ use identity_api::patient_access::{
 use messaging_api::endpoints as ep;
 use messaging_api::events::{MessagingEvent, POST_TEXT, PostAuthor};
 use messaging_api::timeline::{
-    CreatePost, PostAuthorView, PostView, Posted, ReadTimeline, ReaderView, Receipt, RecordReceipt,
-    TimelinePage,
+    CreatePost, EditPost, Edited, PostAuthorView, PostHistory, PostVersionView, PostView, Posted,
+    ReadPostHistory, ReadTimeline, ReaderView, Receipt, RecordReceipt, RetractPost, Retracted,
+    RetractionView, TimelinePage,
 };
 use messaging_api::{CONTEXT, aggregates};
+use permissions::Role;
 use problem::Problem;
 use uuid::Uuid;
 
@@ -48,6 +51,9 @@ impl host::Service for Messaging {
             ep::CREATE_POST => self.create_post(ctx, incoming.json()?).await,
             ep::READ_TIMELINE => self.read_timeline(ctx, incoming.json()?).await,
             ep::RECORD_RECEIPT => self.record_receipt(ctx, incoming.json()?).await,
+            ep::EDIT_POST => self.edit_post(ctx, incoming.json()?).await,
+            ep::RETRACT_POST => self.retract_post(ctx, incoming.json()?).await,
+            ep::POST_HISTORY => self.post_history(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -78,7 +84,102 @@ fn patient_id(value: &str) -> Result<String, Problem> {
     }
 }
 
+/// A post's withdrawal from its row (the columns from `at`: when, by whom — id, name,
+/// profession, site — and whether a sealed reason follows), taking its opened reason from
+/// `reasons` when it has one.
+fn retraction_of(
+    row: &tokio_postgres::Row,
+    at: usize,
+    reasons: &mut impl Iterator<Item = Option<String>>,
+) -> Option<RetractionView> {
+    let retracted_at = row.get::<_, Option<chrono::DateTime<chrono::Utc>>>(at)?;
+    let reason = match row.get::<_, Option<String>>(at + 5) {
+        Some(_) => reasons.next().flatten(),
+        None => None,
+    };
+    Some(RetractionView {
+        retracted_at,
+        retracted_by: PostAuthorView {
+            member_id: row.get::<_, Option<String>>(at + 1).unwrap_or_default(),
+            name: row.get::<_, Option<String>>(at + 2).unwrap_or_default(),
+            profession: row.get(at + 3),
+            site_name: row.get(at + 4),
+        },
+        reason,
+    })
+}
+
+/// A post as edits and withdrawals find it.
+struct Stored {
+    category: DataCategory,
+    standing: post::Standing,
+    /// The stream sequence of its last event: an edit or withdrawal appends after it, or
+    /// not at all.
+    sequence: u64,
+    retracted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn author_of(a: identity_api::patient_access::Author) -> PostAuthor {
+    PostAuthor {
+        member_id: a.member_id,
+        name: a.name,
+        profession: a.profession,
+        site_id: a.site_id,
+        site_name: a.site_name,
+    }
+}
+
+fn refused(r: post::Refused) -> Problem {
+    match r {
+        post::Refused::NotTheAuthor | post::Refused::NeitherAuthorNorSecretariat => {
+            Problem::forbidden(r.to_string())
+        }
+        post::Refused::Withdrawn => Problem::conflict("post-withdrawn", r.to_string()),
+        post::Refused::TooManyVersions => Problem::conflict("too-many-versions", r.to_string()),
+        post::Refused::Invalid(i) => Problem::invalid_field(i.field, i.reason),
+    }
+}
+
 impl Messaging {
+    /// The post as it stands once the timeline holds every event stored so far (an edit or
+    /// withdrawal must see the last one), or `None`: no such post on this patient's timeline.
+    async fn stored(&self, patient_id: &str, post_id: &str) -> Result<Option<Stored>, Problem> {
+        self.settled().await?;
+        let row = self
+            .pool
+            .get()
+            .await
+            .map_err(db_problem)?
+            .query_opt(
+                "SELECT category, author_member_id, version, retracted_at, sequence
+                   FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                &[&post_id, &patient_id],
+            )
+            .await
+            .map_err(db_problem)?;
+        Ok(row.map(|r| {
+            let retracted_at: Option<chrono::DateTime<chrono::Utc>> = r.get(3);
+            Stored {
+                category: category_named(r.get(0)).unwrap_or(DataCategory::CareRecords),
+                standing: post::Standing {
+                    author: r.get(1),
+                    versions: u32::try_from(r.get::<_, i32>(2)).unwrap_or(0),
+                    retracted: retracted_at.is_some(),
+                },
+                sequence: u64::try_from(r.get::<_, i64>(4)).unwrap_or(0),
+                retracted_at,
+            }
+        }))
+    }
+
+    /// The id of the member asking (the operator's credential has none of its own).
+    fn me(ctx: &CallContext) -> String {
+        ctx.caller
+            .as_ref()
+            .map(|c| c.member_id.clone())
+            .unwrap_or_else(|| ctx.actor.clone())
+    }
+
     /// Asks identity & consent: decided, recorded, sealed or opened — or its refusal, as is.
     async fn access(
         &self,
@@ -107,7 +208,9 @@ impl Messaging {
         expected: ExpectedVersion,
         event: MessagingEvent,
         municipality: Option<String>,
-    ) -> Result<event_store::Position, Problem> {
+    ) -> Result<(event_store::Position, chrono::DateTime<chrono::Utc>), Problem> {
+        // As Postgres keeps time (microseconds): an answer made from it reads the same later.
+        let occurred_at = self.clock.now().trunc_subsecs(6);
         let envelope = EventEnvelope {
             event_id: Uuid::now_v7(),
             event_type: event.event_type().to_owned(),
@@ -116,7 +219,7 @@ impl Messaging {
             municipality,
             aggregate_type: aggregate_type.to_owned(),
             aggregate_id: id.to_owned(),
-            occurred_at: self.clock.now(),
+            occurred_at,
             actor: Actor(ctx.actor.clone()),
             correlation_id: ctx.correlation_id,
             causation_id: None,
@@ -126,7 +229,7 @@ impl Messaging {
         self.store
             .append(CONTEXT, expected, envelope)
             .await
-            .map(|appended| appended.position)
+            .map(|appended| (appended.position, occurred_at))
             .map_err(|e| match e {
                 AppendError::Conflict { .. } => Problem::conflict(
                     "concurrent-change",
@@ -219,7 +322,7 @@ impl Messaging {
             text_sealed,
             reply_to: thread,
         };
-        let position = self
+        let (position, _) = self
             .append(
                 ctx,
                 aggregates::POST,
@@ -297,7 +400,9 @@ impl Messaging {
             .map_err(db_problem)?
             .query(
                 "SELECT post_id, author_member_id, author_name, author_profession, author_site_name,
-                        category, urgent, reply_requested, text_sealed, posted_at, reply_to
+                        category, urgent, reply_requested, text_sealed, posted_at, reply_to,
+                        edited_at, retracted_at, retracted_by_member_id, retracted_by_name,
+                        retracted_by_profession, retracted_by_site_name, retraction_reason_sealed
                    FROM timeline.posts
                   WHERE patient_id = $1 AND ($2::text IS NULL OR post_id < $2)
                   ORDER BY post_id DESC
@@ -331,12 +436,19 @@ impl Messaging {
                     route: format!("{}.{}", messaging_api::SERVICE, ep::READ_TIMELINE),
                     context: POST_TEXT.to_owned(),
                     seal: Vec::new(),
+                    // Each post's text, then the reasons of those withdrawn with one.
                     open: rows
                         .iter()
                         .map(|r| SealedText {
                             category: category(r),
                             sealed: r.get(8),
                         })
+                        .chain(rows.iter().filter_map(|r| {
+                            Some(SealedText {
+                                category: category(r),
+                                sealed: r.get::<_, Option<String>>(17)?,
+                            })
+                        }))
                         .collect(),
                     roster: true,
                 },
@@ -377,9 +489,12 @@ impl Messaging {
                 })
                 .collect()
         };
+        let mut opened = answer.opened.into_iter();
+        let texts: Vec<Option<String>> = opened.by_ref().take(rows.len()).collect();
+        let mut reasons = opened;
         let items: Vec<PostView> = rows
             .iter()
-            .zip(answer.opened)
+            .zip(texts)
             .filter(|(row, _)| answer.categories.contains(&category(row)))
             .map(|(row, text)| {
                 let post_id: String = row.get(0);
@@ -387,6 +502,7 @@ impl Messaging {
                 let readers = readers_of(&post_id);
                 let mine = author == me;
                 let my_receipt = readers.iter().find(|r| r.member_id == me);
+                let retraction = retraction_of(row, 12, &mut reasons);
                 let unread = answer
                     .team
                     .iter()
@@ -409,9 +525,13 @@ impl Messaging {
                     category: category(row),
                     urgent: row.get(6),
                     reply_requested: row.get(7),
-                    text,
+                    // A withdrawn post shows that it was, and why; its text stays in its
+                    // history.
+                    text: text.filter(|_| retraction.is_none()),
                     posted_at: row.get(9),
                     reply_to: row.get(10),
+                    edited_at: row.get(11),
+                    retraction,
                     mine,
                     read_by_me: mine || my_receipt.is_some(),
                     acknowledged_by_me: my_receipt.is_some_and(|r| r.acknowledged),
@@ -516,7 +636,7 @@ impl Messaging {
                 reader,
             }
         };
-        let position = self
+        let (position, _) = self
             .append(
                 ctx,
                 aggregates::RECEIPT,
@@ -527,5 +647,276 @@ impl Messaging {
             )
             .await?;
         Ok(Reply::written(receipt(c.acknowledged), position))
+    }
+
+    /// The author changes a post's text: decided as a write of its category (a post that
+    /// is not theirs is refused after a recorded read decision, so its absence and its
+    /// presence are told apart only to those who may read it), sealed, appended after the
+    /// post's last event.
+    async fn edit_post(&self, ctx: &CallContext, c: EditPost) -> Result<Reply, Problem> {
+        let patient_id = patient_id(&c.patient_id)?;
+        let post_id = post_id(&c.post_id)?;
+        let stored = self.stored(&patient_id, &post_id).await?;
+        let me = Self::me(ctx);
+        let checked = stored
+            .as_ref()
+            .map(|s| post::edit(&s.standing, &me, &c.text));
+        let mine = matches!(&checked, Some(Ok(_)) | Some(Err(post::Refused::Invalid(_))));
+        let asked = match (&stored, mine) {
+            (Some(s), true) => AccessAsked::Write {
+                category: s.category,
+            },
+            (Some(s), false) => AccessAsked::Read {
+                categories: vec![s.category],
+            },
+            (None, _) => AccessAsked::Read {
+                categories: DataCategory::ALL.to_vec(),
+            },
+        };
+        let text = match &checked {
+            Some(Ok((_, text))) => vec![text.clone()],
+            _ => Vec::new(),
+        };
+        let answer = self
+            .access(
+                ctx,
+                PatientAccess {
+                    patient_id: patient_id.clone(),
+                    asked,
+                    purpose: Purpose::Care,
+                    resources: vec![format!("post:{post_id}")],
+                    route: format!("{}.{}", messaging_api::SERVICE, ep::EDIT_POST),
+                    context: POST_TEXT.to_owned(),
+                    seal: text,
+                    open: Vec::new(),
+                    roster: false,
+                },
+            )
+            .await?;
+        let (Some(stored), Some(checked)) = (stored, checked) else {
+            return Err(Problem::not_found("no such post"));
+        };
+        let (version, _) = checked.map_err(refused)?;
+        let Some(text_sealed) = answer.sealed.into_iter().next() else {
+            return Err(Problem::internal());
+        };
+        let (position, _) = self
+            .append(
+                ctx,
+                aggregates::POST,
+                &post_id,
+                ExpectedVersion::Exact(stored.sequence),
+                MessagingEvent::PostEdited {
+                    post_id: post_id.clone(),
+                    patient_id,
+                    editor: author_of(answer.author),
+                    version,
+                    text_sealed,
+                },
+                answer.home_municipality,
+            )
+            .await?;
+        Ok(Reply::written(Edited { post_id, version }, position))
+    }
+
+    /// The author (a write of the post's category) or the secretariat (the registration,
+    /// for administration: they organise, they do not read) withdraws a post. Nothing is
+    /// erased; a second withdrawal changes nothing.
+    async fn retract_post(&self, ctx: &CallContext, c: RetractPost) -> Result<Reply, Problem> {
+        let patient_id = patient_id(&c.patient_id)?;
+        let post_id = post_id(&c.post_id)?;
+        let stored = self.stored(&patient_id, &post_id).await?;
+        let me = Self::me(ctx);
+        let secretariat = ctx
+            .caller
+            .as_ref()
+            .is_some_and(|c| c.subject.has_role(Role::MunicipalSecretariat));
+        let checked = stored
+            .as_ref()
+            .map(|s| post::retraction(s.standing.author == me, secretariat, c.reason.as_deref()));
+        // Asked as who they are, whatever the reason's fault (named once decided).
+        let (asked, purpose) = match &stored {
+            Some(s) if s.standing.author == me => (
+                AccessAsked::Write {
+                    category: s.category,
+                },
+                Purpose::Care,
+            ),
+            Some(_) if secretariat => (AccessAsked::Registration, Purpose::Administration),
+            Some(s) => (
+                AccessAsked::Read {
+                    categories: vec![s.category],
+                },
+                Purpose::Care,
+            ),
+            None => (
+                AccessAsked::Read {
+                    categories: DataCategory::ALL.to_vec(),
+                },
+                Purpose::Care,
+            ),
+        };
+        let reason = match &checked {
+            Some(Ok((_, Some(reason)))) => vec![reason.clone()],
+            _ => Vec::new(),
+        };
+        let answer = self
+            .access(
+                ctx,
+                PatientAccess {
+                    patient_id: patient_id.clone(),
+                    asked,
+                    purpose,
+                    resources: vec![format!("post:{post_id}")],
+                    route: format!("{}.{}", messaging_api::SERVICE, ep::RETRACT_POST),
+                    context: POST_TEXT.to_owned(),
+                    seal: reason,
+                    open: Vec::new(),
+                    roster: false,
+                },
+            )
+            .await?;
+        let (Some(stored), Some(checked)) = (stored, checked) else {
+            return Err(Problem::not_found("no such post"));
+        };
+        checked.map_err(refused)?;
+        if let Some(retracted_at) = stored.retracted_at {
+            return Ok(Reply::value(Retracted {
+                post_id,
+                retracted_at,
+            }));
+        }
+        let (position, at) = self
+            .append(
+                ctx,
+                aggregates::POST,
+                &post_id,
+                ExpectedVersion::Exact(stored.sequence),
+                MessagingEvent::PostRetracted {
+                    post_id: post_id.clone(),
+                    patient_id,
+                    by: author_of(answer.author),
+                    reason_sealed: answer.sealed.into_iter().next(),
+                },
+                answer.home_municipality,
+            )
+            .await?;
+        Ok(Reply::written(
+            Retracted {
+                post_id,
+                retracted_at: at,
+            },
+            position,
+        ))
+    }
+
+    /// Every text a post had, first to last, and its withdrawal: decided as a read of its
+    /// category (an unknown post as a read of every category, then 404), recorded, opened.
+    async fn post_history(&self, ctx: &CallContext, q: ReadPostHistory) -> Result<Reply, Problem> {
+        let patient_id = patient_id(&q.patient_id)?;
+        let post_id = post_id(&q.post_id)?;
+        if !matches!(q.purpose, Purpose::Care | Purpose::Emergency) {
+            return Err(Problem::invalid_field(
+                "/purpose",
+                "a post is read for care, or in an emergency",
+            ));
+        }
+        self.caught_up(ctx).await?;
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let find = || async {
+            client
+                .query_opt(
+                    "SELECT category, retracted_at, retracted_by_member_id, retracted_by_name,
+                            retracted_by_profession, retracted_by_site_name,
+                            retraction_reason_sealed
+                       FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                    &[&post_id, &patient_id],
+                )
+                .await
+                .map_err(db_problem)
+        };
+        let mut post = find().await?;
+        if post.is_none() {
+            self.settled().await?;
+            post = find().await?;
+        }
+        let versions = match &post {
+            Some(_) => client
+                .query(
+                    "SELECT version, text_sealed, written_at, member_id, name, profession, site_name
+                       FROM timeline.post_versions WHERE post_id = $1 ORDER BY version",
+                    &[&post_id],
+                )
+                .await
+                .map_err(db_problem)?,
+            None => Vec::new(),
+        };
+        let category = post.as_ref().and_then(|r| category_named(r.get(0)));
+        let reason: Option<String> = post.as_ref().and_then(|r| r.get(6));
+        let answer = self
+            .access(
+                ctx,
+                PatientAccess {
+                    patient_id: patient_id.clone(),
+                    asked: AccessAsked::Read {
+                        categories: category
+                            .map_or_else(|| DataCategory::ALL.to_vec(), |c| vec![c]),
+                    },
+                    purpose: q.purpose,
+                    resources: vec![format!("post:{post_id}")],
+                    route: format!("{}.{}", messaging_api::SERVICE, ep::POST_HISTORY),
+                    context: POST_TEXT.to_owned(),
+                    seal: Vec::new(),
+                    open: versions
+                        .iter()
+                        .map(|v| v.get::<_, String>(1))
+                        .chain(reason)
+                        .map(|sealed| SealedText {
+                            category: category.unwrap_or(DataCategory::CareRecords),
+                            sealed,
+                        })
+                        .collect(),
+                    roster: false,
+                },
+            )
+            .await?;
+        let (Some(post), Some(category)) = (post, category) else {
+            return Err(Problem::not_found("no such post"));
+        };
+        if !answer.categories.contains(&category) {
+            return Err(Problem::forbidden(
+                "the consent does not open this post's category to you",
+            ));
+        }
+        let mut opened = answer.opened.into_iter();
+        let versions = versions
+            .iter()
+            .zip(opened.by_ref())
+            .map(|(v, text)| PostVersionView {
+                version: u32::try_from(v.get::<_, i32>(0)).unwrap_or(0),
+                text,
+                written_at: v.get(2),
+                written_by: PostAuthorView {
+                    member_id: v.get(3),
+                    name: v.get(4),
+                    profession: v.get(5),
+                    site_name: v.get(6),
+                },
+            })
+            .collect();
+        let retraction = retraction_of(&post, 1, &mut opened);
+        Ok(Reply::value(PostHistory {
+            post_id,
+            versions,
+            retraction,
+        }))
+    }
+}
+
+/// A post id: a UUID in its lower-case form; anything else names no post.
+fn post_id(value: &str) -> Result<String, Problem> {
+    match Uuid::try_parse(value) {
+        Ok(id) if value.len() == 36 => Ok(id.to_string()),
+        _ => Err(Problem::not_found("no such post")),
     }
 }

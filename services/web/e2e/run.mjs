@@ -171,6 +171,35 @@ try {
     await shoot(page, "patient-timeline", ["phone", "pc"]);
   });
 
+  await step("she corrects her reply (the first text stays in its history) and withdraws a post written by mistake", async () => {
+    const { page } = nurse;
+    const reply = page.locator("li.post.reply").first();
+    await reply.getByRole("button", { name: "編集する" }).click();
+    await reply.getByLabel("編集する").fill("追記：除圧マットを交換し、体位変換を2時間ごとにしました。");
+    await reply.getByRole("button", { name: "編集を保存" }).click();
+    await reply.getByText("体位変換を2時間ごとに").waitFor();
+    await reply.getByText(/編集済み/).waitFor();
+    await reply.getByText("編集の履歴").click();
+    await reply.getByText(/第1版・看護 花子（看護師）/).waitFor();
+    await reply.getByText("追記：除圧マットを交換しました。", { exact: true }).waitFor();
+    await shoot(page, "patient-timeline-edited", ["phone", "pc"]);
+
+    const form = page.locator("form.post-form");
+    await form.getByLabel("チームへの投稿（報告・連絡・相談）").fill("（別の患者さんの記録を誤って投稿）");
+    await form.getByRole("button", { name: "投稿する" }).click();
+    const wrong = page.locator("li.post", { hasText: "誤って投稿" }).first();
+    await wrong.getByRole("button", { name: "取り消す" }).click();
+    await wrong.getByText("投稿は削除されず、「取り消し」として残ります。").waitFor();
+    await wrong.getByLabel(/取り消す理由/).fill("別の患者さんへの投稿でした");
+    await wrong.getByRole("button", { name: "この投稿を取り消す" }).click();
+    const withdrawn = page.locator("li.post", { hasText: "この投稿は取り消されました" }).first();
+    await withdrawn.getByText("理由：別の患者さんへの投稿でした").waitFor();
+    expect((await page.getByText("誤って投稿").count()) === 0, "a withdrawn post's text is no longer shown");
+    expect((await withdrawn.getByRole("button", { name: "編集する" }).count()) === 0, "a withdrawn post is not edited");
+    await withdrawn.scrollIntoViewIfNeeded();
+    await shoot(page, "patient-timeline-withdrawn", ["phone", "pc"]);
+  });
+
   await step("a member off the team sees a clear refusal, not a blank page", async () => {
     const { page } = outsider;
     await signIn(page, config.accounts.outsider);

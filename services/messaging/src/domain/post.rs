@@ -1,7 +1,7 @@
 //! A post to a patient's timeline, checked before anything is asked or stored.
 
 use consent::{DataCategory, Purpose};
-use messaging_api::timeline::{MAX_TEXT_CHARS, NewPost};
+use messaging_api::timeline::{MAX_TEXT_CHARS, MAX_VERSIONS, NewPost};
 
 /// A post that is not one, with the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,11 +23,10 @@ pub struct Post {
     pub reply_to: Option<String>,
 }
 
-/// Checks a post: some text (not only spaces, at most [`MAX_TEXT_CHARS`]), written for care
-/// or in an emergency; the category defaults to care records, the record of daily care.
-pub fn checked(post: NewPost) -> Result<Post, Invalid> {
-    // Trailing spaces and blank lines are noise; line breaks inside are the writer's.
-    let text = post.text.trim().to_owned();
+/// A post's text: not only spaces, at most [`MAX_TEXT_CHARS`]. Trailing spaces and blank
+/// lines are noise; line breaks inside are the writer's.
+pub fn text(raw: &str) -> Result<String, Invalid> {
+    let text = raw.trim().to_owned();
     if text.is_empty() {
         return Err(Invalid {
             field: "/text",
@@ -40,6 +39,13 @@ pub fn checked(post: NewPost) -> Result<Post, Invalid> {
             reason: format!("at most {MAX_TEXT_CHARS} characters; attach a document for more"),
         });
     }
+    Ok(text)
+}
+
+/// Checks a post: some text, written for care or in an emergency; the category defaults to
+/// care records, the record of daily care.
+pub fn checked(post: NewPost) -> Result<Post, Invalid> {
+    let text = text(&post.text)?;
     let purpose = post.purpose.unwrap_or(Purpose::Care);
     if !matches!(purpose, Purpose::Care | Purpose::Emergency) {
         return Err(Invalid {
@@ -65,6 +71,89 @@ pub fn checked(post: NewPost) -> Result<Post, Invalid> {
         urgent: post.urgent,
         reply_requested: post.reply_requested,
     })
+}
+
+/// A post as edits and withdrawals see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub author: String,
+    /// How many texts it has had (1 until edited).
+    pub versions: u32,
+    pub retracted: bool,
+}
+
+/// Why a post may not be changed as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("only its author edits a post")]
+    NotTheAuthor,
+    #[error("only its author or the secretariat of the patient's municipality withdraws a post")]
+    NeitherAuthorNorSecretariat,
+    #[error("the post was withdrawn; write a new one")]
+    Withdrawn,
+    #[error("the post has {MAX_VERSIONS} texts already; write a new one")]
+    TooManyVersions,
+    #[error("{0}")]
+    Invalid(Invalid),
+}
+
+/// An edit by `editor`: only the author's, of a post not withdrawn, within
+/// [`MAX_VERSIONS`]. Answers the new text's version.
+pub fn edit(post: &Standing, editor: &str, new_text: &str) -> Result<(u32, String), Refused> {
+    if post.author != editor {
+        return Err(Refused::NotTheAuthor);
+    }
+    if post.retracted {
+        return Err(Refused::Withdrawn);
+    }
+    if post.versions >= MAX_VERSIONS {
+        return Err(Refused::TooManyVersions);
+    }
+    let text = text(new_text).map_err(Refused::Invalid)?;
+    Ok((post.versions + 1, text))
+}
+
+/// Who withdraws a post, which decides how the access is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retractor {
+    /// Its author: a write of the post's category, through the consent.
+    Author,
+    /// The secretariat, organising without reading: the registration data, for
+    /// administration. They must say why (the team reads it in place of the post).
+    Secretariat,
+}
+
+/// The longest reason for a withdrawal, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A withdrawal by the author (`is_author`) or the secretariat: who it is, and the reason
+/// as it will be kept (trimmed; none if only spaces).
+pub fn retraction(
+    is_author: bool,
+    is_secretariat: bool,
+    reason: Option<&str>,
+) -> Result<(Retractor, Option<String>), Refused> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(Refused::Invalid(Invalid {
+            field: "/reason",
+            reason: format!("at most {MAX_REASON_CHARS} characters"),
+        }));
+    }
+    let by = if is_author {
+        Retractor::Author
+    } else if is_secretariat {
+        if reason.is_none() {
+            return Err(Refused::Invalid(Invalid {
+                field: "/reason",
+                reason: "say why the post is withdrawn: the team reads it in its place".into(),
+            }));
+        }
+        Retractor::Secretariat
+    } else {
+        return Err(Refused::NeitherAuthorNorSecretariat);
+    };
+    Ok((by, reason.map(str::to_owned)))
 }
 
 #[cfg(test)]
@@ -111,5 +200,74 @@ mod tests {
         let mut audit = post("監査");
         audit.purpose = Some(Purpose::Audit);
         assert_eq!(checked(audit).unwrap_err().field, "/purpose");
+    }
+
+    fn standing(author: &str) -> Standing {
+        Standing {
+            author: author.into(),
+            versions: 1,
+            retracted: false,
+        }
+    }
+
+    #[test]
+    fn only_the_author_edits_a_post_still_standing_and_each_edit_is_the_next_version() {
+        let post = standing("nurse");
+        assert_eq!(
+            edit(&post, "nurse", " 訂正：右踵の褥瘡 ").unwrap(),
+            (2, "訂正：右踵の褥瘡".to_owned())
+        );
+        assert_eq!(
+            edit(&post, "pharmacist", "訂正"),
+            Err(Refused::NotTheAuthor)
+        );
+        assert!(matches!(
+            edit(&post, "nurse", "  "),
+            Err(Refused::Invalid(Invalid { field: "/text", .. }))
+        ));
+        let withdrawn = Standing {
+            retracted: true,
+            ..post.clone()
+        };
+        assert_eq!(edit(&withdrawn, "nurse", "訂正"), Err(Refused::Withdrawn));
+        let full = Standing {
+            versions: MAX_VERSIONS,
+            ..post
+        };
+        assert_eq!(edit(&full, "nurse", "訂正"), Err(Refused::TooManyVersions));
+    }
+
+    #[test]
+    fn the_author_withdraws_freely_the_secretariat_with_a_reason_and_nobody_else() {
+        assert_eq!(
+            retraction(true, false, None).unwrap(),
+            (Retractor::Author, None)
+        );
+        assert_eq!(
+            retraction(false, true, Some(" 別の患者さんへの投稿 ")).unwrap(),
+            (
+                Retractor::Secretariat,
+                Some("別の患者さんへの投稿".to_owned())
+            )
+        );
+        assert!(matches!(
+            retraction(false, true, Some("  ")),
+            Err(Refused::Invalid(Invalid {
+                field: "/reason",
+                ..
+            }))
+        ));
+        assert_eq!(
+            retraction(false, false, Some("理由")),
+            Err(Refused::NeitherAuthorNorSecretariat)
+        );
+        let long = "あ".repeat(MAX_REASON_CHARS + 1);
+        assert!(matches!(
+            retraction(true, false, Some(&long)),
+            Err(Refused::Invalid(Invalid {
+                field: "/reason",
+                ..
+            }))
+        ));
     }
 }

@@ -25,6 +25,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0003_threads",
         sql: include_str!("../../migrations/timeline_0003.sql"),
     },
+    Migration {
+        version: "0004_edits",
+        sql: include_str!("../../migrations/timeline_0004.sql"),
+    },
 ];
 
 impl Projection for Timeline {
@@ -41,7 +45,7 @@ impl Projection for Timeline {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["posts", "receipts"]
+        &["posts", "receipts", "post_versions"]
     }
 
     async fn apply(
@@ -70,26 +74,97 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
             reply_requested,
             text_sealed,
             reply_to,
-        } => out.push(
+        } => {
+            out.push(
             "INSERT INTO posts (post_id, patient_id, author_member_id, author_name, author_profession,
                                 author_site_id, author_site_name, category, urgent, reply_requested,
                                 text_sealed, posted_at, sequence, reply_to)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             params![
-                post_id,
+                post_id.clone(),
                 patient_id,
-                author.member_id,
-                author.name,
-                author.profession,
+                author.member_id.clone(),
+                author.name.clone(),
+                author.profession.clone(),
                 author.site_id,
-                author.site_name,
+                author.site_name.clone(),
                 category.as_str().to_owned(),
                 urgent,
                 reply_requested,
-                text_sealed,
+                text_sealed.clone(),
                 env.occurred_at,
                 sequence,
                 reply_to
+            ],
+        );
+            // …and its first text, in its history.
+            out.push(
+                "INSERT INTO post_versions (post_id, version, text_sealed, written_at, member_id,
+                                            name, profession, site_name)
+                 VALUES ($1, 1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (post_id, version) DO NOTHING",
+                params![
+                    post_id,
+                    text_sealed,
+                    env.occurred_at,
+                    author.member_id,
+                    author.name,
+                    author.profession,
+                    author.site_name
+                ],
+            );
+        }
+        // The latest text shows; every text stays in the history.
+        MessagingEvent::PostEdited {
+            post_id,
+            editor,
+            version,
+            text_sealed,
+            ..
+        } => {
+            let version = i32::try_from(version).unwrap_or(i32::MAX);
+            out.push(
+                "UPDATE posts SET text_sealed = $2, version = $3, edited_at = $4, sequence = $5
+                  WHERE post_id = $1 AND version < $3",
+                params![post_id.clone(), text_sealed.clone(), version, env.occurred_at, sequence],
+            );
+            out.push(
+                "INSERT INTO post_versions (post_id, version, text_sealed, written_at, member_id,
+                                            name, profession, site_name)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (post_id, version) DO NOTHING",
+                params![
+                    post_id,
+                    version,
+                    text_sealed,
+                    env.occurred_at,
+                    editor.member_id,
+                    editor.name,
+                    editor.profession,
+                    editor.site_name
+                ],
+            );
+        }
+        // The first withdrawal counts; the post and its texts stay.
+        MessagingEvent::PostRetracted {
+            post_id,
+            by,
+            reason_sealed,
+            ..
+        } => out.push(
+            "UPDATE posts SET retracted_at = $2, retracted_by_member_id = $3, retracted_by_name = $4,
+                              retracted_by_profession = $5, retracted_by_site_name = $6,
+                              retraction_reason_sealed = $7, sequence = $8
+              WHERE post_id = $1 AND retracted_at IS NULL",
+            params![
+                post_id,
+                env.occurred_at,
+                by.member_id,
+                by.name,
+                by.profession,
+                by.site_name,
+                reason_sealed,
+                sequence
             ],
         ),
         // A read once recorded stays; reading again changes nothing.

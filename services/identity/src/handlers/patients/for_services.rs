@@ -27,6 +27,7 @@ impl Identity {
             AccessAsked::Write { category } => Reach::WriteClinical {
                 categories: CategorySet::from(*category),
             },
+            AccessAsked::Registration => Reach::Registration,
         };
         let current = self.current(&id).await?;
         let decided = self.decide_access(&asker, &id, current, reach, &[q.purpose], false);

@@ -1,10 +1,12 @@
 // A patient's timeline: the care team writes once (報告・連絡・相談), everyone on it reads when
 // they can, newest first, each post with who wrote it (name, profession, site) and when.
-// Writing is as quick as a chat message: the text, and 至急 / 要返信 when needed.
+// Writing is as quick as a chat message: the text, and 至急 / 要返信 when needed. The author
+// may edit a post (every earlier text stays in its history) or withdraw it (取り消し: it stays,
+// marked, with who withdrew it and why).
 import { useEffect, useState, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
 import { api, must, written } from "../../api/client";
-import { usePaged } from "../../lib/load";
+import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
 import { CATEGORIES, PROFESSIONS, word, type Lang } from "../../lib/terms";
@@ -62,7 +64,9 @@ export function Timeline({ patientId }: { patientId: string }) {
         {threaded(list.items).map((post) => (
           <PostRow
             key={post.post_id}
+            patientId={patientId}
             post={post}
+            onChanged={setPosition}
             acknowledged={post.acknowledged_by_me || acknowledged.has(post.post_id)}
             onAcknowledge={() => void acknowledge(post.post_id)}
             onReply={() => setReplyTo(post)}
@@ -102,17 +106,23 @@ function who(person: Person, lang: Lang): string {
 }
 
 function PostRow({
+  patientId,
   post,
   acknowledged,
   onAcknowledge,
   onReply,
+  onChanged,
 }: {
+  patientId: string;
   post: Post;
   acknowledged: boolean;
   onAcknowledge: () => void;
   onReply: () => void;
+  onChanged: (position: string | null) => void;
 }) {
   const { t, lang } = useI18n();
+  const [changing, setChanging] = useState<"edit" | "retract" | null>(null);
+  const retraction = post.retraction;
   const profession = post.author.profession ? word(PROFESSIONS, post.author.profession, lang) : null;
   const acks = post.readers.filter((r) => r.acknowledged);
   return (
@@ -123,10 +133,37 @@ function PostRow({
         {post.reply_requested && <span className="tag">{t("timeline.replyRequested")}</span>}
         <span className="tag">{word(CATEGORIES, post.category, lang)}</span>
       </p>
-      {post.text === null || post.text === undefined ? (
+      {retraction ? (
+        <div className="note note-info">
+          <p>{t("timeline.retracted", { who: who(retraction.retracted_by, lang), at: dateTime(retraction.retracted_at, lang) })}</p>
+          {retraction.reason && <p>{t("timeline.retractedReason", { reason: retraction.reason })}</p>}
+        </div>
+      ) : changing === "edit" ? (
+        <EditBox
+          patientId={patientId}
+          post={post}
+          onDone={(position) => {
+            setChanging(null);
+            if (position !== undefined) onChanged(position);
+          }}
+        />
+      ) : post.text === null || post.text === undefined ? (
         <p className="hint">{t("timeline.erased")}</p>
       ) : (
         <p className="post-text">{post.text}</p>
+      )}
+      {post.edited_at && (
+        <HistoryView patientId={patientId} postId={post.post_id} label={`${t("timeline.edited")}（${dateTime(post.edited_at, lang)}）`} />
+      )}
+      {changing === "retract" && (
+        <RetractBox
+          patientId={patientId}
+          postId={post.post_id}
+          onDone={(position) => {
+            setChanging(null);
+            if (position !== undefined) onChanged(position);
+          }}
+        />
       )}
       <p className="hint">
         {post.author.name}
@@ -160,11 +197,147 @@ function PostRow({
             {acknowledged ? t("timeline.acknowledgedDone") : t("timeline.acknowledge")}
           </Button>
         )}
-        <Button kind="quiet" onClick={onReply}>
-          {t("timeline.replyTo")}
-        </Button>
+        {!retraction && (
+          <Button kind="quiet" onClick={onReply}>
+            {t("timeline.replyTo")}
+          </Button>
+        )}
+        {post.mine && !retraction && changing === null && (
+          <>
+            <Button kind="quiet" onClick={() => setChanging("edit")}>
+              {t("timeline.edit")}
+            </Button>
+            <Button kind="quiet" onClick={() => setChanging("retract")}>
+              {t("timeline.retract")}
+            </Button>
+          </>
+        )}
       </div>
     </li>
+  );
+}
+
+/** The author's edit of a post, in place; `onDone` gets the write's position (undefined: cancelled). */
+function EditBox({ patientId, post, onDone }: { patientId: string; post: Post; onDone: (position?: string | null) => void }) {
+  const { t, lang } = useI18n();
+  const [text, setText] = useState(post.text ?? "");
+  const sending = useSending(lang);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    const edited = await sending.send(() =>
+      written(
+        api.POST("/api/v1/patients/{patient_id}/posts/{post_id}/edits", {
+          params: { path: { patient_id: patientId, post_id: post.post_id } },
+          body: { text },
+        }),
+      ),
+    );
+    if (edited) onDone(edited.position);
+  };
+  return (
+    <form className="post-edit" onSubmit={(e) => void save(e)} noValidate>
+      <Field label={t("timeline.edit")} error={sending.fieldError("text")} required>
+        {({ id, describedBy, invalid }) => (
+          <textarea
+            id={id}
+            value={text}
+            rows={3}
+            maxLength={4000}
+            onChange={(e) => setText(e.target.value)}
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+          />
+        )}
+      </Field>
+      <ProblemNote problem={sending.general} />
+      <div className="post-actions">
+        <Button type="submit" disabled={sending.busy || text.trim() === ""}>
+          {t("timeline.editSave")}
+        </Button>
+        <Button kind="quiet" onClick={() => onDone()}>
+          {t("timeline.editCancel")}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+/** Withdrawing a post, confirmed with an optional reason. */
+function RetractBox({ patientId, postId, onDone }: { patientId: string; postId: string; onDone: (position?: string | null) => void }) {
+  const { t, lang } = useI18n();
+  const [reason, setReason] = useState("");
+  const sending = useSending(lang);
+  const retract = async (e: FormEvent) => {
+    e.preventDefault();
+    const done = await sending.send(() =>
+      written(
+        api.POST("/api/v1/patients/{patient_id}/posts/{post_id}/retraction", {
+          params: { path: { patient_id: patientId, post_id: postId } },
+          body: reason.trim() ? { reason } : {},
+        }),
+      ),
+    );
+    if (done) onDone(done.position);
+  };
+  return (
+    <form className="note note-refusal" onSubmit={(e) => void retract(e)} noValidate>
+      <p>{t("timeline.retractNote")}</p>
+      <Field label={t("timeline.retractReason")} error={sending.fieldError("reason")}>
+        {({ id, describedBy, invalid }) => (
+          <input id={id} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} aria-describedby={describedBy} aria-invalid={invalid || undefined} />
+        )}
+      </Field>
+      <ProblemNote problem={sending.general} />
+      <div className="post-actions">
+        <Button kind="danger" type="submit" disabled={sending.busy}>
+          {t("timeline.retractConfirm")}
+        </Button>
+        <Button kind="quiet" onClick={() => onDone()}>
+          {t("timeline.retractCancel")}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+/** An edited post's texts, first to last: read (and recorded) only when opened. */
+function HistoryView({ patientId, postId, label }: { patientId: string; postId: string; label: string }) {
+  const { t } = useI18n();
+  const [opened, setOpened] = useState(false);
+  return (
+    <details className="history" onToggle={(e) => e.currentTarget.open && setOpened(true)}>
+      <summary>
+        <span className="tag tag-muted">{label}</span> {t("timeline.history")}
+      </summary>
+      {opened && <HistoryList patientId={patientId} postId={postId} />}
+    </details>
+  );
+}
+
+function HistoryList({ patientId, postId }: { patientId: string; postId: string }) {
+  const { t, lang } = useI18n();
+  const history = useLoad(
+    () =>
+      must(
+        api.GET("/api/v1/patients/{patient_id}/posts/{post_id}/history", {
+          params: { path: { patient_id: patientId, post_id: postId }, query: { purpose: "care" } },
+        }),
+      ),
+    [patientId, postId],
+  );
+  if (history.loading) return <p className="hint">{t("timeline.historyLoading")}</p>;
+  if (history.problem || !history.data) return <ProblemNote problem={history.problem} />;
+  return (
+    <ol className="plain">
+      {history.data.versions.map((v) => (
+        <li key={v.version}>
+          <p className="hint">
+            {t("timeline.historyVersion", { n: String(v.version) })}・{who(v.written_by, lang)}・{dateTime(v.written_at, lang)}
+          </p>
+          <p className="post-text">{v.text ?? t("timeline.erased")}</p>
+        </li>
+      ))}
+    </ol>
   );
 }
 

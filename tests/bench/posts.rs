@@ -137,6 +137,7 @@ fn post_event(patient: &str, sealed: &str) -> (String, EventEnvelope) {
         reply_requested: false,
         text_sealed: sealed.to_owned(),
         reply_to: None,
+        terms: Vec::new(),
     };
     let envelope = EventEnvelope {
         event_id: Uuid::now_v7(),

@@ -168,6 +168,8 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         // One's own list: every member has one (the operator's credential is no member's);
         // each patient on it is the decision's.
         "my_patients" => who.member(),
+        // A search of one's own patients' timelines (none for those on no team).
+        "search_posts" => who.member(),
         // A municipality's patients, registration data only: its secretariat.
         "municipality_patients" => operator || (own && who == Secretariat),
         // The register: the operator writes, the region's people read.
@@ -691,6 +693,7 @@ impl World {
             "inclusion_proof" => vec![("seq", town.record.to_string())],
             "consistency_proof" => vec![("first", self.first_checkpoint.to_string())],
             "leak_report" => vec![("member_id", nurse)],
+            "search_posts" => vec![("q", "褥瘡".to_owned())],
             _ => Vec::new(),
         };
         let body = match meta.operation_id {

@@ -705,3 +705,97 @@ async fn an_edit_keeps_the_original_and_a_withdrawal_keeps_the_post_marked() -> 
     assert!(!all.contains("発赤") && !all.contains("別の患者"), "{all}");
     Ok(())
 }
+
+impl Team {
+    async fn search(
+        &self,
+        who: &Member,
+        q: &str,
+        after: Option<&str>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut request = who
+            .request(&self.p, Method::GET, "/api/v1/posts/search")
+            .query(&[("q", q)]);
+        if let Some(position) = after {
+            request = request.header("Tsunagu-Min-Position", position);
+        }
+        send(request).await
+    }
+}
+
+fn found(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|hit| hit["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_japanese_search_finds_褥瘡_for_the_team_and_nothing_for_anyone_else()
+-> anyhow::Result<()> {
+    let t = team().await?;
+    for text in [
+        "本日訪問。仙骨部の褥瘡が悪化。",
+        "発熱なし。食事は全量摂取。",
+    ] {
+        let (status, posted) = t.post(&t.nurse, json!({ "text": text })).await?;
+        assert_eq!(status, 201, "{posted}");
+    }
+    let (_, posted) = t
+        .post(&t.nurse, json!({ "text": "ジョクソウ予防のマットを導入" }))
+        .await?;
+    let last = text(&posted, "position")?;
+
+    // A two-character word, in the middle of a sentence.
+    let (status, page) = t.search(&t.pharmacist, "褥瘡", Some(&last)).await?;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        found(&page),
+        vec!["本日訪問。仙骨部の褥瘡が悪化。"],
+        "{page}"
+    );
+    assert_eq!(page["items"][0]["patient_id"], t.patient.as_str(), "{page}");
+    assert!(page["items"][0]["author"]["name"].is_string(), "{page}");
+    assert!(
+        page["items"][0]["patient_name"].is_string(),
+        "by name: {page}"
+    );
+    // Half-width kana finds full-width; every word must be there.
+    let (_, page) = t.search(&t.pharmacist, "ｼﾞｮｸｿｳ", None).await?;
+    assert_eq!(found(&page), vec!["ジョクソウ予防のマットを導入"], "{page}");
+    let (_, page) = t.search(&t.pharmacist, "発熱 全量", None).await?;
+    assert_eq!(found(&page).len(), 1, "{page}");
+    let (_, page) = t.search(&t.pharmacist, "発熱 褥瘡", None).await?;
+    assert!(found(&page).is_empty(), "{page}");
+
+    // One character is no word to search for.
+    let (status, answer) = t.search(&t.pharmacist, "褥", None).await?;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["errors"][0]["pointer"], "/q", "{answer}");
+
+    // Someone off the team, the secretariat: nothing.
+    for who in [&t.stranger, &t.secretariat] {
+        let (status, page) = t.search(who, "褥瘡", None).await?;
+        assert_eq!(status, 200, "{page}");
+        assert!(found(&page).is_empty(), "{page}");
+    }
+
+    // What was found was read: recorded for the patient, by the searcher.
+    let records = access_records(&t.p).await?;
+    assert!(
+        records.iter().any(|r| r.member_id == t.pharmacist.id()
+            && r.patient_id == t.patient
+            && r.allowed
+            && r.route == "messaging.search_posts"),
+        "the search's reads are recorded"
+    );
+
+    // After a withdrawal, the very next search finds nothing.
+    withdraw_consent(&t.p, &t.nurse, &t.patient, &t.consent, None).await?;
+    let (status, page) = t.search(&t.pharmacist, "褥瘡", None).await?;
+    assert_eq!(status, 200, "{page}");
+    assert!(found(&page).is_empty(), "{page}");
+    Ok(())
+}

@@ -219,6 +219,9 @@ fn scrub(mut payload: Map<String, Value>, pseudonyms: &Pseudonyms) -> Map<String
     // Sealed text (a post's) is personal data too: shredded with the patient's key, and
     // nothing the chain needs.
     payload.retain(|key, _| !key.ends_with("_sealed"));
+    // A post's search terms are keyed with the patient's key: nothing an auditor reads, and
+    // numbers a canonical JSON document cannot hold exactly.
+    payload.remove("terms");
     for (key, value) in payload.iter_mut() {
         if key == "patient_id"
             && let Some(id) = value.as_str()
@@ -226,9 +229,27 @@ fn scrub(mut payload: Map<String, Value>, pseudonyms: &Pseudonyms) -> Map<String
             *value = Value::String(pseudonyms.of(id));
         } else if let Value::Object(inner) = value {
             *inner = scrub(std::mem::take(inner), pseudonyms);
+        } else {
+            exact(value);
         }
     }
     payload
+}
+
+/// An integer a canonical JSON number cannot hold exactly (beyond ±2^53) becomes its
+/// decimal text: one odd number in a payload must never stop the chain.
+fn exact(value: &mut Value) {
+    const SAFE: u64 = 1 << 53;
+    match value {
+        Value::Number(n) if n.as_i64().is_some_and(|i| i.unsigned_abs() > SAFE) => {
+            *value = Value::String(n.to_string());
+        }
+        Value::Number(n) if n.as_u64().is_some_and(|u| u > SAFE) => {
+            *value = Value::String(n.to_string());
+        }
+        Value::Array(items) => items.iter_mut().for_each(exact),
+        _ => {}
+    }
 }
 
 /// Every category named anywhere in `value` (the request's reach), sorted, each once.
@@ -323,6 +344,25 @@ mod tests {
             sequence: 9,
             event_id: "e".into(),
         }
+    }
+
+    #[test]
+    fn a_number_no_canonical_json_holds_is_kept_as_text_and_search_terms_are_dropped() {
+        let mut payload = Map::new();
+        payload.insert("big".into(), serde_json::json!(i64::MAX));
+        payload.insert(
+            "list".into(),
+            serde_json::json!([1, -9_007_199_254_740_993i64]),
+        );
+        payload.insert("terms".into(), serde_json::json!([i64::MIN]));
+        let scrubbed = Value::Object(scrub(payload, &Pseudonyms::new([7; 32])));
+        assert_eq!(scrubbed["big"], serde_json::json!(i64::MAX.to_string()));
+        assert_eq!(
+            scrubbed["list"],
+            serde_json::json!([1, "-9007199254740993"])
+        );
+        assert!(scrubbed.get("terms").is_none());
+        assert!(audit_chain::canonical_json(&scrubbed).is_ok());
     }
 
     #[test]

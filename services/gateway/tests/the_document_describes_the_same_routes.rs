@@ -204,6 +204,8 @@ const ADDED: &[(&str, &str)] = &[
         "/api/v1/patients/{patient_id}/posts/{post_id}/history",
         "head",
     ),
+    ("/api/v1/posts/search", "get"),
+    ("/api/v1/posts/search", "head"),
 ];
 
 /// Tags added since, with their services.
@@ -242,6 +244,8 @@ const ADDED_SCHEMAS: &[&str] = &[
     "PostHistory",
     "PostVersionView",
     "RetractionView",
+    "SearchHit",
+    "Page_SearchHit",
 ];
 /// Also widened since (issue 31): an attachment names its purpose as a read does, and a
 /// break-glass reason must say something in words (its minimum length and description).

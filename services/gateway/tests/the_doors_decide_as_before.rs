@@ -80,7 +80,9 @@ fn lets_through(row: &access::RouteAccess, subject: &Subject, own: bool) -> bool
 fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
     let own_account = matches!(row.door, Door::OwnAccount);
     match route {
-        "DELETE /api/v1/me/sessions" | "GET /api/v1/me/patients" => Some(own_account),
+        "DELETE /api/v1/me/sessions" | "GET /api/v1/me/patients" | "GET /api/v1/posts/search" => {
+            Some(own_account)
+        }
         "GET /api/v1/municipalities/{code}/patients" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::VerifyConsent])
                 && row

@@ -58,6 +58,13 @@ pub struct PatientAccess {
     /// Also answer who is on the patient's team now (for read receipts: who has not read).
     #[serde(default)]
     pub roster: bool,
+    /// Search terms of what is sealed (its bigrams), to key with the patient's key once
+    /// allowed (see [`SEARCH_TERMS`]).
+    #[serde(default)]
+    pub index: Vec<String>,
+    /// Also answer the patient's name (a search shows whose post it found).
+    #[serde(default)]
+    pub name: bool,
 }
 
 /// The member who asked, as a colleague knows them.
@@ -89,4 +96,45 @@ pub struct PatientAccessAnswer {
     /// (named on a seat, or working at a seated site), with the seat's site.
     #[serde(default)]
     pub team: Vec<Author>,
+    /// [`PatientAccess::index`], keyed, in order.
+    #[serde(default)]
+    pub indexed: Vec<i64>,
+    /// When asked ([`PatientAccess::name`]) and allowed: the patient's name (none once erased).
+    #[serde(default)]
+    pub patient_name: Option<String>,
+}
+
+/// Endpoint: [`SearchTerms`] → [`SearchTermsAnswer`]. A search over what another service
+/// holds sealed: its terms are keyed with each patient's own key, so the other service
+/// finds a patient's posts by number without ever holding a readable index, and erasing
+/// the patient (the key destroyed) leaves their numbers unfindable. Answered for the
+/// patients whose team the asking member sits on now and whose consent lets them read:
+/// nothing is read or shown here (the matches are opened, decided and recorded through
+/// [`PATIENT_ACCESS`]), so nothing is recorded.
+pub const SEARCH_TERMS: &str = "search_terms";
+
+/// The terms of a search (bigrams, as `japanese::search` cuts them), as the member in the
+/// call's context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchTerms {
+    pub terms: Vec<String>,
+}
+
+/// The terms keyed for each patient the member may search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchTermsAnswer {
+    pub patients: Vec<PatientTerms>,
+}
+
+/// One patient's keyed terms, in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientTerms {
+    pub patient_id: String,
+    pub terms: Vec<i64>,
+}
+
+/// The context a patient's search terms are keyed in.
+pub fn search_context(patient_id: &str) -> String {
+    format!("patient:{patient_id}/search")
 }

@@ -37,6 +37,10 @@ pub enum MessagingEvent {
         /// The first post of the thread it answers, if it is a reply.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<String>,
+        /// The text's search terms (its bigrams), each keyed with the patient's key: found
+        /// by a search the patient's key keyed the same way, read by nobody.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        terms: Vec<i64>,
     },
     /// Its author changed a post's text. The earlier texts stay in the stream and in the
     /// post's history.
@@ -48,6 +52,9 @@ pub enum MessagingEvent {
         version: u32,
         /// The new text, sealed like the first (context [`POST_TEXT`]).
         text_sealed: String,
+        /// The new text's search terms, keyed like the first's.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        terms: Vec<i64>,
     },
     /// The author or the secretariat withdrew a post (取り消し). Nothing is erased: the post
     /// stays, marked withdrawn.
@@ -134,6 +141,7 @@ mod tests {
             reply_requested: false,
             text_sealed: "sealed".into(),
             reply_to: None,
+            terms: vec![42],
         };
         let payload = event.to_payload();
         assert!(payload.get("text").is_none(), "no plain text: {payload}");

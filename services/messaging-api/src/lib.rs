@@ -45,8 +45,12 @@ pub mod endpoints {
     /// Query: every text a post had, and its withdrawal ([`crate::timeline::ReadPostHistory`]).
     pub const POST_HISTORY: &str = "post_history";
 
+    /// Query: posts of my patients' timelines holding these words ([`crate::timeline::SearchPosts`]).
+    pub const SEARCH_POSTS: &str = "search_posts";
+
     /// Every endpoint the service answers.
     pub const ALL: &[&str] = &[
+        SEARCH_POSTS,
         CREATE_POST,
         READ_TIMELINE,
         RECORD_RECEIPT,

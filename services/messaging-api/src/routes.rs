@@ -69,6 +69,23 @@ pub struct HistoryParams {
     pub purpose: Option<consent::Purpose>,
 }
 
+/// A search.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// The words, e.g. `褥瘡` (at least two letters or digits side by side; several words
+    /// separated by spaces must all be found). Kana width and Latin case do not matter.
+    #[param(min_length = 2, max_length = 100)]
+    pub q: String,
+    /// Posts older than this one (the previous page's `next_after`).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub after: Option<String>,
+    /// Page size, 1–50 (default 20).
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<u32>,
+}
+
 /// The contract's routes and tags.
 pub fn api() -> doors::Api {
     const TAGS: &[doors::Tag] = &[doors::Tag {
@@ -83,6 +100,21 @@ pub fn api() -> doors::Api {
 
 fn routes() -> Vec<Declared> {
     vec![
+        Route::get("search_posts", "/api/v1/posts/search")
+            .tag(TAG)
+            .summary("Search the timelines of the patients whose team you are on, in Japanese (褥瘡 is found): newest first, only what the consent opens to you. Every patient a search shows a post of is recorded as read.")
+            .door(Door::OwnAccount)
+            .query::<SearchParams>()
+            .service(SERVICE, ep::SEARCH_POSTS, |_, q, _| {
+                Ok(SearchPosts {
+                    q: q.q,
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .answers_page::<SearchHit>(200, "the posts found, newest first")
+            .problems(&[(422, "no two letters side by side to search for")])
+            .into(),
         Route::post("create_post", "/api/v1/patients/{patient_id}/posts")
             .tag(TAG)
             .summary("Post to the patient's timeline (報告・連絡・相談), with 至急 and 要返信 if needed: allowed when the consent covers the post's category for your seat on the team, and recorded.")

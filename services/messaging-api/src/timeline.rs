@@ -282,3 +282,32 @@ pub struct RetractionView {
     /// Why; absent when none was given, or when the patient's personal data was erased.
     pub reason: Option<String>,
 }
+
+/// A search of the timelines of the patients whose team you are on: the bus query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchPosts {
+    pub q: String,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// One post a search found, with its patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SearchHit {
+    pub patient_id: String,
+    /// The patient's name (absent once their personal data was erased).
+    pub patient_name: Option<String>,
+    pub post_id: String,
+    pub author: PostAuthorView,
+    #[schema(schema_with = data_category)]
+    pub category: DataCategory,
+    /// 至急.
+    pub urgent: bool,
+    /// The text as it stands now.
+    pub text: String,
+    pub posted_at: DateTime<Utc>,
+}
+
+/// A page of what a search found, newest first.
+pub type SearchPage = doors::Page<SearchHit>;

@@ -14,14 +14,15 @@ use event_store::{
     Visibility,
 };
 use identity_api::patient_access::{
-    AccessAsked, PATIENT_ACCESS, PatientAccess, PatientAccessAnswer, SealedText,
+    AccessAsked, PATIENT_ACCESS, PatientAccess, PatientAccessAnswer, SEARCH_TERMS, SealedText,
+    SearchTerms, SearchTermsAnswer,
 };
 use messaging_api::endpoints as ep;
 use messaging_api::events::{MessagingEvent, POST_TEXT, PostAuthor};
 use messaging_api::timeline::{
     CreatePost, EditPost, Edited, PostAuthorView, PostHistory, PostVersionView, PostView, Posted,
     ReadPostHistory, ReadTimeline, ReaderView, Receipt, RecordReceipt, RetractPost, Retracted,
-    RetractionView, TimelinePage,
+    RetractionView, SearchHit, SearchPage, SearchPosts, TimelinePage,
 };
 use messaging_api::{CONTEXT, aggregates};
 use permissions::Role;
@@ -54,6 +55,7 @@ impl host::Service for Messaging {
             ep::EDIT_POST => self.edit_post(ctx, incoming.json()?).await,
             ep::RETRACT_POST => self.retract_post(ctx, incoming.json()?).await,
             ep::POST_HISTORY => self.post_history(ctx, incoming.json()?).await,
+            ep::SEARCH_POSTS => self.search_posts(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -296,6 +298,8 @@ impl Messaging {
                     resources: vec![format!("post:{post_id}")],
                     route: format!("{}.{}", messaging_api::SERVICE, ep::CREATE_POST),
                     context: POST_TEXT.to_owned(),
+                    index: japanese::search::bigrams(&post.text),
+                    name: false,
                     seal: vec![post.text],
                     open: Vec::new(),
                     roster: false,
@@ -321,6 +325,7 @@ impl Messaging {
             reply_requested: post.reply_requested,
             text_sealed,
             reply_to: thread,
+            terms: answer.indexed,
         };
         let (position, _) = self
             .append(
@@ -451,6 +456,8 @@ impl Messaging {
                         }))
                         .collect(),
                     roster: true,
+                    index: Vec::new(),
+                    name: false,
                 },
             )
             .await?;
@@ -588,6 +595,8 @@ impl Messaging {
                     seal: Vec::new(),
                     open: Vec::new(),
                     roster: false,
+                    index: Vec::new(),
+                    name: false,
                 },
             )
             .await?;
@@ -677,6 +686,10 @@ impl Messaging {
             Some(Ok((_, text))) => vec![text.clone()],
             _ => Vec::new(),
         };
+        let index = text
+            .first()
+            .map(|t| japanese::search::bigrams(t))
+            .unwrap_or_default();
         let answer = self
             .access(
                 ctx,
@@ -690,6 +703,8 @@ impl Messaging {
                     seal: text,
                     open: Vec::new(),
                     roster: false,
+                    index,
+                    name: false,
                 },
             )
             .await?;
@@ -712,6 +727,7 @@ impl Messaging {
                     editor: author_of(answer.author),
                     version,
                     text_sealed,
+                    terms: answer.indexed,
                 },
                 answer.home_municipality,
             )
@@ -773,6 +789,8 @@ impl Messaging {
                     seal: reason,
                     open: Vec::new(),
                     roster: false,
+                    index: Vec::new(),
+                    name: false,
                 },
             )
             .await?;
@@ -877,6 +895,8 @@ impl Messaging {
                         })
                         .collect(),
                     roster: false,
+                    index: Vec::new(),
+                    name: false,
                 },
             )
             .await?;
@@ -909,6 +929,177 @@ impl Messaging {
             post_id,
             versions,
             retraction,
+        }))
+    }
+}
+
+impl Messaging {
+    /// Posts of the timelines the member may read that hold every word of the query: the
+    /// query's bigrams keyed by identity for each patient whose team they are on, looked up
+    /// in the index (newest first), then each patient's candidates opened through the one
+    /// decision (recorded) and kept only if the text holds the words as written.
+    async fn search_posts(&self, ctx: &CallContext, q: SearchPosts) -> Result<Reply, Problem> {
+        let terms = japanese::search::bigrams(&q.q);
+        if terms.is_empty() {
+            return Err(Problem::invalid_field(
+                "/q",
+                "give a word of at least two letters or digits side by side (e.g. 褥瘡)",
+            ));
+        }
+        let limit = match q.limit.unwrap_or(20) {
+            n @ 1..=50 => n,
+            _ => {
+                return Err(Problem::invalid_field(
+                    "/limit",
+                    "a page holds 1 to 50 posts",
+                ));
+            }
+        };
+        let after = match q.after.as_deref().map(Uuid::try_parse) {
+            None => None,
+            Some(Ok(id)) => Some(id.to_string()),
+            Some(Err(_)) => return Err(Problem::invalid_field("/after", "a post id (a UUID)")),
+        };
+        self.caught_up(ctx).await?;
+        let keyed: SearchTermsAnswer = match self
+            .bus
+            .call(
+                identity_api::SERVICE,
+                SEARCH_TERMS,
+                ctx,
+                &SearchTerms {
+                    terms: terms.clone(),
+                },
+            )
+            .await
+        {
+            Reply::Ok { value, .. } => serde_json::from_value(value).map_err(|e| {
+                tracing::error!(error = %e, "identity's answer does not read");
+                Problem::internal()
+            })?,
+            Reply::Problem(p) => return Err(p),
+        };
+        let tokens: Vec<i64> = keyed
+            .patients
+            .iter()
+            .flat_map(|p| p.terms.iter().copied())
+            .collect();
+        let mine: Vec<String> = keyed
+            .patients
+            .iter()
+            .map(|p| p.patient_id.clone())
+            .collect();
+        if tokens.is_empty() {
+            return Ok(Reply::value(SearchPage {
+                items: Vec::new(),
+                next_after: None,
+            }));
+        }
+        // A post of one of these patients holding every term (each keyed for its patient).
+        let rows = self
+            .pool
+            .get()
+            .await
+            .map_err(db_problem)?
+            .query(
+                "SELECT p.post_id, p.patient_id, p.author_member_id, p.author_name,
+                        p.author_profession, p.author_site_name, p.category, p.urgent,
+                        p.text_sealed, p.posted_at
+                   FROM timeline.posts p
+                   JOIN (SELECT post_id FROM timeline.post_terms
+                          WHERE term = ANY($1) AND ($2::text IS NULL OR post_id < $2)
+                          GROUP BY post_id HAVING count(*) = $3) found USING (post_id)
+                  WHERE p.patient_id = ANY($4) AND p.retracted_at IS NULL
+                  ORDER BY p.post_id DESC
+                  LIMIT $5",
+                &[
+                    &tokens,
+                    &after,
+                    &i64::try_from(terms.len()).unwrap_or(i64::MAX),
+                    &mine,
+                    &(i64::from(limit) + 1),
+                ],
+            )
+            .await
+            .map_err(db_problem)?;
+        let more = rows.len() > limit as usize;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let mut hits = Vec::new();
+        for patient in &mine {
+            let theirs: Vec<&tokio_postgres::Row> = rows
+                .iter()
+                .filter(|r| r.get::<_, &str>(1) == patient)
+                .collect();
+            if theirs.is_empty() {
+                continue;
+            }
+            let category = |r: &tokio_postgres::Row| {
+                category_named(r.get(6)).unwrap_or(DataCategory::CareRecords)
+            };
+            let answer = self
+                .access(
+                    ctx,
+                    PatientAccess {
+                        patient_id: patient.clone(),
+                        asked: AccessAsked::Read {
+                            categories: DataCategory::ALL.to_vec(),
+                        },
+                        purpose: Purpose::Care,
+                        resources: theirs
+                            .iter()
+                            .map(|r| format!("post:{}", r.get::<_, &str>(0)))
+                            .collect(),
+                        route: format!("{}.{}", messaging_api::SERVICE, ep::SEARCH_POSTS),
+                        context: POST_TEXT.to_owned(),
+                        seal: Vec::new(),
+                        open: theirs
+                            .iter()
+                            .map(|r| SealedText {
+                                category: category(r),
+                                sealed: r.get(8),
+                            })
+                            .collect(),
+                        roster: false,
+                        index: Vec::new(),
+                        name: true,
+                    },
+                )
+                .await;
+            // Refused since the terms were keyed (a withdrawal a moment ago): the refusal is
+            // recorded, and that patient shows nothing.
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(p) if p.status == 403 || p.status == 404 => continue,
+                Err(p) => return Err(p),
+            };
+            for (row, text) in theirs.into_iter().zip(answer.opened) {
+                let Some(text) = text.filter(|t| japanese::search::holds(t, &q.q)) else {
+                    continue;
+                };
+                hits.push(SearchHit {
+                    patient_id: patient.clone(),
+                    patient_name: answer.patient_name.clone(),
+                    post_id: row.get(0),
+                    author: PostAuthorView {
+                        member_id: row.get(2),
+                        name: row.get(3),
+                        profession: row.get(4),
+                        site_name: row.get(5),
+                    },
+                    category: category(row),
+                    urgent: row.get(7),
+                    text,
+                    posted_at: row.get(9),
+                });
+            }
+        }
+        hits.sort_by(|a, b| b.post_id.cmp(&a.post_id));
+        let next_after = more
+            .then(|| rows.last().map(|r| r.get::<_, String>(0)))
+            .flatten();
+        Ok(Reply::value(SearchPage {
+            items: hits,
+            next_after,
         }))
     }
 }

@@ -200,6 +200,24 @@ try {
     await shoot(page, "patient-timeline-withdrawn", ["phone", "pc"]);
   });
 
+  await step("she searches her patients' records for 褥瘡 and finds the report, under the patient's name", async () => {
+    const { page } = nurse;
+    await page.goto(`${base}/patients`);
+    const search = page.getByRole("search");
+    await search.getByLabel(/記録を検索/).fill("ｼﾞｮｸｿｳ");
+    await search.getByRole("button", { name: "検索" }).click();
+    await page.getByText("「ｼﾞｮｸｿｳ」を含む投稿は見つかりませんでした。").waitFor();
+    await search.getByLabel(/記録を検索/).fill("褥瘡");
+    await search.getByRole("button", { name: "検索" }).click();
+    const results = page.getByRole("list", { name: "「褥瘡」の検索結果" });
+    const hit = results.getByRole("link").filter({ hasText: "仙骨部の褥瘡が悪化" });
+    await hit.getByText(patient.name).waitFor();
+    await hit.getByText(/看護 花子（看護師）/).waitFor();
+    await shoot(page, "record-search", ["phone", "pc"]);
+    await hit.click();
+    await page.getByRole("heading", { name: patient.name }).waitFor();
+  });
+
   await step("a member off the team sees a clear refusal, not a blank page", async () => {
     const { page } = outsider;
     await signIn(page, config.accounts.outsider);

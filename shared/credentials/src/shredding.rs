@@ -64,6 +64,25 @@ impl DataKey {
         BASE64URL_NOPAD.encode(&out)
     }
 
+    /// A search term keyed with this key for `context` (e.g. `patient:<id>/search`): the
+    /// same term gives the same number, and nobody without the key can tell which term it
+    /// was — or, once the key is destroyed, find the term again. The first 8 bytes of
+    /// HMAC-SHA-256 over the context and the term.
+    pub fn term(&self, context: &str, term: &str) -> i64 {
+        use hmac::{Hmac, Mac};
+        // A 32-byte key is always a valid HMAC key.
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0) else {
+            return 0;
+        };
+        mac.update(context.as_bytes());
+        mac.update(&[0]);
+        mac.update(term.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(first)
+    }
+
     /// Opens what [`seal`](Self::seal) produced for the same `context`.
     pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
         let bytes = BASE64URL_NOPAD
@@ -88,6 +107,16 @@ impl DataKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_term_is_the_same_under_one_key_and_context_and_unlike_under_another() {
+        let key = DataKey::generate();
+        let t = key.term("patient:p1/search", "褥瘡");
+        assert_eq!(t, key.term("patient:p1/search", "褥瘡"));
+        assert_ne!(t, key.term("patient:p2/search", "褥瘡"));
+        assert_ne!(t, key.term("patient:p1/search", "発熱"));
+        assert_ne!(t, DataKey::generate().term("patient:p1/search", "褥瘡"));
+    }
 
     #[test]
     fn a_field_opens_with_its_patients_key_in_its_own_context_only() {

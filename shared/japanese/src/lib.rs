@@ -9,7 +9,8 @@
 //!   [`Prefecture`] it belongs to;
 //! - [`normalize_kana`]: a reading (フリガナ) as full-width katakana;
 //! - [`normalize_name`]: a display name in NFKC with tidy spacing;
-//! - [`gojuon_key`]: a string key that sorts readings in 五十音 order.
+//! - [`gojuon_key`]: a string key that sorts readings in 五十音 order;
+//! - [`search`]: free text folded and cut into bigrams, as a Japanese search finds words.
 //!
 //! Promises: every function is pure (no I/O, no clock, no global state) and total — any input
 //! yields a value or a typed error, never a panic. A value of a type from this crate is always
@@ -22,6 +23,7 @@ mod code;
 mod kana;
 mod name;
 mod prefecture;
+pub mod search;
 
 pub use code::{CodeError, LocalGovernmentCode};
 pub use kana::{KanaError, gojuon_key, normalize_kana};

@@ -80,6 +80,7 @@ pub const ENDPOINTS: &[&str] = &[
     ep::LIST_MY_PATIENTS,
     ep::LIST_MUNICIPALITY_PATIENTS,
     identity_api::patient_access::PATIENT_ACCESS,
+    identity_api::patient_access::SEARCH_TERMS,
 ];
 
 /// Who asks.
@@ -1554,6 +1555,9 @@ impl Identity {
             ep::LIST_MY_PATIENTS => self.list_my_patients(ctx, incoming.json()?).await,
             identity_api::patient_access::PATIENT_ACCESS => {
                 self.patient_access(ctx, incoming.json()?).await
+            }
+            identity_api::patient_access::SEARCH_TERMS => {
+                self.search_terms(ctx, incoming.json()?).await
             }
             ep::LIST_MUNICIPALITY_PATIENTS => {
                 self.list_municipality_patients(ctx, incoming.json()?).await

@@ -29,6 +29,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0004_edits",
         sql: include_str!("../../migrations/timeline_0004.sql"),
     },
+    Migration {
+        version: "0005_search",
+        sql: include_str!("../../migrations/timeline_0005.sql"),
+    },
 ];
 
 impl Projection for Timeline {
@@ -45,7 +49,7 @@ impl Projection for Timeline {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["posts", "receipts", "post_versions"]
+        &["posts", "receipts", "post_versions", "post_terms"]
     }
 
     async fn apply(
@@ -61,6 +65,18 @@ impl Projection for Timeline {
     }
 }
 
+/// A post's keyed search terms, each once.
+fn index(out: &mut Statements, post_id: &str, terms: Vec<i64>) {
+    if terms.is_empty() {
+        return;
+    }
+    out.push(
+        "INSERT INTO post_terms (term, post_id) SELECT unnest($1::bigint[]), $2
+         ON CONFLICT DO NOTHING",
+        params![terms, post_id.to_owned()],
+    );
+}
+
 fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> {
     let env = &event.envelope;
     let sequence = i64::try_from(event.position.sequence).unwrap_or(i64::MAX);
@@ -74,6 +90,7 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
             reply_requested,
             text_sealed,
             reply_to,
+            terms,
         } => {
             out.push(
             "INSERT INTO posts (post_id, patient_id, author_member_id, author_name, author_profession,
@@ -97,6 +114,7 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 reply_to
             ],
         );
+            index(out, &post_id, terms);
             // …and its first text, in its history.
             out.push(
                 "INSERT INTO post_versions (post_id, version, text_sealed, written_at, member_id,
@@ -120,8 +138,15 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
             editor,
             version,
             text_sealed,
+            terms,
             ..
         } => {
+            // Found by what it says now: the earlier text's terms go.
+            out.push(
+                "DELETE FROM post_terms WHERE post_id = $1",
+                params![post_id.clone()],
+            );
+            index(out, &post_id, terms);
             let version = i32::try_from(version).unwrap_or(i32::MAX);
             out.push(
                 "UPDATE posts SET text_sealed = $2, version = $3, edited_at = $4, sequence = $5
@@ -145,13 +170,18 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 ],
             );
         }
-        // The first withdrawal counts; the post and its texts stay.
+        // The first withdrawal counts; the post and its texts stay, found by no search.
         MessagingEvent::PostRetracted {
             post_id,
             by,
             reason_sealed,
             ..
-        } => out.push(
+        } => {
+            out.push(
+                "DELETE FROM post_terms WHERE post_id = $1",
+                params![post_id.clone()],
+            );
+            out.push(
             "UPDATE posts SET retracted_at = $2, retracted_by_member_id = $3, retracted_by_name = $4,
                               retracted_by_profession = $5, retracted_by_site_name = $6,
                               retraction_reason_sealed = $7, sequence = $8
@@ -166,7 +196,8 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 reason_sealed,
                 sequence
             ],
-        ),
+        );
+        }
         // A read once recorded stays; reading again changes nothing.
         MessagingEvent::PostRead {
             post_id, reader, ..

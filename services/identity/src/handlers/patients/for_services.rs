@@ -2,7 +2,11 @@
 //! as identity's own reads and writes, on the same fresh facts, recorded the same way before
 //! anything is sealed or opened. See `identity_api::patient_access`.
 
-use identity_api::patient_access::{AccessAsked, Author, PatientAccess, PatientAccessAnswer};
+use consent::{AccessDecision, Purpose};
+use identity_api::patient_access::{
+    AccessAsked, Author, PatientAccess, PatientAccessAnswer, PatientTerms, SearchTerms,
+    SearchTermsAnswer, search_context,
+};
 
 use super::*;
 
@@ -87,14 +91,89 @@ impl Identity {
         } else {
             Vec::new()
         };
+        // Terms are keyed only with what is sealed, and only while the key lives.
+        let indexed = match (&key, q.seal.is_empty()) {
+            (Some(key), false) => {
+                let context = search_context(&id);
+                q.index.iter().map(|t| key.term(&context, t)).collect()
+            }
+            _ => Vec::new(),
+        };
+        let patient_name = if q.name {
+            self.summary(&id, &decided).await?.map(|s| s.name)
+        } else {
+            None
+        };
         Ok(Reply::value(PatientAccessAnswer {
+            patient_name,
             categories: allowed.iter().collect(),
             home_municipality: decided.facts.home_municipality.clone(),
             author,
             sealed,
             opened,
             team,
+            indexed,
         }))
+    }
+
+    /// A search's terms, keyed for each patient whose team the member sits on now and whose
+    /// consent lets them read for care. Nothing of the patients is read here, so nothing is
+    /// recorded; what the search finds is opened through `patient_access`, and recorded there.
+    pub(super) async fn search_terms(
+        &self,
+        ctx: &CallContext,
+        q: SearchTerms,
+    ) -> Result<Reply, Problem> {
+        let asker = asker(ctx)?;
+        let Asker::Member(caller) = asker else {
+            return Ok(Reply::value(SearchTermsAnswer {
+                patients: Vec::new(),
+            }));
+        };
+        let mut patients = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = records::team_candidates(
+                &self.pool,
+                &caller.sites,
+                &caller.member_id,
+                after.as_deref(),
+                500,
+            )
+            .await
+            .map_err(db_problem)?;
+            for id in &page {
+                let current = self.current(id).await?;
+                let reach = Reach::ReadClinical {
+                    categories: CategorySet::ALL,
+                };
+                let decided =
+                    self.decide_access(&asker, id, current, reach, &[Purpose::Care], false);
+                if !matches!(decided.decision, AccessDecision::Allowed { .. })
+                    || decided.row.as_ref().is_some_and(|r| r.erased_at.is_some())
+                {
+                    continue;
+                }
+                let PatientKey::Live(key) = self
+                    .credentials
+                    .patient_key(uuid_of(id)?)
+                    .await
+                    .map_err(key_problem)?
+                else {
+                    continue;
+                };
+                let context = search_context(id);
+                patients.push(PatientTerms {
+                    patient_id: id.clone(),
+                    terms: q.terms.iter().map(|t| key.term(&context, t)).collect(),
+                });
+            }
+            if page.len() < 500 {
+                break;
+            }
+            after = page.last().cloned();
+        }
+        Ok(Reply::value(SearchTermsAnswer { patients }))
     }
 
     /// Everyone seated on the team at `at`: a seat's named member, or every active member

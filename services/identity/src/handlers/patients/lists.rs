@@ -133,7 +133,7 @@ impl Identity {
     }
 
     /// Name, reading and date of birth, opened with the patient's key (none once erased).
-    async fn summary(
+    pub(super) async fn summary(
         &self,
         id: &str,
         decided: &Decided,

@@ -9,6 +9,7 @@ import { TEAM_PARTS, word } from "../../lib/terms";
 import { Link } from "../../app/router";
 import { PagedList } from "../../ui/list";
 import { Page, PersonName } from "../../ui/ui";
+import { RecordSearch } from "./RecordSearch";
 
 export function MyPatients() {
   const { t, lang } = useI18n();
@@ -20,6 +21,7 @@ export function MyPatients() {
   }, []);
   return (
     <Page title={t("patients.title")} lead={t("patients.lead")}>
+      <RecordSearch />
       <PagedList
         list={list}
         label={t("patients.title")}

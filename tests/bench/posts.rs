@@ -12,9 +12,18 @@
 //!     to the event store: the floor the gateway path stands on;
 //! (c) the timeline is filled to N posts (raw appends of sealed posts, the projection
 //!     catching up), then C clients each keep one `GET /api/v1/patients/{id}/posts` (the
-//!     newest page, 50 posts, each decided, recorded and opened) in flight for S seconds.
+//!     newest page, 50 posts, each decided, recorded and opened) in flight for S seconds;
+//! (d) the search index is filled to M posts of 1,000 patients (written straight into the
+//!     timeline's tables with their keyed terms, 8 per post — only the read path is
+//!     measured here: posting is (a)), 1 in 10,000 holding 褥瘡, then C clients each keep
+//!     one `GET /api/v1/posts/search?q=褥瘡` (the newest 20, each patient's decided,
+//!     recorded and opened) in flight for S seconds;
+//! (e) read receipts: R members of the team, all at once, each marking P posts read
+//!     (`POST …/receipt`, 4 in flight per member): receipts/s and p50/p99, identity
+//!     recording each decision through group commit.
 //!
-//! Run it through `tests/bench/run posts [--clients C] [--seconds S] [--posts N]`.
+//! Run it through `tests/bench/run posts [--clients C] [--seconds S] [--posts N]
+//! [--search-posts M] [--readers R] [--reads P]`.
 
 use std::time::{Duration, Instant};
 
@@ -35,12 +44,15 @@ use tsunagu_tests::care::{
 use tsunagu_tests::http_load::percentile_ms;
 use uuid::Uuid;
 
-const USAGE: &str = "usage: bench-posts [--clients C] [--seconds S] [--posts N]   (run through tests/bench/run posts)";
+const USAGE: &str = "usage: bench-posts [--clients C] [--seconds S] [--posts N] [--search-posts M] [--readers R] [--reads P]   (run through tests/bench/run posts)";
 
 struct Args {
     clients: usize,
     seconds: u64,
     posts: u64,
+    search_posts: u64,
+    readers: usize,
+    reads: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -48,12 +60,18 @@ fn args() -> anyhow::Result<Args> {
         clients: 64,
         seconds: 10,
         posts: 10_000,
+        search_posts: 1_000_000,
+        readers: 30,
+        reads: 100,
     };
     for (name, value) in bench_args::flags(USAGE)? {
         match name.as_str() {
             "--clients" => parsed.clients = bench_args::number(&name, &value, 1)? as usize,
             "--seconds" => parsed.seconds = bench_args::number(&name, &value, 1)?,
             "--posts" => parsed.posts = bench_args::number(&name, &value, 1)?,
+            "--search-posts" => parsed.search_posts = bench_args::number(&name, &value, 1)?,
+            "--readers" => parsed.readers = bench_args::number(&name, &value, 1)? as usize,
+            "--reads" => parsed.reads = bench_args::number(&name, &value, 1)? as usize,
             other => bail!("unknown argument {other:?}; {USAGE}"),
         }
     }
@@ -162,6 +180,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         clients,
         seconds,
         posts,
+        search_posts,
+        readers,
+        reads,
     } = args;
     let profile = std::env::var("TSUNAGU_TEST_PROFILE").unwrap_or_else(|_| "debug".to_owned());
     if profile != "release" {
@@ -374,12 +395,48 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let _ = closed_loop("warm-up", clients, Duration::from_secs(2), page.clone()).await;
     let newest = closed_loop("GET newest page of 50", clients, length, page).await;
 
+    // (d) a search over `search_posts` posts.
+    let seeded = seed_search_index(&p, &http, &nurse.token, &patient, search_posts).await?;
+    let search = {
+        let (http, token) = (http.clone(), nurse.token.clone());
+        let url = p.url("/api/v1/posts/search");
+        move |_: u64| {
+            let (http, url, token) = (http.clone(), url.clone(), token.clone());
+            async move {
+                let r = http
+                    .request(Method::GET, &url)
+                    .query(&[("q", "褥瘡"), ("limit", "20")])
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = r.status().as_u16();
+                let body: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+                let found = body["items"].as_array().map_or(0, Vec::len);
+                if status == 200 && found == 20 {
+                    Ok(())
+                } else {
+                    Err(format!("{status}, {found} found: {body}"))
+                }
+            }
+        }
+    };
+    let _ = closed_loop("warm-up", clients, Duration::from_secs(2), search.clone()).await;
+    let searched = closed_loop("GET search 褥瘡 (20 newest)", clients, length, search).await;
+
+    // (e) read receipts: every reader at once, each through the posts.
+    let receipts = read_receipts(&p, &http, &clock, &nursing, &patient, readers, reads).await?;
+
     println!();
     println!(
         "{:<28} {:>7} {:>9} {:>9} {:>8} {:>8} {:>7}",
         "case", "clients", "done", "per s", "p50 ms", "p99 ms", "errors"
     );
-    let rows = [&through, &raw, &newest];
+    println!(
+        "search index: {seeded} posts of 1,001 patients, {} keyed terms",
+        seeded * 8
+    );
+    let rows = [&through, &raw, &newest, &searched, &receipts];
     for r in rows {
         println!(
             "{:<28} {:>7} {:>9} {:>9.1} {:>8.2} {:>8.2} {:>7}",
@@ -401,6 +458,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "clients": clients,
         "seconds": seconds,
         "timeline_posts": total,
+        "search_posts": seeded,
+        "readers": readers,
+        "reads_each": reads,
         "cases": rows.iter().map(|r| json!({
             "case": r.case,
             "done": r.latencies.len(),
@@ -422,6 +482,177 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Fills the timeline's tables to `n` posts for the search: 1,000 other patients' posts with
+/// 8 random keyed terms each, and every 100th post the bench patient's, of which every
+/// 100th holds 褥瘡 — its real keyed term and real sealed text, taken from a post of
+/// exactly "褥瘡" made through the gateway. Written in one statement per table by
+/// PostgreSQL itself; the projection's checkpoint is not touched (only reads follow).
+async fn seed_search_index(
+    p: &testkit::Platform,
+    http: &reqwest::Client,
+    token: &str,
+    patient: &str,
+    n: u64,
+) -> anyhow::Result<u64> {
+    let r = http
+        .post(p.url(&format!("/api/v1/patients/{patient}/posts")))
+        .bearer_auth(token)
+        .json(&json!({ "text": "褥瘡" }))
+        .send()
+        .await?;
+    let posted: serde_json::Value = r.json().await?;
+    let post_id = text(&posted, "post_id")?;
+    let db = p.messaging_db.pool()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (term, sealed): (i64, String) = loop {
+        let row = db
+            .get()
+            .await?
+            .query_opt(
+                "SELECT t.term, p.text_sealed FROM timeline.post_terms t
+                   JOIN timeline.posts p USING (post_id) WHERE post_id = $1",
+                &[&post_id],
+            )
+            .await?;
+        if let Some(row) = row {
+            break (row.get(0), row.get(1));
+        }
+        if Instant::now() > deadline {
+            bail!("the 褥瘡 post never reached the search index");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let started = Instant::now();
+    let client = db.get().await?;
+    let n = i64::try_from(n)?;
+    // Ids below every real UUIDv7 (those start 01…), in the same text order.
+    client
+        .execute(
+            "INSERT INTO timeline.posts (post_id, patient_id, author_member_id, author_name,
+                                         author_profession, author_site_name, category, urgent,
+                                         reply_requested, text_sealed, posted_at, sequence)
+             SELECT lpad(to_hex(i), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'),
+                    CASE WHEN i % 100 = 0 THEN $1 ELSE 'other-' || (i % 1000)::text END,
+                    'bench', '計測 花子', 'nurse', '計測訪問看護', 'care_records', false, false,
+                    CASE WHEN i % 10000 = 0 THEN $2 ELSE 'not-sealed' END, now(), 0
+               FROM generate_series(1, $3::bigint) i",
+            &[&patient, &sealed, &n],
+        )
+        .await?;
+    client
+        .execute(
+            "INSERT INTO timeline.post_terms (term, post_id)
+             SELECT CASE WHEN k = 0 AND i % 10000 = 0 THEN $1
+                         ELSE (random() * 9.2e18 - 4.6e18)::bigint END,
+                    lpad(to_hex(i), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0')
+               FROM generate_series(1, $2::bigint) i, generate_series(0, 7) k
+             ON CONFLICT DO NOTHING",
+            &[&term, &n],
+        )
+        .await?;
+    client.execute("ANALYZE timeline.posts", &[]).await?;
+    client.execute("ANALYZE timeline.post_terms", &[]).await?;
+    println!(
+        "search index filled with {n} posts in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(n as u64)
+}
+
+/// `readers` members of the patient's nursing station sign in; then all at once, each marks
+/// the newest `reads` posts read, four receipts in flight per member.
+async fn read_receipts(
+    p: &testkit::Platform,
+    http: &reqwest::Client,
+    clock: &tsunagu_tests::accounts::Clock,
+    site: &str,
+    patient: &str,
+    readers: usize,
+    reads: usize,
+) -> anyhow::Result<Row> {
+    let posts: Vec<String> = p
+        .messaging_db
+        .pool()?
+        .get()
+        .await?
+        .query(
+            "SELECT post_id FROM timeline.posts WHERE patient_id = $1
+              ORDER BY post_id DESC LIMIT $2",
+            &[&patient, &i64::try_from(reads)?],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut members = Vec::new();
+    for i in 0..readers {
+        members
+            .push(professional(p, clock, &format!("bench.reader{i}"), "nurse", site, IZUMO).await?);
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = members
+        .into_iter()
+        .map(|member| {
+            let (http, posts) = (http.clone(), posts.clone());
+            let base = p.url(&format!("/api/v1/patients/{patient}/posts"));
+            tokio::spawn(async move {
+                use futures::StreamExt;
+                futures::stream::iter(posts)
+                    .map(|post| {
+                        let (http, url, token) = (
+                            http.clone(),
+                            format!("{base}/{post}/receipt"),
+                            member.token.clone(),
+                        );
+                        async move {
+                            let t = Instant::now();
+                            let r = http
+                                .post(&url)
+                                .bearer_auth(&token)
+                                .json(&json!({ "acknowledged": false }))
+                                .send()
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            let status = r.status().as_u16();
+                            let body = r.bytes().await.map_err(|e| e.to_string())?;
+                            if status == 200 {
+                                Ok(t.elapsed())
+                            } else {
+                                Err(format!("{status} {}", String::from_utf8_lossy(&body)))
+                            }
+                        }
+                    })
+                    .buffer_unordered(4)
+                    .collect::<Vec<Result<Duration, String>>>()
+                    .await
+            })
+        })
+        .collect();
+    let mut row = Row {
+        case: Box::leak(format!("POST receipt ({readers}×{reads} at once)").into_boxed_str()),
+        latencies: Vec::new(),
+        errors: 0,
+        shown: Vec::new(),
+        wall: Duration::ZERO,
+    };
+    for task in tasks {
+        for result in task.await? {
+            match result {
+                Ok(latency) => row.latencies.push(latency),
+                Err(e) => {
+                    row.errors += 1;
+                    if row.shown.len() < 3 {
+                        row.shown.push(e);
+                    }
+                }
+            }
+        }
+    }
+    row.wall = started.elapsed();
+    row.latencies.sort();
+    Ok(row)
 }
 
 #[tokio::main]

@@ -653,6 +653,17 @@ async fn exports_reports_and_replay_come_in_their_formats() -> anyhow::Result<()
             .iter()
             .any(|s| s == r.nursing.as_str())
     );
+    // …by name: the person with their profession, the site by its name.
+    assert!(nurse_line["member"]["name"].is_string(), "{nurse_line}");
+    assert_eq!(nurse_line["member"]["profession"], "nurse", "{nurse_line}");
+    assert!(
+        nurse_line["site_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "ひかり訪問看護ステーション"),
+        "{nurse_line}"
+    );
     let refused = lines
         .iter()
         .find(|l| l["member_id"] == r.pharmacist.id())
@@ -673,7 +684,12 @@ async fn exports_reports_and_replay_come_in_their_formats() -> anyhow::Result<()
         html.headers()["content-type"].to_str()?,
         "text/html; charset=utf-8"
     );
-    assert!(html.text().await?.contains("アクセス記録"));
+    let printable = html.text().await?;
+    assert!(printable.contains("アクセス記録"));
+    assert!(
+        printable.contains("ひかり訪問看護ステーション") && !printable.contains(r.nursing.as_str()),
+        "the printable report names the site, not its id: {printable}"
+    );
 
     // Replay: the raw events of the window as NDJSON, paged.
     let page = get("/api/v1/audit/replay", vec![("limit", "5")]).await?;

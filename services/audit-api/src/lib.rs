@@ -358,11 +358,32 @@ pub struct AuditRecord {
 pub struct RecordView {
     /// The record as hashed.
     pub record: AuditRecord,
+    /// Who, by name and profession (from the log's own registration records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<NameView>,
+    /// The record's sites, by name, in the record's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub site_names: Vec<NameView>,
     /// The patient's id, when the caller may see it and the patient was not erased.
     pub patient_id: Option<String>,
     /// The chain hash after this record.
     #[schema(value_type = String)]
     pub chain_hash: Digest,
+}
+
+/// A member or a site as a reader of the log is shown it: by name where the reader may
+/// see it, otherwise why not, in words the screen translates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NameView {
+    /// The member's or site's id.
+    pub id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// A member's profession.
+    pub profession: Option<String>,
+    /// Why no name: `other_municipality` (not the reader's to see) or `unknown` (no
+    /// registration in the log).
+    pub withheld: Option<String>,
 }
 
 /// A page of records.
@@ -451,10 +472,14 @@ pub struct ReportLine {
     pub at: DateTime<Utc>,
     /// Who (member id).
     pub member_id: Option<String>,
+    /// Who, by name and profession.
+    pub member: Option<NameView>,
     /// Their profession and roles, as recorded.
     pub roles: Vec<String>,
     /// From which sites.
     pub sites: Vec<String>,
+    /// The same sites, by name.
+    pub site_names: Vec<NameView>,
     /// What: categories and resources.
     pub what: Vec<String>,
     /// Allowed or denied.

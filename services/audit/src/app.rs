@@ -92,7 +92,7 @@ async fn grant(owner: &Pool, role: &str) -> anyhow::Result<()> {
              GRANT USAGE ON SCHEMA audit_log, audit_keys, audit_collector TO {role};
              REVOKE ALL ON audit_log.records, audit_log.merkle_nodes, audit_log.checkpoints FROM {role};
              GRANT SELECT, INSERT ON audit_log.records, audit_log.merkle_nodes, audit_log.checkpoints TO {role};
-             GRANT SELECT, INSERT, UPDATE ON audit_log.signing_keys, audit_log.patients TO {role};
+             GRANT SELECT, INSERT, UPDATE ON audit_log.signing_keys, audit_log.patients, audit_log.names TO {role};
              GRANT SELECT, INSERT ON audit_log.verifications, audit_log.verification_reports TO {role};
              GRANT SELECT, INSERT, UPDATE, DELETE ON audit_log._checkpoint, audit_log._processed,
                    audit_log._dead_letters TO {role};

@@ -888,8 +888,40 @@ impl Filter {
                     .map(|r| r.get::<_, i64>(0) as u64)
             })
             .flatten();
+        name_views(client, &mut views, scope).await?;
         Ok((views, next_after))
     }
+}
+
+/// Names each record's member and sites, as `scope` may see them.
+async fn name_views(
+    client: &impl tokio_postgres::GenericClient,
+    views: &mut [RecordView],
+    scope: &Scope,
+) -> Result<(), tokio_postgres::Error> {
+    let members: Vec<String> = views
+        .iter()
+        .filter_map(|v| v.record.member_id.clone())
+        .collect();
+    let sites: Vec<String> = views
+        .iter()
+        .flat_map(|v| v.record.sites.iter().cloned())
+        .collect();
+    let names = crate::names::Names::of(client, &members, &sites).await?;
+    for view in views {
+        view.member = view
+            .record
+            .member_id
+            .as_deref()
+            .map(|id| names.member(id, scope));
+        view.site_names = view
+            .record
+            .sites
+            .iter()
+            .map(|id| names.site(id, scope))
+            .collect();
+    }
+    Ok(())
 }
 
 /// A stored record as a reader in `scope` sees it.
@@ -909,6 +941,8 @@ pub fn view_of(
     }
     Some(RecordView {
         record,
+        member: None,
+        site_names: Vec::new(),
         patient_id: patient_id.filter(|_| scope.sees_patient_ids()),
         chain_hash: Digest::from_slice(&chain_hash).ok()?,
     })

@@ -8,7 +8,8 @@
 //! - `keys`, `checkpointer`: sealed signing keys, signed checkpoints published as events;
 //! - `verify`: the walk that names the first record altered, deleted, inserted, reordered
 //!   or duplicated;
-//! - `handlers`, `reports`, `render`: scoped, audited reads and their formats.
+//! - `handlers`, `reports`, `render`: scoped, audited reads and their formats;
+//! - `names`: people and places by name, as the log's own records name them.
 
 pub mod app;
 pub mod checkpointer;
@@ -17,11 +18,13 @@ mod error;
 pub mod handlers;
 pub mod keys;
 pub mod log;
+mod names;
 pub mod records;
 pub mod render;
 pub mod reports;
 mod scope;
 pub mod settings;
 pub mod verify;
+mod words;
 
 pub use error::AuditError;

@@ -31,6 +31,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0002_verifications",
         sql: include_str!("../migrations/log_0002.sql"),
     },
+    Migration {
+        version: "0003_names",
+        sql: include_str!("../migrations/log_0003.sql"),
+    },
 ];
 
 /// The log's tables, compared after a rebuild.
@@ -42,6 +46,7 @@ pub const TABLES: &[&str] = &[
     "patients",
     "verifications",
     "verification_reports",
+    "names",
 ];
 
 /// The chaining projection.
@@ -120,10 +125,50 @@ impl Projection for Log {
         insert_patients(tx, &patients).await?;
         insert_records(tx, &chained).await?;
         for c in &chained {
+            remember_name(tx, &c.record).await?;
+        }
+        for c in &chained {
             store_completed_subtrees(tx, c.record.seq + 1).await?;
         }
         Ok(())
     }
+}
+
+/// A member's or site's name, as a record of its registration (or a site's new details)
+/// says it, for the reports to name people and places.
+async fn remember_name(tx: &Transaction<'_>, record: &AuditRecord) -> Result<(), ApplyError> {
+    let d = &record.detail;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let (kind, id, name, profession, municipality) = match record.event_type.as_str() {
+        "MemberInvited" | "MemberSelfRegistered" => (
+            "member",
+            text(&d["member_id"]),
+            text(&d["name"]),
+            text(&d["profession"]),
+            text(&d["municipality"]),
+        ),
+        "SiteRegistered" | "SiteDetailsChanged" => (
+            "site",
+            text(&d["site_id"]),
+            text(&d["entry"]["name"]),
+            None,
+            text(&d["entry"]["home_municipality"]),
+        ),
+        _ => return Ok(()),
+    };
+    let (Some(id), Some(name)) = (id, name) else {
+        return Ok(());
+    };
+    tx.execute(
+        "INSERT INTO names (kind, id, name, profession, municipality) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (kind, id) DO UPDATE
+            SET name = EXCLUDED.name,
+                profession = COALESCE(EXCLUDED.profession, names.profession),
+                municipality = COALESCE(EXCLUDED.municipality, names.municipality)",
+        &[&kind, &id, &name, &profession, &municipality],
+    )
+    .await?;
+    Ok(())
 }
 
 /// A record with its bytes and hashes, ready to insert.

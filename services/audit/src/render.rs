@@ -213,8 +213,10 @@ pub fn report_csv(report: &PatientReport) -> Rendered {
     let mut body = row(&[
         "at",
         "member_id",
+        "member_name",
         "roles",
         "sites",
+        "site_names",
         "what",
         "outcome",
         "why",
@@ -226,8 +228,10 @@ pub fn report_csv(report: &PatientReport) -> Rendered {
         body.push_str(&row(&[
             l.at.to_rfc3339(),
             opt(&l.member_id),
+            l.member.as_ref().map(named).unwrap_or_default(),
             l.roles.join(" "),
             l.sites.join(" "),
+            l.site_names.iter().map(named).collect::<Vec<_>>().join(" "),
             l.what.join(" "),
             opt(&l.outcome),
             l.why.clone(),
@@ -239,6 +243,15 @@ pub fn report_csv(report: &PatientReport) -> Rendered {
         media_type: "text/csv; charset=utf-8".into(),
         body,
         next_after: None,
+    }
+}
+
+/// A member or site in words for a printed report: the name, or why there is none.
+fn named(view: &audit_api::NameView) -> String {
+    match (&view.name, view.withheld.as_deref()) {
+        (Some(name), _) => name.clone(),
+        (None, Some("other_municipality")) => "他の市町村の職員・事業所".to_owned(),
+        _ => "（登録の記録なし）".to_owned(),
     }
 }
 
@@ -273,12 +286,23 @@ pub fn report_html(report: &PatientReport) -> Rendered {
             "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if l.break_glass { " class=\"bg\"" } else { "" },
             l.at.with_timezone(&jst).format("%Y-%m-%d %H:%M"),
-            html(&opt(&l.member_id)),
-            html(&l.roles.join(" ")),
-            html(&l.sites.join(" ")),
-            html(&l.what.join(" ")),
-            html(&opt(&l.outcome)),
-            html(&l.why),
+            html(&l.member.as_ref().map_or_else(|| "—".to_owned(), named)),
+            html(&crate::words::roles(&l.roles)),
+            html(&l.site_names.iter().map(named).collect::<Vec<_>>().join("、")),
+            html(
+                &l.what
+                    .iter()
+                    .map(|w| crate::words::what(w))
+                    .fold(Vec::<String>::new(), |mut seen, w| {
+                        if !seen.contains(&w) {
+                            seen.push(w);
+                        }
+                        seen
+                    })
+                    .join("、")
+            ),
+            crate::words::outcome(l.outcome.as_deref()),
+            html(&crate::words::why(&l.why)),
         ));
     }
     body.push_str("</table>");

@@ -161,14 +161,28 @@ pub async fn patient_report(
         .filter(|r| r.kind == audit_api::RecordKind::PatientAccess)
         .collect();
     let complete = accesses.len() <= MAX_REPORT_LINES && records.len() <= MAX_REPORT_LINES * 2;
+    let names = crate::names::Names::of(
+        client,
+        &accesses
+            .iter()
+            .filter_map(|r| r.member_id.clone())
+            .collect::<Vec<_>>(),
+        &accesses
+            .iter()
+            .flat_map(|r| r.sites.iter().cloned())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let lines: Vec<ReportLine> = accesses
         .iter()
         .take(MAX_REPORT_LINES)
         .map(|r| ReportLine {
             at: r.at,
             member_id: r.member_id.clone(),
+            member: r.member_id.as_deref().map(|id| names.member(id, scope)),
             roles: r.roles.clone(),
             sites: r.sites.clone(),
+            site_names: r.sites.iter().map(|id| names.site(id, scope)).collect(),
             what: r
                 .categories
                 .iter()

@@ -45,6 +45,16 @@ impl Scope {
         !matches!(self, Self::Municipality(_))
     }
 
+    /// May the reader see the name of a member or site of `municipality`? Auditors see
+    /// every name; the secretariat those of its municipality; a site admin reads only their
+    /// staff's records, and sees the names in them.
+    pub(crate) fn sees_names_in(&self, municipality: Option<&str>) -> bool {
+        match self {
+            Self::Region | Self::Staff(_) => true,
+            Self::Municipality(code) => municipality == Some(code.as_str()),
+        }
+    }
+
     pub(crate) fn sees_patient_ids(&self) -> bool {
         !matches!(self, Self::Staff(_))
     }

@@ -246,6 +246,8 @@ const ADDED_SCHEMAS: &[&str] = &[
     "RetractionView",
     "SearchHit",
     "Page_SearchHit",
+    // Issue 30: the audit log names people and places.
+    "NameView",
 ];
 /// Also widened since (issue 31): an attachment names its purpose as a read does, and a
 /// break-glass reason must say something in words (its minimum length and description).
@@ -268,6 +270,9 @@ const WIDENED_SCHEMAS: &[&str] = &[
     "RegisterMunicipality",
     "RoleChange",
     "SiteDetails",
+    // Issue 30: a record and a report line name the member and the sites (ids kept).
+    "RecordView",
+    "ReportLine",
 ];
 
 /// Fifth difference: a body that carries ids says, in its description, whose each may be

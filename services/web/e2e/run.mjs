@@ -245,6 +245,13 @@ try {
     const rows = await page.locator("table.report tbody tr").count();
     expect(rows >= 2, `the report lists the accesses (allowed and refused): ${rows} rows`);
     await page.getByText("拒否").first().waitFor();
+    // People and places by name, never by id; and no read of a site the auditor may not make.
+    const report = page.locator("table.report");
+    await report.getByText("看護 花子（看護師）").first().waitFor();
+    await report.getByText("ひかり訪問看護ステーション").first().waitFor();
+    const reportText = await report.locator("tbody").innerText();
+    const idShown = /.{0,40}[0-9a-f]{8}-[0-9a-f]{4}-.{0,40}/.exec(reportText);
+    expect(!idShown, `no ids in the report: …${idShown?.[0]}…`);
     await page.getByRole("button", { name: "印刷" }).waitFor();
     await shoot(page, "access-report", ["phone", "pc"]);
     await page.emulateMedia({ media: "print" });
@@ -257,6 +264,7 @@ try {
     await page.locator(".audit-record").first().waitFor();
     // The purpose in words, never the service's code.
     await page.getByText("ケア（担当チームとして）").first().waitFor();
+    await page.locator(".audit-record").getByText(/看護 花子（看護師）/).first().waitFor();
     expect((await page.locator(".audit-record dd", { hasText: /^care$/ }).count()) === 0, "no purpose shown as a code");
     await shoot(page, "access-history");
     await focusStaysInView(page, "access history (phone)");

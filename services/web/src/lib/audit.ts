@@ -29,6 +29,8 @@ export function whatInWords(what: string, lang: Lang): string {
   if (what === "personal") return lang === "ja" ? "氏名・生年月日など" : "name, date of birth…";
   if (what === "registration") return lang === "ja" ? "登録情報" : "registration data";
   if (what.startsWith("document:")) return lang === "ja" ? "文書" : "a document";
+  if (what.startsWith("post:")) return lang === "ja" ? "チームへの投稿" : "a post to the team";
+  if (what === "timeline") return lang === "ja" ? "タイムライン" : "the timeline";
   return word(CATEGORIES, what, lang);
 }
 
@@ -55,4 +57,18 @@ export function reasonInWords(reason: unknown, lang: Lang): string {
     default:
       return "";
   }
+}
+
+/** A member or site the log names: its name (with a member's profession), or why not. */
+export function nameInWords(
+  view: { name?: string | null; profession?: string | null; withheld?: string | null } | null | undefined,
+  lang: Lang,
+): string {
+  if (!view) return "—";
+  if (view.name) {
+    const profession = view.profession ? word(PROFESSIONS, view.profession, lang) : null;
+    return profession ? `${view.name}（${profession}）` : view.name;
+  }
+  if (view.withheld === "other_municipality") return lang === "ja" ? "他の市町村の職員・事業所" : "of another municipality";
+  return lang === "ja" ? "（登録の記録なし）" : "(no registration on record)";
 }

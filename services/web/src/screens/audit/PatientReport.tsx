@@ -4,9 +4,8 @@ import { useState, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
 import { api, must } from "../../api/client";
 import { useLoad } from "../../lib/load";
-import { useSiteNames } from "../../lib/sites";
 import { calendarDate, dateTime, japanInstant } from "../../lib/dates";
-import { roleInWords, whatInWords, whyInWords } from "../../lib/audit";
+import { nameInWords, roleInWords, whatInWords, whyInWords } from "../../lib/audit";
 import { Link, navigate, query, useLocation } from "../../app/router";
 import { Button, Facts, Loading, Page, ProblemNote, TextField } from "../../ui/ui";
 import { nextDay } from "./shared";
@@ -64,7 +63,6 @@ export function PatientReport({ params }: { params: Record<string, string> }) {
   );
   // Asked as JSON (the default format); the CSV and HTML renderings are other answers.
   const r = typeof report.data === "object" ? report.data : undefined;
-  const siteName = useSiteNames(r?.lines.flatMap((l) => l.sites) ?? []);
   const period =
     from || to
       ? `${from ? calendarDate(from, lang) : t("report.beginning")} 〜 ${to ? calendarDate(to, lang) : t("report.now")}`
@@ -123,12 +121,12 @@ export function PatientReport({ params }: { params: Record<string, string> }) {
                     <tr key={line.seq} className={line.break_glass ? "row-break-glass" : undefined}>
                       <td className="nowrap" data-label={t("audit.at")}>{dateTime(line.at, lang)}</td>
                       <td data-label={t("audit.who")}>
-                        <code className="id">{line.member_id ?? "—"}</code>
+                        {nameInWords(line.member, lang)}
                         <br />
                         {line.roles.map((x) => roleInWords(x, lang)).join("・")}
                       </td>
-                      <td data-label={t("report.site")}>{line.sites.map(siteName).join("、") || "—"}</td>
-                      <td data-label={t("audit.what")}>{line.what.map((w) => whatInWords(w, lang)).join("、")}</td>
+                      <td data-label={t("report.site")}>{line.site_names.map((n) => nameInWords(n, lang)).join("、") || "—"}</td>
+                      <td data-label={t("audit.what")}>{[...new Set(line.what.map((w) => whatInWords(w, lang)))].join("、")}</td>
                       <td data-label={t("records.outcome")}>
                         {line.outcome === "denied" ? t("records.denied") : line.outcome === "allowed" ? t("records.allowed") : (line.outcome ?? "—")}
                         {line.break_glass && ` (${t("audit.breakGlass")})`}

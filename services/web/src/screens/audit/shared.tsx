@@ -2,7 +2,7 @@ import type { components } from "../../api/schema.gen";
 import { useI18n } from "../../i18n/i18n";
 import { dateTime } from "../../lib/dates";
 import { PURPOSES, RECORD_KINDS, word } from "../../lib/terms";
-import { reasonInWords, roleInWords, whatInWords } from "../../lib/audit";
+import { nameInWords, reasonInWords, roleInWords, whatInWords } from "../../lib/audit";
 import { Link } from "../../app/router";
 
 export type RecordView = components["schemas"]["RecordView"];
@@ -42,10 +42,16 @@ export function AuditRecordCard({ view }: { view: RecordView }) {
         <div className="fact">
           <dt>{t("audit.who")}</dt>
           <dd>
-            <code className="id">{r.member_id ?? r.actor}</code>
+            {view.member ? nameInWords(view.member, lang) : <code className="id">{r.actor}</code>}
             {r.roles.length > 0 && ` (${r.roles.map((x) => roleInWords(x, lang)).join("・")})`}
           </dd>
         </div>
+        {view.site_names && view.site_names.length > 0 && (
+          <div className="fact">
+            <dt>{t("report.site")}</dt>
+            <dd>{view.site_names.map((n) => nameInWords(n, lang)).join("、")}</dd>
+          </div>
+        )}
         {view.patient_id && (
           <div className="fact">
             <dt>{t("audit.patient")}</dt>

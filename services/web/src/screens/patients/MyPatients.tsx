@@ -40,9 +40,6 @@ export function MyPatients() {
                 <span className="card-sub">
                   {explain(p.withheld, { type: "access-denied", title: "", status: 403 }, lang)}
                 </span>
-                <span className="card-sub">
-                  {t("consents.patient")} <code className="id">{p.patient_id}</code>
-                </span>
               </>
             )}
             <span className="tags">

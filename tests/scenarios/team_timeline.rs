@@ -799,3 +799,34 @@ async fn a_japanese_search_finds_褥瘡_for_the_team_and_nothing_for_anyone_else
     assert!(found(&page).is_empty(), "{page}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_care_team_says_whom_to_call_by_name_site_and_phone() -> anyhow::Result<()> {
+    let t = team().await?;
+    let (status, patient) = send(t.nurse.request(
+        &t.p,
+        Method::GET,
+        &format!("/api/v1/patients/{}", t.patient),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{patient}");
+    let seats = patient["team"].as_array().cloned().unwrap_or_default();
+    assert_eq!(seats.len(), 4, "{patient}");
+    for seat in &seats {
+        assert!(seat["site_name"].is_string(), "each site by name: {seat}");
+        assert!(
+            seat["site_phone"]
+                .as_str()
+                .is_some_and(|p| p.starts_with('0')),
+            "each site's phone: {seat}"
+        );
+    }
+    let named = seats
+        .iter()
+        .find(|s| s["member"] == t.care_manager.id())
+        .expect("the care manager's own seat");
+    assert!(named["member_name"].is_string(), "{named}");
+    assert_eq!(named["member_profession"], "care_manager", "{named}");
+    assert_eq!(named["site_name"], "みずうみ居宅介護支援事業所", "{named}");
+    Ok(())
+}

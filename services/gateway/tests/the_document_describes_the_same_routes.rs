@@ -273,6 +273,8 @@ const WIDENED_SCHEMAS: &[&str] = &[
     // Issue 30: a record and a report line name the member and the sites (ids kept).
     "RecordView",
     "ReportLine",
+    // Issue 30: a team seat names its site and person and gives the phones to call.
+    "TeamSeat",
 ];
 
 /// Fifth difference: a body that carries ids says, in its description, whose each may be

@@ -683,6 +683,21 @@ pub struct TeamSeat {
     pub part: TeamPart,
     /// Since.
     pub since: DateTime<Utc>,
+    /// The site's name.
+    #[serde(default)]
+    pub site_name: Option<String>,
+    /// The site's phone, to call it.
+    #[serde(default)]
+    pub site_phone: Option<String>,
+    /// The site's phone that answers day and night, if it has one.
+    #[serde(default)]
+    pub site_contact_24h: Option<String>,
+    /// The seat's member by name, if the seat is theirs alone.
+    #[serde(default)]
+    pub member_name: Option<String>,
+    /// The seat's member's profession.
+    #[serde(default)]
+    pub member_profession: Option<String>,
 }
 
 /// Registration data: what the secretariat and the team see of a patient without consent —

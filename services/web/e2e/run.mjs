@@ -138,10 +138,17 @@ try {
     await page.getByRole("heading", { level: 1, name: patient.name }).waitFor();
     await page.getByText(patient.name_kana).first().waitFor();
     await page.getByText(/昭和13年5月3日生（\d+歳）/).waitFor();
-    const phone = page.getByRole("link", { name: patient.phone });
+    const phone = page.getByRole("link", { name: patient.phone, exact: true });
     expect((await phone.getAttribute("href")) === `tel:${patient.phone.replace(/-/g, "")}`, "the 24-hour contact can be called with one tap");
     await page.getByText("有効", { exact: true }).first().waitFor();
     await page.getByText(/のみ$/).first().waitFor();
+    // The care team says whom to call: each site by name, with its phone one tap away.
+    const team = page.locator("section", { has: page.getByRole("heading", { name: "ケアチーム" }) });
+    await team.getByText("ひかり訪問看護ステーション").first().waitFor();
+    const call = team.getByRole("link", { name: /ひかり訪問看護ステーションに電話/ }).first();
+    expect(((await call.getAttribute("href")) ?? "").startsWith("tel:0"), "a team site can be called with one tap");
+    const box = await call.boundingBox();
+    expect(box !== null && box.height >= 44, `the call link is a large target: ${box?.height}px`);
     await shoot(page, "patient-page", ["phone", "tablet", "pc"]);
   });
 

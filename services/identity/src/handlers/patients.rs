@@ -1044,6 +1044,13 @@ impl Identity {
             .decision
             .is_allowed()
             .then(|| registration_view(&id, &decided, decided.at));
+        let view = match view {
+            Some(Ok(mut view)) => {
+                self.name_the_team(&mut view.team).await?;
+                Some(Ok(view))
+            }
+            other => other,
+        };
         self.record_access(
             ctx,
             &asker,
@@ -1054,6 +1061,47 @@ impl Identity {
         )
         .await?;
         answer(&asker, &decided, view)
+    }
+
+    /// Each seat's site by name with its phones, and its member by name and profession: the
+    /// team says whom to call (directory data, not the patient's).
+    async fn name_the_team(&self, team: &mut [TeamSeat]) -> Result<(), Problem> {
+        if team.is_empty() {
+            return Ok(());
+        }
+        let sites: Vec<String> = team.iter().map(|s| s.site.clone()).collect();
+        let members: Vec<String> = team.iter().filter_map(|s| s.member.clone()).collect();
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let site_rows = client
+            .query(
+                "SELECT site_id, name, phone, contact_24h FROM register.sites WHERE site_id = ANY($1)",
+                &[&sites],
+            )
+            .await
+            .map_err(db_problem)?;
+        let member_rows = client
+            .query(
+                "SELECT member_id, name, profession FROM register.members WHERE member_id = ANY($1)",
+                &[&members],
+            )
+            .await
+            .map_err(db_problem)?;
+        for seat in team.iter_mut() {
+            if let Some(site) = site_rows.iter().find(|r| r.get::<_, &str>(0) == seat.site) {
+                seat.site_name = Some(site.get(1));
+                seat.site_phone = Some(site.get(2));
+                seat.site_contact_24h = site.get(3);
+            }
+            if let Some(member) = seat
+                .member
+                .as_deref()
+                .and_then(|m| member_rows.iter().find(|r| r.get::<_, &str>(0) == m))
+            {
+                seat.member_name = Some(member.get(1));
+                seat.member_profession = Some(member.get(2));
+            }
+        }
+        Ok(())
     }
 
     async fn who_could_see(
@@ -1644,6 +1692,11 @@ fn registration_view(
                 member: seat.member.as_ref().map(|m| m.as_str().to_owned()),
                 part: seat.part,
                 since: seat.since,
+                site_name: None,
+                site_phone: None,
+                site_contact_24h: None,
+                member_name: None,
+                member_profession: None,
             })
             .collect(),
         contact_24h,

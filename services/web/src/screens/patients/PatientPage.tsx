@@ -7,7 +7,7 @@ import { ApiProblem, offline } from "../../api/problem";
 import { useLoad } from "../../lib/load";
 import { useSiteNames } from "../../lib/sites";
 import { dateOfBirth, calendarDate, dateTime } from "../../lib/dates";
-import { CARE_LEVELS, CATEGORIES, SEXES, TEAM_PARTS, word } from "../../lib/terms";
+import { CARE_LEVELS, CATEGORIES, PROFESSIONS, SEXES, TEAM_PARTS, word } from "../../lib/terms";
 import { categoriesInWords, currentVersions, periodInWords, sitesInWords, sitesNamed, statusInWords } from "../../lib/consent";
 import { Link } from "../../app/router";
 import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
@@ -121,10 +121,29 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
         ) : (
           <ul className="rows">
             {reg.team.map((seat) => (
-              <li key={seat.membership_id}>
-                <span className="tag">{word(TEAM_PARTS, seat.part, lang)}</span> {siteName(seat.site)}
-                {seat.member && <span className="hint"> {t("patient.namedSeat")}</span>}
-                <span className="hint"> {t("patient.since", { at: dateTime(seat.since, lang) })}</span>
+              <li key={seat.membership_id} className="seat">
+                <p>
+                  <span className="tag">{word(TEAM_PARTS, seat.part, lang)}</span>{" "}
+                  <span className="seat-site">{seat.site_name ?? siteName(seat.site)}</span>
+                </p>
+                <p className="seat-person">
+                  {seat.member_name
+                    ? `${seat.member_name}${seat.member_profession ? `（${word(PROFESSIONS, seat.member_profession, lang)}）` : ""}`
+                    : t("patient.wholeSite")}
+                </p>
+                <p className="seat-phones">
+                  {seat.site_phone && (
+                    <a className="tap" href={`tel:${seat.site_phone.replace(/-/g, "")}`} aria-label={t("patient.callSite", { site: seat.site_name ?? "", phone: seat.site_phone })}>
+                      {t("patient.phone")} {seat.site_phone}
+                    </a>
+                  )}
+                  {seat.site_contact_24h && (
+                    <a className="tap" href={`tel:${seat.site_contact_24h.replace(/-/g, "")}`} aria-label={t("patient.callSite24h", { site: seat.site_name ?? "", phone: seat.site_contact_24h })}>
+                      {t("patient.phone24h")} {seat.site_contact_24h}
+                    </a>
+                  )}
+                </p>
+                <p className="hint nowrap-words">{t("patient.since", { at: dateTime(seat.since, lang) })}</p>
               </li>
             ))}
           </ul>

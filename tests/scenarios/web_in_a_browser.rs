@@ -206,11 +206,13 @@ async fn people_sign_in_verify_a_consent_open_a_patient_and_read_its_access_repo
     eprint!("{}", String::from_utf8_lossy(&run.stderr));
     anyhow::ensure!(
         run.status.success(),
-        "the browser scenarios failed ({}); screenshots in {}\n--- gateway ---\n{}\n--- identity ---\n{}",
+        "the browser scenarios failed ({}); screenshots in {}\n--- gateway ---\n{}\n--- identity ---\n{}\n--- audit ---\n{}\n--- messaging ---\n{}",
         run.status,
         output.display(),
         p.gateway.log_tail(20),
-        p.identity.log_tail(20)
+        p.identity.log_tail(20),
+        p.audit.log_tail(20),
+        p.messaging.log_tail(20)
     );
     Ok(())
 }

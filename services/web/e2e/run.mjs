@@ -325,6 +325,40 @@ try {
     await newcomer.context.close();
   });
 
+  await step("the secretariat opens the new member's page: resets her sign-in (a new link), changes her roles, then stops her use — each with a reason", async () => {
+    const { page } = secretariat;
+    await page.goto(base + "/admin/members");
+    await page.getByRole("link", { name: /新人 看護師/ }).click();
+    await page.getByRole("heading", { level: 1, name: "新人 看護師" }).waitFor();
+    await page.getByText("利用中").waitFor();
+    await page.getByText("ひかり訪問看護ステーション").waitFor();
+    await page.getByRole("button", { name: "認証をリセット" }).click();
+    const confirm = page.getByRole("button", { name: "リセットする" });
+    expect(await confirm.isDisabled(), "nothing is reset before a reason is given");
+    await page.getByLabel("理由").fill("スマートフォンの機種変更");
+    await confirm.click();
+    await page.getByText("新人 看護師さんの認証をリセットしました（記録されています）。").waitFor();
+    await page.getByRole("img", { name: /利用登録のQRコード/ }).waitFor();
+    const link = (await page.locator(".link-text code").innerText()).trim();
+    expect(link.startsWith(`${base}/activate?token=`), `the reset is a link to this application: ${link}`);
+    await shoot(page, "member-reset");
+    await page.getByRole("button", { name: "閉じる" }).click();
+
+    await page.getByRole("button", { name: "役割を変更" }).click();
+    await page.getByLabel("事業所管理者").check();
+    await page.getByLabel("理由").fill("管理者に就任");
+    await page.getByRole("button", { name: "役割を変更する" }).click();
+    await page.getByText(/役割を変更しました（記録されています）/).waitFor();
+    await page.getByText(/専門職・事業所管理者|事業所管理者・専門職/).waitFor();
+
+    await page.getByRole("button", { name: "利用を停止" }).click();
+    await page.getByLabel("理由").fill("退職");
+    await page.getByRole("button", { name: "利用を停止する" }).click();
+    await page.getByText("新人 看護師さんの利用を停止しました（記録されています）。").waitFor();
+    await page.getByText("利用停止", { exact: true }).waitFor();
+    await shoot(page, "member-deactivated", ["phone", "pc"]);
+  });
+
   await step("settings, and signing out in one tab signs every tab out", async () => {
     const { context, page } = nurse;
     const other = await context.newPage();

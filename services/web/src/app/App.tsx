@@ -27,6 +27,7 @@ const ROUTES: [string, Screen][] = [
   ["/admin/organisations", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisations)],
   ["/admin/organisations/:id", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisation)],
   ["/admin/members", screen(() => import("../screens/admin/Members"), (m) => m.Members)],
+  ["/admin/members/:id", screen(() => import("../screens/admin/Member"), (m) => m.Member)],
   ["/admin/consents", screen(() => import("../screens/admin/Consents"), (m) => m.Consents)],
   ["/audit/records", screen(() => import("../screens/audit/Records"), (m) => m.Records)],
   ["/audit/patients", screen(() => import("../screens/audit/PatientReport"), (m) => m.PatientReportSearch)],

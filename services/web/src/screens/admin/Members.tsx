@@ -11,6 +11,7 @@ import { dateTime } from "../../lib/dates";
 import { MEMBER_STATUSES, PROFESSIONS, ROLES, SITE_KINDS, word, type Profession } from "../../lib/terms";
 import type { components } from "../../api/schema.gen";
 import { PagedList } from "../../ui/list";
+import { Link } from "../../app/router";
 import { Button, Field, Page, PersonName, ProblemNote, SelectField, TextField } from "../../ui/ui";
 
 type Invitation = components["schemas"]["Invitation"];
@@ -68,13 +69,13 @@ export function Members() {
         empty={t("members.empty")}
         keyOf={(m) => m.member_id}
         render={(m) => (
-          <div className="card-body">
+          <Link to={`/admin/members/${m.member_id}`} className="card-link">
             <PersonName name={m.name} kana={m.name_kana} />
             <span className="card-sub">
               {word(PROFESSIONS, m.profession, lang)}・{m.roles.map((r) => word(ROLES, r, lang)).join("・")}
             </span>
             <span className={`status status-member-${m.status}`}>{word(MEMBER_STATUSES, m.status, lang)}</span>
-          </div>
+          </Link>
         )}
       />
     </Page>

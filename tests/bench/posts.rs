@@ -156,6 +156,7 @@ fn post_event(patient: &str, sealed: &str) -> (String, EventEnvelope) {
         text_sealed: sealed.to_owned(),
         reply_to: None,
         terms: Vec::new(),
+        mentions: Vec::new(),
     };
     let envelope = EventEnvelope {
         event_id: Uuid::now_v7(),

@@ -222,7 +222,7 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "get_patient" => {
             operator || who == Auditor || (own && (who == Secretariat || who.on_team()))
         }
-        "read_record" | "document_content" | "read_timeline" | "post_history" => {
+        "read_record" | "document_content" | "read_timeline" | "post_history" | "team_people" => {
             own && who.on_team()
         }
         // A receipt is a read decided by the service: the door lets every signed-in caller
@@ -969,6 +969,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "edit_post",
         "retract_post",
         "post_history",
+        "team_people",
     ];
     Some(if REGION.contains(&operation) {
         None

@@ -830,3 +830,72 @@ async fn the_care_team_says_whom_to_call_by_name_site_and_phone() -> anyhow::Res
     assert_eq!(named["site_name"], "みずうみ居宅介護支援事業所", "{named}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_addresses_members_of_the_team_by_name_and_nobody_else() -> anyhow::Result<()> {
+    let t = team().await?;
+    // Whom a post may address: the team now, by name.
+    let (status, people) = send(t.nurse.request(
+        &t.p,
+        Method::GET,
+        &format!("/api/v1/patients/{}/team/people", t.patient),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{people}");
+    let ids: Vec<&str> = people["people"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["member_id"].as_str())
+        .collect();
+    for member in [&t.nurse, &t.care_manager, &t.pharmacist, &t.physician] {
+        assert!(ids.contains(&member.id()), "{people}");
+    }
+    assert!(!ids.contains(&t.stranger.id()), "{people}");
+    let (status, _) = send(t.stranger.request(
+        &t.p,
+        Method::GET,
+        &format!("/api/v1/patients/{}/team/people", t.patient),
+    ))
+    .await?;
+    assert_eq!(status, 403, "off the team, refused");
+
+    // Someone off the team, or nobody at all: refused at the field, nothing stored.
+    let before = messaging_last(&t.p).await?;
+    for (mention, field) in [
+        (t.stranger.id().to_owned(), "/mentions/0"),
+        (uuid::Uuid::now_v7().to_string(), "/mentions/0"),
+        ("先生".to_owned(), "/mentions/0"),
+    ] {
+        let (status, answer) = t
+            .post(
+                &t.nurse,
+                json!({ "text": "ご確認ください", "mentions": [mention] }),
+            )
+            .await?;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["errors"][0]["pointer"], field, "{answer}");
+    }
+    assert_eq!(messaging_last(&t.p).await?, before, "nothing stored");
+
+    let (status, posted) = t
+        .post(
+            &t.nurse,
+            json!({ "text": "先生、処方の変更をご確認ください", "mentions": [t.physician.id()], "reply_requested": true }),
+        )
+        .await?;
+    assert_eq!(status, 201, "{posted}");
+    let position = text(&posted, "position")?;
+    let (_, page) = t.timeline(&t.physician, Some(&position)).await?;
+    let shown = &page["items"][0];
+    assert_eq!(
+        shown["mentions"][0]["member_id"],
+        t.physician.id(),
+        "{shown}"
+    );
+    assert!(shown["mentions"][0]["name"].is_string(), "by name: {shown}");
+    assert_eq!(shown["mentions_me"], true, "{shown}");
+    let (_, page) = t.timeline(&t.pharmacist, None).await?;
+    assert_eq!(page["items"][0]["mentions_me"], false, "{page}");
+    Ok(())
+}

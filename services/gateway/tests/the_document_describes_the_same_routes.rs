@@ -206,6 +206,8 @@ const ADDED: &[(&str, &str)] = &[
     ),
     ("/api/v1/posts/search", "get"),
     ("/api/v1/posts/search", "head"),
+    ("/api/v1/patients/{patient_id}/team/people", "get"),
+    ("/api/v1/patients/{patient_id}/team/people", "head"),
 ];
 
 /// Tags added since, with their services.
@@ -246,6 +248,7 @@ const ADDED_SCHEMAS: &[&str] = &[
     "RetractionView",
     "SearchHit",
     "Page_SearchHit",
+    "TeamPeople",
     // Issue 30: the audit log names people and places.
     "NameView",
 ];

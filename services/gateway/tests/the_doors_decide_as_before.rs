@@ -96,6 +96,7 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         "GET /api/v1/patients/{patient_id}/posts"
         | "POST /api/v1/patients/{patient_id}/posts/{post_id}/receipt"
         | "GET /api/v1/patients/{patient_id}/posts/{post_id}/history"
+        | "GET /api/v1/patients/{patient_id}/team/people"
         | "POST /api/v1/patients/{patient_id}/posts/{post_id}/retraction" => {
             Some(matches!(row.door, Door::PatientRead))
         }

@@ -41,6 +41,9 @@ pub enum MessagingEvent {
         /// by a search the patient's key keyed the same way, read by nobody.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         terms: Vec<i64>,
+        /// Members of the team it is addressed to (@), as colleagues know them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<PostAuthor>,
     },
     /// Its author changed a post's text. The earlier texts stay in the stream and in the
     /// post's history.
@@ -142,6 +145,7 @@ mod tests {
             text_sealed: "sealed".into(),
             reply_to: None,
             terms: vec![42],
+            mentions: Vec::new(),
         };
         let payload = event.to_payload();
         assert!(payload.get("text").is_none(), "no plain text: {payload}");

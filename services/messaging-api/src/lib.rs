@@ -48,8 +48,12 @@ pub mod endpoints {
     /// Query: posts of my patients' timelines holding these words ([`crate::timeline::SearchPosts`]).
     pub const SEARCH_POSTS: &str = "search_posts";
 
+    /// Query: who is on a patient's team now ([`crate::timeline::ReadTeamPeople`]).
+    pub const TEAM_PEOPLE: &str = "team_people";
+
     /// Every endpoint the service answers.
     pub const ALL: &[&str] = &[
+        TEAM_PEOPLE,
         SEARCH_POSTS,
         CREATE_POST,
         READ_TIMELINE,

@@ -122,11 +122,18 @@ fn routes() -> Vec<Declared> {
             .path::<TimelinePath>()
             .body::<NewPost>()
             .body_ids(const {
-                &[doors::BodyId::held_by(
-                    "/reply_to",
-                    Object::Post,
-                    "a post on the same patient's timeline, which the service checks",
-                )]
+                &[
+                    doors::BodyId::held_by(
+                        "/reply_to",
+                        Object::Post,
+                        "a post on the same patient's timeline, which the service checks",
+                    ),
+                    doors::BodyId::held_by(
+                        "/mentions/*",
+                        Object::Member,
+                        "a member of the patient's care team now (who may sit at another municipality's site on a wide-area team), which the service checks",
+                    ),
+                ]
             })
             .service(SERVICE, ep::CREATE_POST, |p, _, post| {
                 Ok(CreatePost {
@@ -139,6 +146,22 @@ fn routes() -> Vec<Declared> {
                 (403, "the consent or the team does not allow it (recorded)"),
                 (404, "no such patient"),
                 (422, "an empty or too long post, or an unknown category"),
+            ])
+            .into(),
+        Route::get("team_people", "/api/v1/patients/{patient_id}/team/people")
+            .tag(TAG)
+            .summary("Everyone on the patient's care team now, by name, profession and site: whom a post may address (@). Decided as a read of the timeline, and recorded.")
+            .door(Door::PatientRead)
+            .path::<TimelinePath>()
+            .service(SERVICE, ep::TEAM_PEOPLE, |p, _, _| {
+                Ok(ReadTeamPeople {
+                    patient_id: p.patient_id,
+                })
+            })
+            .answers::<TeamPeople>(200, "the team's people")
+            .problems(&[
+                (403, "the consent or the team does not allow it (recorded)"),
+                (404, "no such patient"),
             ])
             .into(),
         Route::get("read_timeline", "/api/v1/patients/{patient_id}/posts")

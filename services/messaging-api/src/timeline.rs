@@ -61,6 +61,14 @@ pub struct NewPost {
         pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]
     pub reply_to: Option<String>,
+    /// Members of the care team this post is addressed to (@): each must be on the team now
+    /// (see `GET /api/v1/patients/{patient_id}/team/people`). At most 20.
+    #[serde(default)]
+    #[schema(
+        max_items = 20,
+        value_type = Vec<String>,
+    )]
+    pub mentions: Vec<String>,
 }
 
 /// Post to a patient's timeline: the bus command.
@@ -166,6 +174,10 @@ pub struct PostView {
     /// Its withdrawal, if it was withdrawn: the text is then left out here (its history
     /// keeps it).
     pub retraction: Option<RetractionView>,
+    /// Whom it is addressed to (@), by name.
+    pub mentions: Vec<PostAuthorView>,
+    /// It is addressed to the reader.
+    pub mentions_me: bool,
     /// The reader wrote it.
     pub mine: bool,
     /// The reader has read it (or wrote it).
@@ -311,3 +323,18 @@ pub struct SearchHit {
 
 /// A page of what a search found, newest first.
 pub type SearchPage = doors::Page<SearchHit>;
+
+/// Who is on a patient's care team now: the bus query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadTeamPeople {
+    pub patient_id: String,
+}
+
+/// Everyone on the patient's care team now (a seat's named member, or every active member of
+/// a seated site), by name, profession and site: whom a post may address (@). A team is
+/// small, so this is never paged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TeamPeople {
+    pub people: Vec<PostAuthorView>,
+}

@@ -21,8 +21,8 @@ use messaging_api::endpoints as ep;
 use messaging_api::events::{MessagingEvent, POST_TEXT, PostAuthor};
 use messaging_api::timeline::{
     CreatePost, EditPost, Edited, PostAuthorView, PostHistory, PostVersionView, PostView, Posted,
-    ReadPostHistory, ReadTimeline, ReaderView, Receipt, RecordReceipt, RetractPost, Retracted,
-    RetractionView, SearchHit, SearchPage, SearchPosts, TimelinePage,
+    ReadPostHistory, ReadTeamPeople, ReadTimeline, ReaderView, Receipt, RecordReceipt, RetractPost,
+    Retracted, RetractionView, SearchHit, SearchPage, SearchPosts, TeamPeople, TimelinePage,
 };
 use messaging_api::{CONTEXT, aggregates};
 use permissions::Role;
@@ -56,6 +56,7 @@ impl host::Service for Messaging {
             ep::RETRACT_POST => self.retract_post(ctx, incoming.json()?).await,
             ep::POST_HISTORY => self.post_history(ctx, incoming.json()?).await,
             ep::SEARCH_POSTS => self.search_posts(ctx, incoming.json()?).await,
+            ep::TEAM_PEOPLE => self.team_people(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -286,6 +287,7 @@ impl Messaging {
             }
         };
         let post_id = Uuid::now_v7().to_string();
+        let mentions = post.mentions.clone();
         let answer = self
             .access(
                 ctx,
@@ -302,10 +304,28 @@ impl Messaging {
                     name: false,
                     seal: vec![post.text],
                     open: Vec::new(),
-                    roster: false,
+                    roster: !mentions.is_empty(),
                 },
             )
             .await?;
+        // Each mention names someone on the team now (another's id answers as an unknown one).
+        let mentioned = mentions
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                answer
+                    .team
+                    .iter()
+                    .find(|m| &m.member_id == id)
+                    .map(|m| author_of(m.clone()))
+                    .ok_or_else(|| {
+                        Problem::invalid_field(
+                            post::MENTION_FIELDS[i],
+                            "no member of this patient's care team has this id",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let Some(text_sealed) = answer.sealed.into_iter().next() else {
             return Err(Problem::internal());
         };
@@ -326,6 +346,7 @@ impl Messaging {
             text_sealed,
             reply_to: thread,
             terms: answer.indexed,
+            mentions: mentioned,
         };
         let (position, _) = self
             .append(
@@ -407,7 +428,8 @@ impl Messaging {
                 "SELECT post_id, author_member_id, author_name, author_profession, author_site_name,
                         category, urgent, reply_requested, text_sealed, posted_at, reply_to,
                         edited_at, retracted_at, retracted_by_member_id, retracted_by_name,
-                        retracted_by_profession, retracted_by_site_name, retraction_reason_sealed
+                        retracted_by_profession, retracted_by_site_name, retraction_reason_sealed,
+                        mentions
                    FROM timeline.posts
                   WHERE patient_id = $1 AND ($2::text IS NULL OR post_id < $2)
                   ORDER BY post_id DESC
@@ -510,6 +532,17 @@ impl Messaging {
                 let mine = author == me;
                 let my_receipt = readers.iter().find(|r| r.member_id == me);
                 let retraction = retraction_of(row, 12, &mut reasons);
+                let mentions: Vec<PostAuthorView> =
+                    serde_json::from_value::<Vec<PostAuthor>>(row.get(18))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|m| PostAuthorView {
+                            member_id: m.member_id,
+                            name: m.name,
+                            profession: m.profession,
+                            site_name: m.site_name,
+                        })
+                        .collect();
                 let unread = answer
                     .team
                     .iter()
@@ -539,6 +572,8 @@ impl Messaging {
                     reply_to: row.get(10),
                     edited_at: row.get(11),
                     retraction,
+                    mentions_me: mentions.iter().any(|m| m.member_id == me),
+                    mentions,
                     mine,
                     read_by_me: mine || my_receipt.is_some(),
                     acknowledged_by_me: my_receipt.is_some_and(|r| r.acknowledged),
@@ -934,6 +969,43 @@ impl Messaging {
 }
 
 impl Messaging {
+    /// Everyone on the team now, decided as a read of the timeline and recorded.
+    async fn team_people(&self, ctx: &CallContext, q: ReadTeamPeople) -> Result<Reply, Problem> {
+        let patient_id = patient_id(&q.patient_id)?;
+        let answer = self
+            .access(
+                ctx,
+                PatientAccess {
+                    patient_id,
+                    asked: AccessAsked::Read {
+                        categories: DataCategory::ALL.to_vec(),
+                    },
+                    purpose: Purpose::Care,
+                    resources: vec!["team".to_owned()],
+                    route: format!("{}.{}", messaging_api::SERVICE, ep::TEAM_PEOPLE),
+                    context: POST_TEXT.to_owned(),
+                    seal: Vec::new(),
+                    open: Vec::new(),
+                    roster: true,
+                    index: Vec::new(),
+                    name: false,
+                },
+            )
+            .await?;
+        Ok(Reply::value(TeamPeople {
+            people: answer
+                .team
+                .into_iter()
+                .map(|m| PostAuthorView {
+                    member_id: m.member_id,
+                    name: m.name,
+                    profession: m.profession,
+                    site_name: m.site_name,
+                })
+                .collect(),
+        }))
+    }
+
     /// Posts of the timelines the member may read that hold every word of the query: the
     /// query's bigrams keyed by identity for each patient whose team they are on, looked up
     /// in the index (newest first), then each patient's candidates opened through the one

@@ -158,8 +158,12 @@ try {
     await form.getByLabel("チームへの投稿（報告・連絡・相談）").fill("本日訪問。仙骨部の褥瘡が悪化、処置を変更しました。");
     await form.getByLabel("至急").check();
     await form.getByLabel("要返信").check();
+    // Addressed to the care manager (@), picked from the team by name.
+    await form.locator("summary", { hasText: "宛先を指定（@）" }).click();
+    await form.getByLabel(/ケアマネジャー/).check();
     await form.getByRole("button", { name: "投稿する" }).click();
     const post = page.locator("li.post.urgent").first();
+    await post.getByText(/宛先：@看護 花子（介護支援専門員/).waitFor();
     await post.getByText("仙骨部の褥瘡が悪化").waitFor();
     await post.getByText("至急", { exact: true }).waitFor();
     await post.getByText("要返信", { exact: true }).waitFor();

@@ -21,7 +21,37 @@ pub struct Post {
     pub reply_requested: bool,
     /// The post it answers, as sent (the service finds its thread).
     pub reply_to: Option<String>,
+    /// Members it is addressed to (@), each once, as UUIDs (the service finds them on the
+    /// team).
+    pub mentions: Vec<String>,
 }
+
+/// The most members one post may address.
+pub const MAX_MENTIONS: usize = 20;
+
+/// Each mention's field, for a problem that names it.
+pub const MENTION_FIELDS: [&str; MAX_MENTIONS] = [
+    "/mentions/0",
+    "/mentions/1",
+    "/mentions/2",
+    "/mentions/3",
+    "/mentions/4",
+    "/mentions/5",
+    "/mentions/6",
+    "/mentions/7",
+    "/mentions/8",
+    "/mentions/9",
+    "/mentions/10",
+    "/mentions/11",
+    "/mentions/12",
+    "/mentions/13",
+    "/mentions/14",
+    "/mentions/15",
+    "/mentions/16",
+    "/mentions/17",
+    "/mentions/18",
+    "/mentions/19",
+];
 
 /// A post's text: not only spaces, at most [`MAX_TEXT_CHARS`]. Trailing spaces and blank
 /// lines are noise; line breaks inside are the writer's.
@@ -63,7 +93,29 @@ pub fn checked(post: NewPost) -> Result<Post, Invalid> {
             });
         }
     };
+    if post.mentions.len() > MAX_MENTIONS {
+        return Err(Invalid {
+            field: "/mentions",
+            reason: format!(
+                "address at most {MAX_MENTIONS} members; post to the whole team instead"
+            ),
+        });
+    }
+    let mut mentions: Vec<String> = Vec::new();
+    for (i, id) in post.mentions.iter().enumerate() {
+        let Ok(id) = uuid::Uuid::try_parse(id) else {
+            return Err(Invalid {
+                field: MENTION_FIELDS[i],
+                reason: "a member id (a UUID)".into(),
+            });
+        };
+        let id = id.to_string();
+        if !mentions.contains(&id) {
+            mentions.push(id);
+        }
+    }
     Ok(Post {
+        mentions,
         reply_to,
         text,
         category: post.category.unwrap_or(DataCategory::CareRecords),
@@ -168,6 +220,7 @@ mod tests {
             reply_requested: false,
             purpose: None,
             reply_to: None,
+            mentions: Vec::new(),
         }
     }
 

@@ -33,6 +33,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0005_search",
         sql: include_str!("../../migrations/timeline_0005.sql"),
     },
+    Migration {
+        version: "0006_mentions",
+        sql: include_str!("../../migrations/timeline_0006.sql"),
+    },
 ];
 
 impl Projection for Timeline {
@@ -91,12 +95,14 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
             text_sealed,
             reply_to,
             terms,
+            mentions,
         } => {
+            let mentions = serde_json::to_value(&mentions).unwrap_or_default();
             out.push(
             "INSERT INTO posts (post_id, patient_id, author_member_id, author_name, author_profession,
                                 author_site_id, author_site_name, category, urgent, reply_requested,
-                                text_sealed, posted_at, sequence, reply_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                text_sealed, posted_at, sequence, reply_to, mentions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             params![
                 post_id.clone(),
                 patient_id,
@@ -111,7 +117,8 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 text_sealed.clone(),
                 env.occurred_at,
                 sequence,
-                reply_to
+                reply_to,
+                mentions
             ],
         );
             index(out, &post_id, terms);

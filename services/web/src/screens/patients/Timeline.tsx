@@ -132,7 +132,14 @@ function PostRow({
         {post.urgent && <span className="tag tag-urgent">{t("timeline.urgent")}</span>}
         {post.reply_requested && <span className="tag">{t("timeline.replyRequested")}</span>}
         <span className="tag">{word(CATEGORIES, post.category, lang)}</span>
+        {post.mentions_me && <span className="tag tag-urgent">{t("timeline.toYou")}</span>}
       </p>
+      {post.mentions.length > 0 && (
+        <p className="hint mentions">
+          {t("timeline.to")}
+          {post.mentions.map((m) => `@${who(m, lang)}`).join("、")}
+        </p>
+      )}
       {retraction ? (
         <div className="note note-info">
           <p>{t("timeline.retracted", { who: who(retraction.retracted_by, lang), at: dateTime(retraction.retracted_at, lang) })}</p>
@@ -357,6 +364,14 @@ function PostForm({
   const [urgent, setUrgent] = useState(false);
   const [replyRequested, setReplyRequested] = useState(false);
   const [category, setCategory] = useState<Category>("care_records");
+  const [mentions, setMentions] = useState<string[]>([]);
+  const people = useLoad(
+    () =>
+      must(api.GET("/api/v1/patients/{patient_id}/team/people", { params: { path: { patient_id: patientId } } })).then(
+        (t) => t.people,
+      ),
+    [patientId],
+  );
   const sending = useSending(lang);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -369,6 +384,7 @@ function PostForm({
             urgent,
             reply_requested: replyRequested,
             category,
+            ...(mentions.length > 0 ? { mentions } : {}),
             ...(replyTo ? { reply_to: replyTo.post_id } : {}),
           },
         }),
@@ -378,6 +394,7 @@ function PostForm({
       setText("");
       setUrgent(false);
       setReplyRequested(false);
+      setMentions([]);
       onPosted(posted.position);
     }
   };
@@ -415,6 +432,32 @@ function PostForm({
           {t("timeline.replyRequested")}
         </label>
       </div>
+      {people.data && people.data.length > 0 && (
+        <details className="mention-picker">
+          <summary>
+            {t("timeline.mention")}
+            {mentions.length > 0 && `（${mentions.length}）`}
+          </summary>
+          <fieldset className="field checks">
+            <legend className="visually-hidden">{t("timeline.mention")}</legend>
+            {people.data.map((person) => (
+              <label key={person.member_id} className="check">
+                <input
+                  type="checkbox"
+                  checked={mentions.includes(person.member_id)}
+                  onChange={() =>
+                    setMentions((m) => (m.includes(person.member_id) ? m.filter((x) => x !== person.member_id) : [...m, person.member_id]))
+                  }
+                />
+                {who(person, lang)}
+              </label>
+            ))}
+          </fieldset>
+          {(sending.fieldError("mentions") ?? sending.fieldError("mentions/0")) && (
+            <p className="field-error">⚠ {sending.fieldError("mentions") ?? sending.fieldError("mentions/0")}</p>
+          )}
+        </details>
+      )}
       <SelectField
         label={t("timeline.category")}
         value={category}

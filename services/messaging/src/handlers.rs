@@ -112,6 +112,30 @@ fn retraction_of(
     })
 }
 
+/// An access this service's `endpoint` asks for, recorded with `resources`: nothing to seal,
+/// open, index or name unless the caller says so (`PatientAccess { seal, ..asking(…) }`).
+fn asking(
+    patient_id: String,
+    asked: AccessAsked,
+    purpose: Purpose,
+    resources: Vec<String>,
+    endpoint: &str,
+) -> PatientAccess {
+    PatientAccess {
+        patient_id,
+        asked,
+        purpose,
+        resources,
+        route: format!("{}.{}", messaging_api::SERVICE, endpoint),
+        context: POST_TEXT.to_owned(),
+        seal: Vec::new(),
+        open: Vec::new(),
+        roster: false,
+        index: Vec::new(),
+        name: false,
+    }
+}
+
 /// A post as edits and withdrawals find it.
 struct Stored {
     category: DataCategory,
@@ -292,19 +316,18 @@ impl Messaging {
             .access(
                 ctx,
                 PatientAccess {
-                    patient_id: patient_id.clone(),
-                    asked: AccessAsked::Write {
-                        category: post.category,
-                    },
-                    purpose: post.purpose,
-                    resources: vec![format!("post:{post_id}")],
-                    route: format!("{}.{}", messaging_api::SERVICE, ep::CREATE_POST),
-                    context: POST_TEXT.to_owned(),
                     index: japanese::search::bigrams(&post.text),
-                    name: false,
                     seal: vec![post.text],
-                    open: Vec::new(),
                     roster: !mentions.is_empty(),
+                    ..asking(
+                        patient_id.clone(),
+                        AccessAsked::Write {
+                            category: post.category,
+                        },
+                        post.purpose,
+                        vec![format!("post:{post_id}")],
+                        ep::CREATE_POST,
+                    )
                 },
             )
             .await?;
@@ -449,20 +472,6 @@ impl Messaging {
             .access(
                 ctx,
                 PatientAccess {
-                    patient_id: patient_id.clone(),
-                    asked: AccessAsked::Read {
-                        categories: DataCategory::ALL.to_vec(),
-                    },
-                    purpose: q.purpose,
-                    resources: std::iter::once("timeline".to_owned())
-                        .chain(
-                            rows.iter()
-                                .map(|r| format!("post:{}", r.get::<_, String>(0))),
-                        )
-                        .collect(),
-                    route: format!("{}.{}", messaging_api::SERVICE, ep::READ_TIMELINE),
-                    context: POST_TEXT.to_owned(),
-                    seal: Vec::new(),
                     // Each post's text, then the reasons of those withdrawn with one.
                     open: rows
                         .iter()
@@ -478,8 +487,20 @@ impl Messaging {
                         }))
                         .collect(),
                     roster: true,
-                    index: Vec::new(),
-                    name: false,
+                    ..asking(
+                        patient_id.clone(),
+                        AccessAsked::Read {
+                            categories: DataCategory::ALL.to_vec(),
+                        },
+                        q.purpose,
+                        std::iter::once("timeline".to_owned())
+                            .chain(
+                                rows.iter()
+                                    .map(|r| format!("post:{}", r.get::<_, String>(0))),
+                            )
+                            .collect(),
+                        ep::READ_TIMELINE,
+                    )
                 },
             )
             .await?;
@@ -617,22 +638,16 @@ impl Messaging {
         let answer = self
             .access(
                 ctx,
-                PatientAccess {
-                    patient_id: patient_id.clone(),
-                    asked: AccessAsked::Read {
+                asking(
+                    patient_id.clone(),
+                    AccessAsked::Read {
                         categories: category
                             .map_or_else(|| DataCategory::ALL.to_vec(), |c| vec![c]),
                     },
-                    purpose: Purpose::Care,
-                    resources: vec![format!("post:{post_id}")],
-                    route: format!("{}.{}", messaging_api::SERVICE, ep::RECORD_RECEIPT),
-                    context: POST_TEXT.to_owned(),
-                    seal: Vec::new(),
-                    open: Vec::new(),
-                    roster: false,
-                    index: Vec::new(),
-                    name: false,
-                },
+                    Purpose::Care,
+                    vec![format!("post:{post_id}")],
+                    ep::RECORD_RECEIPT,
+                ),
             )
             .await?;
         if category.is_none() {
@@ -729,17 +744,15 @@ impl Messaging {
             .access(
                 ctx,
                 PatientAccess {
-                    patient_id: patient_id.clone(),
-                    asked,
-                    purpose: Purpose::Care,
-                    resources: vec![format!("post:{post_id}")],
-                    route: format!("{}.{}", messaging_api::SERVICE, ep::EDIT_POST),
-                    context: POST_TEXT.to_owned(),
                     seal: text,
-                    open: Vec::new(),
-                    roster: false,
                     index,
-                    name: false,
+                    ..asking(
+                        patient_id.clone(),
+                        asked,
+                        Purpose::Care,
+                        vec![format!("post:{post_id}")],
+                        ep::EDIT_POST,
+                    )
                 },
             )
             .await?;
@@ -815,17 +828,14 @@ impl Messaging {
             .access(
                 ctx,
                 PatientAccess {
-                    patient_id: patient_id.clone(),
-                    asked,
-                    purpose,
-                    resources: vec![format!("post:{post_id}")],
-                    route: format!("{}.{}", messaging_api::SERVICE, ep::RETRACT_POST),
-                    context: POST_TEXT.to_owned(),
                     seal: reason,
-                    open: Vec::new(),
-                    roster: false,
-                    index: Vec::new(),
-                    name: false,
+                    ..asking(
+                        patient_id.clone(),
+                        asked,
+                        purpose,
+                        vec![format!("post:{post_id}")],
+                        ep::RETRACT_POST,
+                    )
                 },
             )
             .await?;
@@ -910,16 +920,6 @@ impl Messaging {
             .access(
                 ctx,
                 PatientAccess {
-                    patient_id: patient_id.clone(),
-                    asked: AccessAsked::Read {
-                        categories: category
-                            .map_or_else(|| DataCategory::ALL.to_vec(), |c| vec![c]),
-                    },
-                    purpose: q.purpose,
-                    resources: vec![format!("post:{post_id}")],
-                    route: format!("{}.{}", messaging_api::SERVICE, ep::POST_HISTORY),
-                    context: POST_TEXT.to_owned(),
-                    seal: Vec::new(),
                     open: versions
                         .iter()
                         .map(|v| v.get::<_, String>(1))
@@ -929,9 +929,16 @@ impl Messaging {
                             sealed,
                         })
                         .collect(),
-                    roster: false,
-                    index: Vec::new(),
-                    name: false,
+                    ..asking(
+                        patient_id.clone(),
+                        AccessAsked::Read {
+                            categories: category
+                                .map_or_else(|| DataCategory::ALL.to_vec(), |c| vec![c]),
+                        },
+                        q.purpose,
+                        vec![format!("post:{post_id}")],
+                        ep::POST_HISTORY,
+                    )
                 },
             )
             .await?;
@@ -976,19 +983,16 @@ impl Messaging {
             .access(
                 ctx,
                 PatientAccess {
-                    patient_id,
-                    asked: AccessAsked::Read {
-                        categories: DataCategory::ALL.to_vec(),
-                    },
-                    purpose: Purpose::Care,
-                    resources: vec!["team".to_owned()],
-                    route: format!("{}.{}", messaging_api::SERVICE, ep::TEAM_PEOPLE),
-                    context: POST_TEXT.to_owned(),
-                    seal: Vec::new(),
-                    open: Vec::new(),
                     roster: true,
-                    index: Vec::new(),
-                    name: false,
+                    ..asking(
+                        patient_id,
+                        AccessAsked::Read {
+                            categories: DataCategory::ALL.to_vec(),
+                        },
+                        Purpose::Care,
+                        vec!["team".to_owned()],
+                        ep::TEAM_PEOPLE,
+                    )
                 },
             )
             .await?;
@@ -1112,18 +1116,6 @@ impl Messaging {
                 .access(
                     ctx,
                     PatientAccess {
-                        patient_id: patient.clone(),
-                        asked: AccessAsked::Read {
-                            categories: DataCategory::ALL.to_vec(),
-                        },
-                        purpose: Purpose::Care,
-                        resources: theirs
-                            .iter()
-                            .map(|r| format!("post:{}", r.get::<_, &str>(0)))
-                            .collect(),
-                        route: format!("{}.{}", messaging_api::SERVICE, ep::SEARCH_POSTS),
-                        context: POST_TEXT.to_owned(),
-                        seal: Vec::new(),
                         open: theirs
                             .iter()
                             .map(|r| SealedText {
@@ -1131,9 +1123,19 @@ impl Messaging {
                                 sealed: r.get(8),
                             })
                             .collect(),
-                        roster: false,
-                        index: Vec::new(),
                         name: true,
+                        ..asking(
+                            patient.clone(),
+                            AccessAsked::Read {
+                                categories: DataCategory::ALL.to_vec(),
+                            },
+                            Purpose::Care,
+                            theirs
+                                .iter()
+                                .map(|r| format!("post:{}", r.get::<_, &str>(0)))
+                                .collect(),
+                            ep::SEARCH_POSTS,
+                        )
                     },
                 )
                 .await;

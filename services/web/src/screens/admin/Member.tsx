@@ -9,10 +9,9 @@ import type { components } from "../../api/schema.gen";
 import { useLoad } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { useSiteNames } from "../../lib/sites";
-import { dateTime } from "../../lib/dates";
 import { MEMBER_STATUSES, PROFESSIONS, ROLES, word } from "../../lib/terms";
 import { Link } from "../../app/router";
-import { QrCode } from "../../ui/qr";
+import { OneTimeLinkCard } from "./Members";
 import { Button, Facts, Loading, Page, PersonName, ProblemNote, TextField } from "../../ui/ui";
 
 type MemberView = components["schemas"]["MemberView"];
@@ -66,7 +65,15 @@ export function Member({ params }: { params: Record<string, string> }) {
               {done}
             </p>
           )}
-          {reset && <ResetCard reset={reset} name={member.name} onClose={() => setReset(null)} />}
+          {reset && (
+            <OneTimeLinkCard
+              title={t("member.resetTitle", { name: member.name })}
+              name={member.name}
+              token={reset.activation_token}
+              expiresAt={reset.expires_at}
+              onClose={() => setReset(null)}
+            />
+          )}
           {member.status !== "deactivated" && (
             <section className="panel" aria-labelledby="changes">
               <h2 id="changes">{t("member.changes")}</h2>
@@ -210,28 +217,5 @@ function RolesForm({ current, id, onDone, onCancel }: { current: Role[]; id: str
         </Button>
       </div>
     </form>
-  );
-}
-
-/** The one-time link with which the member chooses a new password and enrols again. */
-function ResetCard({ reset, name, onClose }: { reset: Reset; name: string; onClose: () => void }) {
-  const { t, lang } = useI18n();
-  const link = `${location.origin}/activate?token=${encodeURIComponent(reset.activation_token)}`;
-  return (
-    <section className="panel invitation" aria-labelledby="reset" role="status">
-      <h2 id="reset">{t("member.resetTitle", { name })}</h2>
-      <p>{t("members.invitedLead")}</p>
-      <div className="qr-box">
-        <QrCode text={link} label={t("members.qrLabel", { name })} />
-      </div>
-      <p className="link-text">
-        <code>{link}</code>
-      </p>
-      <p className="hint">{t("members.expires", { at: dateTime(reset.expires_at, lang) })}</p>
-      <p className="hint">{t("members.onceOnly")}</p>
-      <Button kind="secondary" onClick={onClose}>
-        {t("close")}
-      </Button>
-    </section>
   );
 }

@@ -83,11 +83,38 @@ export function Members() {
 }
 
 function InvitationCard({ invitation, name, onClose }: { invitation: Invitation; name: string; onClose: () => void }) {
-  const { t, lang } = useI18n();
-  const link = `${location.origin}/activate?token=${encodeURIComponent(invitation.activation_token)}`;
+  const { t } = useI18n();
   return (
-    <section className="panel invitation" aria-labelledby="invited" role="status">
-      <h2 id="invited">{t("members.invitedTitle", { name })}</h2>
+    <OneTimeLinkCard
+      title={t("members.invitedTitle", { name })}
+      name={name}
+      token={invitation.activation_token}
+      expiresAt={invitation.expires_at}
+      onClose={onClose}
+    />
+  );
+}
+
+/** A one-time link into this application (an invitation, a credential reset) as a QR code
+ * the member scans, and as text: shown once. */
+export function OneTimeLinkCard({
+  title,
+  name,
+  token,
+  expiresAt,
+  onClose,
+}: {
+  title: string;
+  name: string;
+  token: string;
+  expiresAt: string;
+  onClose: () => void;
+}) {
+  const { t, lang } = useI18n();
+  const link = `${location.origin}/activate?token=${encodeURIComponent(token)}`;
+  return (
+    <section className="panel invitation" aria-labelledby="one-time-link" role="status">
+      <h2 id="one-time-link">{title}</h2>
       <p>{t("members.invitedLead")}</p>
       <div className="qr-box">
         <QrCode text={link} label={t("members.qrLabel", { name })} />
@@ -95,7 +122,7 @@ function InvitationCard({ invitation, name, onClose }: { invitation: Invitation;
       <p className="link-text">
         <code>{link}</code>
       </p>
-      <p className="hint">{t("members.expires", { at: dateTime(invitation.expires_at, lang) })}</p>
+      <p className="hint">{t("members.expires", { at: dateTime(expiresAt, lang) })}</p>
       <p className="hint">{t("members.onceOnly")}</p>
       <Button kind="secondary" onClick={onClose}>
         {t("close")}

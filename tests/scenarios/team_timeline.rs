@@ -350,6 +350,27 @@ async fn a_withdrawal_refuses_the_next_read_and_erasure_shreds_the_text() -> any
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["items"][0]["post_id"], posted["post_id"], "{page}");
     assert!(page["items"][0]["text"].is_null(), "shredded: {page}");
+
+    // A rebuild from the stream gives the same timeline, and still none of the text.
+    let rebuilt = tokio::process::Command::new(testkit::binary("tsunagu-messaging")?)
+        .args(["rebuild", "--swap"])
+        .envs(t.p.messaging_env())
+        .output()
+        .await?;
+    let said = String::from_utf8_lossy(&rebuilt.stdout);
+    assert!(
+        rebuilt.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    assert!(!said.contains("DIFFERENT"), "{said}");
+    let (status, page) = t.timeline(&t.pharmacist, None).await?;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"][0]["post_id"], posted["post_id"], "{page}");
+    assert!(
+        page["items"][0]["text"].is_null(),
+        "shredded after a rebuild: {page}"
+    );
     Ok(())
 }
 

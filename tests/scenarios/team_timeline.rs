@@ -216,31 +216,12 @@ async fn a_nurse_posts_an_urgent_report_and_the_team_reads_it_by_name_and_site()
     assert!(rest.get("next_after").is_none(), "{rest}");
 
     // The auditor finds the post in the log, by who and when, without its text.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let record = loop {
-        let (status, page) = send(
-            t.auditor
-                .request(&t.p, Method::GET, "/api/v1/audit/records")
-                .query(&[("kind", "post_written"), ("patient_id", t.patient.as_str())]),
-        )
-        .await?;
-        assert_eq!(status, 200, "{page}");
-        let found = page["records"]
-            .as_array()
-            .and_then(|r| {
-                r.iter()
-                    .find(|r| r["record"]["detail"]["post_id"] == post_id.as_str())
-            })
-            .cloned();
-        if let Some(found) = found {
-            break found;
-        }
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "no post_written record: {page}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+    let record = t
+        .audited(&post_id, 1)
+        .await?
+        .into_iter()
+        .next()
+        .expect("a post_written record");
     assert_eq!(record["record"]["member_id"], t.nurse.id(), "{record}");
     assert!(
         !record.to_string().contains("褥瘡"),

@@ -78,13 +78,21 @@ fn category_named(text: &str) -> Option<DataCategory> {
         .find(|c| c.as_str() == text)
 }
 
-/// A patient id: a UUID in its lower-case form; anything else names no patient (as identity
-/// answers it).
-fn patient_id(value: &str) -> Result<String, Problem> {
+/// An id in a path: a UUID in its lower-case form; anything else names nothing, and is
+/// answered as an id nobody has (`no such <what>`, as identity answers it).
+fn path_id(value: &str, what: &str) -> Result<String, Problem> {
     match Uuid::try_parse(value) {
         Ok(id) if value.len() == 36 => Ok(id.to_string()),
-        _ => Err(Problem::not_found("no such patient")),
+        _ => Err(Problem::not_found(format!("no such {what}"))),
     }
+}
+
+fn patient_id(value: &str) -> Result<String, Problem> {
+    path_id(value, "patient")
+}
+
+fn post_id(value: &str) -> Result<String, Problem> {
+    path_id(value, "post")
 }
 
 /// A post's withdrawal from its row (the columns from `at`: when, by whom — id, name,
@@ -213,13 +221,23 @@ impl Messaging {
         ctx: &CallContext,
         asked: PatientAccess,
     ) -> Result<PatientAccessAnswer, Problem> {
+        self.ask_identity(ctx, PATIENT_ACCESS, &asked).await
+    }
+
+    /// One of identity's bus endpoints, its answer read as `A` — or its problem, as is.
+    async fn ask_identity<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        endpoint: &str,
+        question: &Q,
+    ) -> Result<A, Problem> {
         match self
             .bus
-            .call(identity_api::SERVICE, PATIENT_ACCESS, ctx, &asked)
+            .call(identity_api::SERVICE, endpoint, ctx, question)
             .await
         {
             Reply::Ok { value, .. } => serde_json::from_value(value).map_err(|e| {
-                tracing::error!(error = %e, "identity's answer does not read");
+                tracing::error!(error = %e, endpoint, "identity's answer does not read");
                 Problem::internal()
             }),
             Reply::Problem(p) => Err(p),
@@ -504,11 +522,7 @@ impl Messaging {
                 },
             )
             .await?;
-        let me = ctx
-            .caller
-            .as_ref()
-            .map(|c| c.member_id.clone())
-            .unwrap_or_else(|| ctx.actor.clone());
+        let me = Self::me(ctx);
         let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         let receipts = self
             .pool
@@ -615,9 +629,7 @@ impl Messaging {
     /// nothing either way), recorded, then stored once.
     async fn record_receipt(&self, ctx: &CallContext, c: RecordReceipt) -> Result<Reply, Problem> {
         let patient_id = patient_id(&c.patient_id)?;
-        let post_id = Uuid::try_parse(&c.post_id)
-            .map(|id| id.to_string())
-            .map_err(|_| Problem::not_found("no such post"))?;
+        let post_id = post_id(&c.post_id)?;
         let client = self.pool.get().await.map_err(db_problem)?;
         let find = || async {
             client
@@ -1037,24 +1049,15 @@ impl Messaging {
             Some(Err(_)) => return Err(Problem::invalid_field("/after", "a post id (a UUID)")),
         };
         self.caught_up(ctx).await?;
-        let keyed: SearchTermsAnswer = match self
-            .bus
-            .call(
-                identity_api::SERVICE,
-                SEARCH_TERMS,
+        let keyed: SearchTermsAnswer = self
+            .ask_identity(
                 ctx,
+                SEARCH_TERMS,
                 &SearchTerms {
                     terms: terms.clone(),
                 },
             )
-            .await
-        {
-            Reply::Ok { value, .. } => serde_json::from_value(value).map_err(|e| {
-                tracing::error!(error = %e, "identity's answer does not read");
-                Problem::internal()
-            })?,
-            Reply::Problem(p) => return Err(p),
-        };
+            .await?;
         let tokens: Vec<i64> = keyed
             .patients
             .iter()
@@ -1175,13 +1178,5 @@ impl Messaging {
             items: hits,
             next_after,
         }))
-    }
-}
-
-/// A post id: a UUID in its lower-case form; anything else names no post.
-fn post_id(value: &str) -> Result<String, Problem> {
-    match Uuid::try_parse(value) {
-        Ok(id) if value.len() == 36 => Ok(id.to_string()),
-        _ => Err(Problem::not_found("no such post")),
     }
 }

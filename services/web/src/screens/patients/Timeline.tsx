@@ -224,6 +224,38 @@ function PostRow({
   );
 }
 
+/** A post's text, as written and as edited: the same box, the same limit as the service's. */
+function PostText({
+  label,
+  value,
+  onChange,
+  error,
+  placeholder,
+}: {
+  label: string;
+  value: string;
+  onChange: (text: string) => void;
+  error: string | undefined;
+  placeholder?: string;
+}) {
+  return (
+    <Field label={label} error={error} required>
+      {({ id, describedBy, invalid }) => (
+        <textarea
+          id={id}
+          value={value}
+          rows={3}
+          maxLength={4000}
+          onChange={(e) => onChange(e.target.value)}
+          aria-describedby={describedBy}
+          aria-invalid={invalid || undefined}
+          placeholder={placeholder}
+        />
+      )}
+    </Field>
+  );
+}
+
 /** The author's edit of a post, in place; `onDone` gets the write's position (undefined: cancelled). */
 function EditBox({ patientId, post, onDone }: { patientId: string; post: Post; onDone: (position?: string | null) => void }) {
   const { t, lang } = useI18n();
@@ -243,19 +275,7 @@ function EditBox({ patientId, post, onDone }: { patientId: string; post: Post; o
   };
   return (
     <form className="post-edit" onSubmit={(e) => void save(e)} noValidate>
-      <Field label={t("timeline.edit")} error={sending.fieldError("text")} required>
-        {({ id, describedBy, invalid }) => (
-          <textarea
-            id={id}
-            value={text}
-            rows={3}
-            maxLength={4000}
-            onChange={(e) => setText(e.target.value)}
-            aria-describedby={describedBy}
-            aria-invalid={invalid || undefined}
-          />
-        )}
-      </Field>
+      <PostText label={t("timeline.edit")} value={text} onChange={setText} error={sending.fieldError("text")} />
       <ProblemNote problem={sending.general} />
       <div className="post-actions">
         <Button type="submit" disabled={sending.busy || text.trim() === ""}>
@@ -408,20 +428,13 @@ function PostForm({
           </Button>
         </p>
       )}
-      <Field label={t("timeline.write")} error={sending.fieldError("text")} required>
-        {({ id, describedBy, invalid }) => (
-          <textarea
-            id={id}
-            value={text}
-            rows={3}
-            maxLength={4000}
-            onChange={(e) => setText(e.target.value)}
-            aria-describedby={describedBy}
-            aria-invalid={invalid || undefined}
-            placeholder={t("timeline.placeholder")}
-          />
-        )}
-      </Field>
+      <PostText
+        label={t("timeline.write")}
+        value={text}
+        onChange={setText}
+        error={sending.fieldError("text")}
+        placeholder={t("timeline.placeholder")}
+      />
       <div className="checks-inline">
         <label className="check">
           <input type="checkbox" checked={urgent} onChange={(e) => setUrgent(e.target.checked)} />

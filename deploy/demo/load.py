@@ -138,6 +138,26 @@ class Gateway:
             parsed = None
         return status, parsed, raw
 
+    def upload(self, label, file, auth):
+        """Sends a file's bytes to the file store as `auth`; answers its SHA-256."""
+        response = os.path.join(self.tmp, "response")
+        if os.path.exists(response):
+            os.unlink(response)
+        cmd = ["curl", "-sS", "-o", response, "-w", "%{http_code}", "--max-time", "60",
+               "-X", "POST", "-H", "@" + self._header_file("member", auth),
+               "-H", "Content-Type: application/octet-stream", "--data-binary", "@" + file,
+               self.url + "/api/v1/files"]
+        run = subprocess.run(cmd, capture_output=True)
+        status = int(run.stdout.decode().strip() or "0") if run.stdout.strip().isdigit() else 0
+        raw = ""
+        if os.path.exists(response):
+            with open(response, encoding="utf-8", errors="replace") as f:
+                raw = f.read()
+        if status != 201:
+            raise self.failed(label, "POST", "/api/v1/files", status, None,
+                              raw or run.stderr.decode("utf-8", "replace").strip())
+        return json.loads(raw)["sha256"]
+
     def failed(self, label, method, path, status, body, raw):
         """The error for an unexpected answer; secrets in the request are masked."""
         shown = dict(body) if isinstance(body, dict) else body
@@ -699,6 +719,10 @@ class PatientLoader:
                 self.loader.done(label, False)
                 continue
             body = {k: post[k] for k in ("text", "urgent", "reply_requested", "category") if k in post}
+            if post.get("photo"):
+                photo = os.path.join(os.path.dirname(os.path.abspath(__file__)), post["photo"])
+                body["attachments"] = [self.gw.upload(f"  photo {post['photo']}", photo,
+                                                      self.sessions.token(post["by"]))]
             self.expect(label, post["by"], "POST", path, body, {201})
             self.loader.done(label, True)
 

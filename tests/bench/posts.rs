@@ -157,6 +157,7 @@ fn post_event(patient: &str, sealed: &str) -> (String, EventEnvelope) {
         reply_to: None,
         terms: Vec::new(),
         mentions: Vec::new(),
+        attachments: Vec::new(),
     };
     let envelope = EventEnvelope {
         event_id: Uuid::now_v7(),

@@ -222,9 +222,8 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "get_patient" => {
             operator || who == Auditor || (own && (who == Secretariat || who.on_team()))
         }
-        "read_record" | "document_content" | "read_timeline" | "post_history" | "team_people" => {
-            own && who.on_team()
-        }
+        "read_record" | "document_content" | "read_timeline" | "post_history" | "team_people"
+        | "post_attachment" => own && who.on_team(),
         // A receipt is a read decided by the service: the door lets every signed-in caller
         // through, and the matrix's body stops them there.
         "record_receipt" => who != SignedOut,
@@ -579,7 +578,7 @@ async fn town(
                 Method::POST,
                 &format!("/api/v1/patients/{patient}/posts"),
             )
-            .json(&json!({ "text": format!("{prefix} 本日訪問、変わりなし。") })),
+            .json(&json!({ "text": format!("{prefix} 本日訪問、変わりなし。"), "attachments": [file] })),
     )
     .await?;
     anyhow::ensure!(status == 201, "a post: {posted}");
@@ -970,6 +969,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "retract_post",
         "post_history",
         "team_people",
+        "post_attachment",
     ];
     Some(if REGION.contains(&operation) {
         None

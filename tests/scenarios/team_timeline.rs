@@ -10,7 +10,7 @@ use testkit::Platform;
 use tsunagu_tests::accounts::{Clock, IZUMO, send, start};
 use tsunagu_tests::care::{
     Member, PatientForm, access_records, add_seat, all_sites_except, auditor, consent_form,
-    grant_consent, professional, register_patient, secretariat, site_of_kind, text,
+    grant_consent, jpeg, professional, register_patient, secretariat, site_of_kind, text, upload,
     withdraw_consent,
 };
 
@@ -242,6 +242,118 @@ async fn a_nurse_posts_an_urgent_report_and_the_team_reads_it_by_name_and_site()
         let sealed: String = row.get(0);
         assert!(!sealed.contains("褥瘡"), "{sealed}");
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nurse_posts_an_urgent_photo_and_the_team_downloads_it_through_the_decision()
+-> anyhow::Result<()> {
+    let t = team().await?;
+    let photo = jpeg("仙骨部 2026-12-07");
+    let sha256 = upload(&t.p, &t.nurse, photo.clone()).await?;
+    // A photo may say it all.
+    let (status, posted) = t
+        .post(
+            &t.nurse,
+            json!({ "text": "", "urgent": true, "category": "photos_video", "attachments": [sha256] }),
+        )
+        .await?;
+    assert_eq!(status, 201, "{posted}");
+    let post_id = text(&posted, "post_id")?;
+    let (status, page) = t
+        .timeline(&t.care_manager, Some(&text(&posted, "position")?))
+        .await?;
+    assert_eq!(status, 200, "{page}");
+    let shown = &page["items"][0];
+    assert_eq!(shown["post_id"], post_id.as_str(), "{page}");
+    assert_eq!(
+        shown["attachments"][0]["sha256"],
+        sha256.as_str(),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["attachments"][0]["media_type"], "image/jpeg",
+        "{shown}"
+    );
+    assert_eq!(shown["attachments"][0]["size"], photo.len(), "{shown}");
+    let href = text(&shown["attachments"][0], "href")?;
+
+    // The care manager downloads it: the bytes as uploaded, recorded as a read of the post.
+    let before = access_records(&t.p).await?.len();
+    let response = t
+        .care_manager
+        .request(&t.p, Method::GET, &href)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.bytes().await?.to_vec(), photo);
+    let records = access_records(&t.p).await?;
+    assert!(
+        records[before..]
+            .iter()
+            .any(|r| r.member_id == t.care_manager.id()
+                && r.allowed
+                && r.route == "messaging.open_attachment"),
+        "the download is recorded: {:#?}",
+        &records[before..]
+    );
+
+    // A nurse of another station does not: refused, and the refusal recorded.
+    let (status, answer) = send(t.stranger.request(&t.p, Method::GET, &href)).await?;
+    assert_eq!(status, 403, "{answer}");
+    let records = access_records(&t.p).await?;
+    assert!(
+        records.iter().any(|r| r.member_id == t.stranger.id()
+            && !r.allowed
+            && r.route == "messaging.open_attachment"),
+        "the refusal is recorded"
+    );
+    // A file that is not on the post is not served through it, even to the team.
+    let other = upload(&t.p, &t.care_manager, jpeg("別の写真")).await?;
+    let (status, _) = send(t.care_manager.request(
+        &t.p,
+        Method::GET,
+        &format!(
+            "/api/v1/patients/{}/posts/{post_id}/attachments/{other}",
+            t.patient
+        ),
+    ))
+    .await?;
+    assert_eq!(status, 404);
+
+    // A file the writer never uploaded is refused at its field, and nothing is stored.
+    let before = messaging_last(&t.p).await?;
+    for (attachments, field) in [
+        (json!([other]), "/attachments/0"),
+        (json!([sha256, "0f".repeat(32)]), "/attachments/1"),
+        (json!(["写真.jpg"]), "/attachments/0"),
+    ] {
+        let (status, answer) = t
+            .post(
+                &t.nurse,
+                json!({ "text": "写真", "attachments": attachments }),
+            )
+            .await?;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["errors"][0]["pointer"], field, "{answer}");
+    }
+    assert_eq!(messaging_last(&t.p).await?, before, "nothing stored");
+
+    // Withdrawn, the post's photo is served no more.
+    let (status, _) = send(
+        t.nurse
+            .request(
+                &t.p,
+                Method::POST,
+                &format!("/api/v1/patients/{}/posts/{post_id}/retraction", t.patient),
+            )
+            .json(&json!({ "reason": "別の患者さんの写真でした" })),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (status, _) = send(t.care_manager.request(&t.p, Method::GET, &href)).await?;
+    assert_eq!(status, 404);
     Ok(())
 }
 

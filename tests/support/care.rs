@@ -411,6 +411,15 @@ pub fn pdf(tag: &str) -> Vec<u8> {
     content
 }
 
+/// A small JPEG (a JFIF header) whose bytes carry `tag`, as a phone's camera would send one.
+pub fn jpeg(tag: &str) -> Vec<u8> {
+    let mut content = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0".to_vec();
+    content.extend_from_slice(tag.as_bytes());
+    content.resize(2048, 0);
+    content.extend_from_slice(b"\xff\xd9");
+    content
+}
+
 /// Uploads a file as `by`; answers its SHA-256.
 pub async fn upload(p: &Platform, by: &Member, content: Vec<u8>) -> anyhow::Result<String> {
     let (status, body) = send(

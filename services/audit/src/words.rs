@@ -22,6 +22,7 @@ pub fn what(item: &str) -> String {
     match item.split_once(':') {
         Some(("post", _)) => "チームへの投稿".to_owned(),
         Some(("document", _)) => "文書".to_owned(),
+        Some(("file", _)) => "添付ファイル".to_owned(),
         _ => item.to_owned(),
     }
 }
@@ -146,6 +147,7 @@ mod tests {
         );
         assert_eq!(roles(&["municipal_secretariat".into()]), "市町村の事務局");
         assert_eq!(what("post:01a2"), "チームへの投稿");
+        assert_eq!(what(&format!("file:{}", "ab".repeat(32))), "添付ファイル");
         assert_eq!(what("care_records"), "経過・介護記録");
     }
 }

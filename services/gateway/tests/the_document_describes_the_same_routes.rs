@@ -208,6 +208,14 @@ const ADDED: &[(&str, &str)] = &[
     ("/api/v1/posts/search", "head"),
     ("/api/v1/patients/{patient_id}/team/people", "get"),
     ("/api/v1/patients/{patient_id}/team/people", "head"),
+    (
+        "/api/v1/patients/{patient_id}/posts/{post_id}/attachments/{sha256}",
+        "get",
+    ),
+    (
+        "/api/v1/patients/{patient_id}/posts/{post_id}/attachments/{sha256}",
+        "head",
+    ),
 ];
 
 /// Tags added since, with their services.
@@ -249,6 +257,7 @@ const ADDED_SCHEMAS: &[&str] = &[
     "SearchHit",
     "Page_SearchHit",
     "TeamPeople",
+    "AttachmentView",
     // Issue 30: the audit log names people and places.
     "NameView",
 ];

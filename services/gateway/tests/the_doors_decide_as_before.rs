@@ -97,6 +97,7 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         | "POST /api/v1/patients/{patient_id}/posts/{post_id}/receipt"
         | "GET /api/v1/patients/{patient_id}/posts/{post_id}/history"
         | "GET /api/v1/patients/{patient_id}/team/people"
+        | "GET /api/v1/patients/{patient_id}/posts/{post_id}/attachments/{sha256}"
         | "POST /api/v1/patients/{patient_id}/posts/{post_id}/retraction" => {
             Some(matches!(row.door, Door::PatientRead))
         }

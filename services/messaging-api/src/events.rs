@@ -16,6 +16,15 @@ pub struct PostAuthor {
     pub site_name: Option<String>,
 }
 
+/// A file attached to a post: its digest in the file store, with the size and type the
+/// store decided from its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostAttachment {
+    pub sha256: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
 /// Every event of the messaging context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -44,6 +53,9 @@ pub enum MessagingEvent {
         /// Members of the team it is addressed to (@), as colleagues know them.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         mentions: Vec<PostAuthor>,
+        /// Files attached, as the file store holds them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<PostAttachment>,
     },
     /// Its author changed a post's text. The earlier texts stay in the stream and in the
     /// post's history.
@@ -146,6 +158,11 @@ mod tests {
             reply_to: None,
             terms: vec![42],
             mentions: Vec::new(),
+            attachments: vec![PostAttachment {
+                sha256: "ab".repeat(32),
+                media_type: "image/jpeg".into(),
+                size: 1234,
+            }],
         };
         let payload = event.to_payload();
         assert!(payload.get("text").is_none(), "no plain text: {payload}");

@@ -48,6 +48,10 @@ pub mod endpoints {
     /// Query: posts of my patients' timelines holding these words ([`crate::timeline::SearchPosts`]).
     pub const SEARCH_POSTS: &str = "search_posts";
 
+    /// Query: may this file attached to a post be streamed to the caller
+    /// ([`crate::timeline::OpenAttachment`])? Decided as a read of the post, and recorded.
+    pub const OPEN_ATTACHMENT: &str = "open_attachment";
+
     /// Query: who is on a patient's team now ([`crate::timeline::ReadTeamPeople`]).
     pub const TEAM_PEOPLE: &str = "team_people";
 
@@ -61,5 +65,6 @@ pub mod endpoints {
         EDIT_POST,
         RETRACT_POST,
         POST_HISTORY,
+        OPEN_ATTACHMENT,
     ];
 }

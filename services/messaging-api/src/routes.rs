@@ -1,6 +1,6 @@
 //! The HTTP routes of team messaging, declared once (see `doors`).
 
-use doors::{Declared, Door, Object, PathId, PathIds, Route};
+use doors::{Content, Declared, Door, FileContent, Object, PathId, PathIds, Route};
 use permissions::Action;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -43,6 +43,29 @@ impl PathIds for PostPath {
     ];
 }
 
+/// A file attached to a post of a patient in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AttachmentPath {
+    /// The patient's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub patient_id: String,
+    /// The post's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub post_id: String,
+    /// The file's SHA-256, 64 lowercase hex characters (the post's `attachments[].sha256`).
+    #[param(pattern = "^[0-9a-f]{64}$")]
+    pub sha256: String,
+}
+
+impl PathIds for AttachmentPath {
+    const IDS: &'static [PathId] = &[
+        PathId::new("patient_id", Object::Patient),
+        PathId::new("post_id", Object::Post),
+        PathId::new("sha256", Object::File),
+    ];
+}
+
 /// A page of a timeline.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -59,11 +82,11 @@ pub struct TimelineParams {
     pub purpose: Option<consent::Purpose>,
 }
 
-/// Why a post's history is read.
+/// Why a post (its history, its files) is read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct HistoryParams {
+pub struct PostReadParams {
     /// Why: `care` (default) or `emergency` (break-glass).
     #[param(value_type = Option<String>, pattern = "^(care|emergency)$", nullable = false)]
     pub purpose: Option<consent::Purpose>,
@@ -128,6 +151,7 @@ fn routes() -> Vec<Declared> {
                         Object::Post,
                         "a post on the same patient's timeline, which the service checks",
                     ),
+                    doors::BodyId::own("/attachments/*", Object::File),
                     doors::BodyId::held_by(
                         "/mentions/*",
                         Object::Member,
@@ -145,9 +169,25 @@ fn routes() -> Vec<Declared> {
             .problems(&[
                 (403, "the consent or the team does not allow it (recorded)"),
                 (404, "no such patient"),
-                (422, "an empty or too long post, or an unknown category"),
+                (422, "an empty or too long post, an unknown category, or a file you did not upload (`/attachments/<i>`)"),
             ])
             .into(),
+        // Answered by the gateway: the content streams from the file store.
+        Route::get(
+            "post_attachment",
+            "/api/v1/patients/{patient_id}/posts/{post_id}/attachments/{sha256}",
+        )
+        .tag(TAG)
+        .summary("A file attached to a post, streamed: decided as a read of the post's category, and recorded, before any of it leaves. A withdrawn post's files are not served.")
+        .door(Door::PatientRead)
+        .path::<AttachmentPath>()
+        .query::<PostReadParams>()
+        .answers_as(200, "the file; Content-Type is the type decided at upload", &[Content::of::<FileContent>("*/*")])
+        .problems(&[
+            (403, "the consent or the team does not allow it (recorded)"),
+            (404, "no such patient, post or file on the post"),
+        ])
+        .into(),
         Route::get("team_people", "/api/v1/patients/{patient_id}/team/people")
             .tag(TAG)
             .summary("Everyone on the patient's care team now, by name, profession and site: whom a post may address (@). Decided as a read of the timeline, and recorded.")
@@ -262,7 +302,7 @@ fn routes() -> Vec<Declared> {
         .summary("Every text a post had, first to last, and its withdrawal: for the team as the timeline is (decided as a read of the post's category, and recorded).")
         .door(Door::PatientRead)
         .path::<PostPath>()
-        .query::<HistoryParams>()
+        .query::<PostReadParams>()
         .service(SERVICE, ep::POST_HISTORY, |p, q, _| {
             Ok(ReadPostHistory {
                 patient_id: p.patient_id,

@@ -9,6 +9,9 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 /// The longest post, in characters: a report, not a document (attach those).
 pub const MAX_TEXT_CHARS: usize = 4000;
 
+/// The most files one post may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+
 pub(crate) fn data_category() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -31,9 +34,9 @@ pub(crate) fn purpose() -> Object {
 #[serde(deny_unknown_fields)]
 pub struct NewPost {
     /// What there is to report, ask or pass on (personal data: sealed with the patient's
-    /// key). Not empty, at most 4,000 characters.
+    /// key). At most 4,000 characters; not empty unless files are attached.
+    #[serde(default)]
     #[schema(
-        min_length = 1,
         max_length = 4000,
         example = "本日訪問。仙骨部の褥瘡が悪化、写真を添付します。"
     )]
@@ -69,6 +72,12 @@ pub struct NewPost {
         value_type = Vec<String>,
     )]
     pub mentions: Vec<String>,
+    /// Files attached — photos, documents, short videos — each by the SHA-256 that
+    /// `POST /api/v1/files` answered, and each one you or your site uploaded. At most 10.
+    /// The team downloads them through the post, as they read it.
+    #[serde(default)]
+    #[schema(max_items = 10, value_type = Vec<String>)]
+    pub attachments: Vec<String>,
 }
 
 /// Post to a patient's timeline: the bus command.
@@ -176,6 +185,8 @@ pub struct PostView {
     pub retraction: Option<RetractionView>,
     /// Whom it is addressed to (@), by name.
     pub mentions: Vec<PostAuthorView>,
+    /// Its files, in the order attached (left out, as the text is, once it is withdrawn).
+    pub attachments: Vec<AttachmentView>,
     /// It is addressed to the reader.
     pub mentions_me: bool,
     /// The reader wrote it.
@@ -337,4 +348,34 @@ pub struct ReadTeamPeople {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TeamPeople {
     pub people: Vec<PostAuthorView>,
+}
+
+/// A file attached to a post, as the team sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentView {
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// The type decided from the content when it was uploaded (`image/jpeg`, `application/pdf`, …).
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Where to download it: decided as a read of the post, and recorded.
+    pub href: String,
+}
+
+/// Open a file attached to a post: the bus query (the gateway streams the content once it
+/// is allowed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAttachment {
+    pub patient_id: String,
+    pub post_id: String,
+    pub sha256: String,
+    pub purpose: Purpose,
+}
+
+/// The answer: the file may be streamed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentAllowed {
+    pub sha256: String,
 }

@@ -55,7 +55,15 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     runner.migrate().await.context("migrating the timeline")?;
     let mut host = host::Host::new();
     host.project(runner);
+    let files = blob_store::BlobStore::open(
+        async_nats::jetstream::new(client.clone()),
+        &format!("{}_files", settings.nats.namespace),
+        settings.nats.replicas,
+    )
+    .await
+    .context("opening the file store")?;
     let messaging = Arc::new(Messaging {
+        files,
         store,
         pool: pool.clone(),
         bus: BusClient::new(

@@ -18,11 +18,12 @@ use identity_api::patient_access::{
     SearchTerms, SearchTermsAnswer,
 };
 use messaging_api::endpoints as ep;
-use messaging_api::events::{MessagingEvent, POST_TEXT, PostAuthor};
+use messaging_api::events::{MessagingEvent, POST_TEXT, PostAttachment, PostAuthor};
 use messaging_api::timeline::{
-    CreatePost, EditPost, Edited, PostAuthorView, PostHistory, PostVersionView, PostView, Posted,
-    ReadPostHistory, ReadTeamPeople, ReadTimeline, ReaderView, Receipt, RecordReceipt, RetractPost,
-    Retracted, RetractionView, SearchHit, SearchPage, SearchPosts, TeamPeople, TimelinePage,
+    AttachmentAllowed, AttachmentView, CreatePost, EditPost, Edited, OpenAttachment,
+    PostAuthorView, PostHistory, PostVersionView, PostView, Posted, ReadPostHistory,
+    ReadTeamPeople, ReadTimeline, ReaderView, Receipt, RecordReceipt, RetractPost, Retracted,
+    RetractionView, SearchHit, SearchPage, SearchPosts, TeamPeople, TimelinePage,
 };
 use messaging_api::{CONTEXT, aggregates};
 use permissions::Role;
@@ -37,6 +38,8 @@ pub struct Messaging {
     pub store: JetStreamStore,
     pub pool: Pool,
     pub bus: BusClient,
+    /// The file store the gateway uploads to: what a post's files are, never their content.
+    pub files: blob_store::BlobStore,
     pub clock: SharedClock,
     pub read_wait: Duration,
 }
@@ -57,6 +60,7 @@ impl host::Service for Messaging {
             ep::POST_HISTORY => self.post_history(ctx, incoming.json()?).await,
             ep::SEARCH_POSTS => self.search_posts(ctx, incoming.json()?).await,
             ep::TEAM_PEOPLE => self.team_people(ctx, incoming.json()?).await,
+            ep::OPEN_ATTACHMENT => self.open_attachment(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -118,6 +122,27 @@ fn retraction_of(
         },
         reason,
     })
+}
+
+/// A post's files as the team sees them, each with where to download it.
+fn attachment_views(
+    patient_id: &str,
+    post_id: &str,
+    stored: serde_json::Value,
+) -> Vec<AttachmentView> {
+    serde_json::from_value::<Vec<PostAttachment>>(stored)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| AttachmentView {
+            href: format!(
+                "/api/v1/patients/{patient_id}/posts/{post_id}/attachments/{}",
+                a.sha256
+            ),
+            sha256: a.sha256,
+            media_type: a.media_type,
+            size: a.size,
+        })
+        .collect()
 }
 
 /// An access this service's `endpoint` asks for, recorded with `resources`: nothing to seal,
@@ -328,6 +353,7 @@ impl Messaging {
                 }
             }
         };
+        let attachments = self.attached(&post.attachments).await?;
         let post_id = Uuid::now_v7().to_string();
         let mentions = post.mentions.clone();
         let answer = self
@@ -388,6 +414,7 @@ impl Messaging {
             reply_to: thread,
             terms: answer.indexed,
             mentions: mentioned,
+            attachments,
         };
         let (position, _) = self
             .append(
@@ -400,6 +427,30 @@ impl Messaging {
             )
             .await?;
         Ok(Reply::written(Posted { post_id }, position))
+    }
+
+    /// Each file as the file store holds it (the gateway has seen that the caller holds it):
+    /// its size and type as decided from its content, never as the client says.
+    async fn attached(&self, digests: &[String]) -> Result<Vec<PostAttachment>, Problem> {
+        let mut out = Vec::with_capacity(digests.len());
+        for (i, digest) in digests.iter().enumerate() {
+            let stored = self.files.describe(digest).await.map_err(|e| {
+                tracing::error!(error = %e, "the file store is unavailable");
+                Problem::unavailable("the file store is unavailable; try again")
+            })?;
+            let Some(stored) = stored else {
+                return Err(Problem::invalid_field(
+                    post::ATTACHMENT_FIELDS[i],
+                    "no file you or your site uploaded has this digest",
+                ));
+            };
+            out.push(PostAttachment {
+                sha256: stored.sha256,
+                media_type: stored.media_type,
+                size: stored.size,
+            });
+        }
+        Ok(out)
     }
 
     /// Waits until the timeline has applied every event stored so far.
@@ -470,7 +521,7 @@ impl Messaging {
                         category, urgent, reply_requested, text_sealed, posted_at, reply_to,
                         edited_at, retracted_at, retracted_by_member_id, retracted_by_name,
                         retracted_by_profession, retracted_by_site_name, retraction_reason_sealed,
-                        mentions
+                        mentions, attachments
                    FROM timeline.posts
                   WHERE patient_id = $1 AND ($2::text IS NULL OR post_id < $2)
                   ORDER BY post_id DESC
@@ -578,6 +629,11 @@ impl Messaging {
                             site_name: m.site_name,
                         })
                         .collect();
+                let attachments = if retraction.is_some() {
+                    Vec::new()
+                } else {
+                    attachment_views(&patient_id, &post_id, row.get(19))
+                };
                 let unread = answer
                     .team
                     .iter()
@@ -609,6 +665,7 @@ impl Messaging {
                     retraction,
                     mentions_me: mentions.iter().any(|m| m.member_id == me),
                     mentions,
+                    attachments,
                     mine,
                     read_by_me: mine || my_receipt.is_some(),
                     acknowledged_by_me: my_receipt.is_some_and(|r| r.acknowledged),
@@ -988,6 +1045,81 @@ impl Messaging {
 }
 
 impl Messaging {
+    /// May a file of a post be streamed? Decided as a read of the post's category (an unknown
+    /// post as a read of every category, then 404), and recorded, before the gateway sends a
+    /// byte. A withdrawn post's files, and an erased patient's, are not served.
+    async fn open_attachment(
+        &self,
+        ctx: &CallContext,
+        q: OpenAttachment,
+    ) -> Result<Reply, Problem> {
+        let patient_id = patient_id(&q.patient_id)?;
+        let post_id = post_id(&q.post_id)?;
+        let sha256 = q.sha256.to_ascii_lowercase();
+        if !matches!(q.purpose, Purpose::Care | Purpose::Emergency) {
+            return Err(Problem::invalid_field(
+                "/purpose",
+                "a post is read for care, or in an emergency",
+            ));
+        }
+        self.caught_up(ctx).await?;
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let find = || async {
+            client
+                .query_opt(
+                    "SELECT category, attachments, retracted_at
+                       FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                    &[&post_id, &patient_id],
+                )
+                .await
+                .map_err(db_problem)
+        };
+        let mut post = find().await?;
+        if post.is_none() {
+            self.settled().await?;
+            post = find().await?;
+        }
+        let category = post.as_ref().and_then(|r| category_named(r.get(0)));
+        let answer = self
+            .access(
+                ctx,
+                PatientAccess {
+                    // Asked only to tell an erased patient (no name) from one still here.
+                    name: true,
+                    ..asking(
+                        patient_id.clone(),
+                        AccessAsked::Read {
+                            categories: category
+                                .map_or_else(|| DataCategory::ALL.to_vec(), |c| vec![c]),
+                        },
+                        q.purpose,
+                        vec![format!("post:{post_id}"), format!("file:{sha256}")],
+                        ep::OPEN_ATTACHMENT,
+                    )
+                },
+            )
+            .await?;
+        let (Some(post), Some(category)) = (post, category) else {
+            return Err(Problem::not_found("no such post"));
+        };
+        if !answer.categories.contains(&category) {
+            return Err(Problem::forbidden(
+                "the consent does not open this post's category to you",
+            ));
+        }
+        let attached = serde_json::from_value::<Vec<PostAttachment>>(post.get(1))
+            .unwrap_or_default()
+            .iter()
+            .any(|a| a.sha256 == sha256);
+        let withdrawn = post
+            .get::<_, Option<chrono::DateTime<chrono::Utc>>>(2)
+            .is_some();
+        if !attached || withdrawn || answer.patient_name.is_none() {
+            return Err(Problem::not_found("no such file on this post"));
+        }
+        Ok(Reply::value(AttachmentAllowed { sha256 }))
+    }
+
     /// Everyone on the team now, decided as a read of the timeline and recorded.
     async fn team_people(&self, ctx: &CallContext, q: ReadTeamPeople) -> Result<Reply, Problem> {
         let patient_id = patient_id(&q.patient_id)?;

@@ -158,6 +158,22 @@ try {
     await form.getByLabel("チームへの投稿（報告・連絡・相談）").fill("本日訪問。仙骨部の褥瘡が悪化、処置を変更しました。");
     await form.getByLabel("至急").check();
     await form.getByLabel("要返信").check();
+    // A photo, as the phone's camera gives it (drawn here in the browser, a real JPEG).
+    const photo = await page.evaluate(() => {
+      const c = document.createElement("canvas");
+      c.width = 320;
+      c.height = 240;
+      const g = c.getContext("2d");
+      g.fillStyle = "#e8c4b0";
+      g.fillRect(0, 0, 320, 240);
+      g.fillStyle = "#a4503c";
+      g.beginPath();
+      g.arc(160, 120, 55, 0, Math.PI * 2);
+      g.fill();
+      return c.toDataURL("image/jpeg", 0.85).split(",")[1];
+    });
+    await form.locator("input[type=file]").setInputFiles({ name: "仙骨部.jpg", mimeType: "image/jpeg", buffer: Buffer.from(photo, "base64") });
+    await form.getByRole("img", { name: "仙骨部.jpg" }).waitFor();
     // Addressed to the care manager (@), picked from the team by name.
     await form.locator("summary", { hasText: "宛先を指定（@）" }).click();
     await form.getByLabel(/ケアマネジャー/).check();
@@ -169,6 +185,11 @@ try {
     await post.getByText("要返信", { exact: true }).waitFor();
     await post.getByText(/看護 花子（看護師）・/).waitFor();
     await post.getByText(/既読 0人/).waitFor();
+    // The photo is shown in the post, fetched through the post's access decision.
+    const shown = post.getByRole("img", { name: "添付写真 1" });
+    await shown.waitFor();
+    expect(await shown.evaluate((img) => img.complete && img.naturalWidth === 320), "the photo is shown as taken");
+    expect((await form.getByRole("img").count()) === 0, "the form holds no photo for the next post");
     expect((await post.getByRole("button", { name: "了解" }).count()) === 0, "no 了解 on one's own post");
     expect((await form.getByLabel("チームへの投稿（報告・連絡・相談）").inputValue()) === "", "the box is empty for the next post");
     await post.getByRole("button", { name: "返信する" }).click();

@@ -314,6 +314,29 @@ impl BlobStore {
         Ok(Some((blob, content)))
     }
 
+    /// The blob with this digest as stored (its size and type), without its content, or
+    /// `None` if there is no such blob: what a command referring to a file records of it.
+    pub async fn describe(&self, sha256_hex: &str) -> Result<Option<StoredBlob>, BlobError> {
+        if !is_sha256_hex(sha256_hex) {
+            return Err(BlobError::InvalidDigest);
+        }
+        let info = match self.objects.info(object_name(sha256_hex)).await {
+            Ok(info) if !info.deleted => info,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(store_error("looking the blob up")(e.into())),
+        };
+        Ok(Some(StoredBlob {
+            sha256: sha256_hex.to_owned(),
+            size: info.size as u64,
+            media_type: info
+                .metadata
+                .get(MEDIA_TYPE_KEY)
+                .cloned()
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+        }))
+    }
+
     /// Records that `holder` (e.g. `member:<id>`, `site:<id>`) may fetch the blob.
     pub async fn grant(&self, sha256_hex: &str, holder: &str) -> Result<(), BlobError> {
         let key = holding_key(sha256_hex, holder)?;

@@ -80,6 +80,11 @@ async fn a_multi_chunk_pdf_streams_in_and_back_out_byte_identical() -> anyhow::R
 
     let (blob, body) = f.store.get(&stored.sha256).await?.expect("stored");
     assert_eq!(blob, stored);
+    assert_eq!(
+        f.store.describe(&stored.sha256).await?,
+        Some(stored.clone())
+    );
+    assert_eq!(f.store.describe(&sha256_hex(b"never stored")).await?, None);
     let chunks: Vec<Bytes> = body.try_collect().await?;
     assert!(chunks.len() > 1, "streamed in pieces, not one buffer");
     assert!(chunks.iter().all(|c| c.len() <= 128 * 1024));

@@ -1,6 +1,6 @@
 //! The handlers written in the gateway, for the routes that are not one bus call answered
 //! as it comes: health, this document, sign-in, sign-out and the token endpoints (the
-//! browser's refresh cookie), files and patient documents (streams). Each is declared like any other route (here for the gateway's own,
+//! browser's refresh cookie), files, patient documents and posts' files (streams). Each is declared like any other route (here for the gateway's own,
 //! beside its contract otherwise) and found by its operation id. No domain logic lives here.
 
 pub mod document;
@@ -8,6 +8,7 @@ pub mod files;
 pub mod health;
 pub mod members;
 pub mod patients;
+pub mod posts;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
@@ -71,6 +72,7 @@ pub fn handler(operation_id: &str, method: MethodFilter) -> Option<MethodRouter<
         "client_token" => on(method, members::client_token),
         "attach_document" => on(method, patients::attach_document),
         "document_content" => on(method, patients::document_content),
+        "post_attachment" => on(method, posts::post_attachment),
         "upload" => on(method, files::upload),
         "download" => on(method, files::download),
         _ => return None,
@@ -132,6 +134,7 @@ mod tests {
         "client_token",
         "attach_document",
         "document_content",
+        "post_attachment",
         "upload",
         "download",
     ];

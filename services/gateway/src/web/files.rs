@@ -27,9 +27,10 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::error::ApiError;
 
-/// The Content-Security-Policy of the application's pages.
+/// The Content-Security-Policy of the application's pages. Images may also be `blob:`: a
+/// post's photo is fetched with the access token (never a cookie), then shown from memory.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self'; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+     img-src 'self' blob:; media-src blob:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
      worker-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
      object-src 'none'; require-trusted-types-for 'script'; trusted-types tsunagu";
 

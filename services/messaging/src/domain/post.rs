@@ -1,7 +1,7 @@
 //! A post to a patient's timeline, checked before anything is asked or stored.
 
 use consent::{DataCategory, Purpose};
-use messaging_api::timeline::{MAX_TEXT_CHARS, MAX_VERSIONS, NewPost};
+use messaging_api::timeline::{MAX_ATTACHMENTS, MAX_TEXT_CHARS, MAX_VERSIONS, NewPost};
 
 /// A post that is not one, with the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +24,23 @@ pub struct Post {
     /// Members it is addressed to (@), each once, as UUIDs (the service finds them on the
     /// team).
     pub mentions: Vec<String>,
+    /// Files attached, each once, by digest (the service finds them in the file store).
+    pub attachments: Vec<String>,
 }
+
+/// Each attachment's field, for a problem that names it.
+pub const ATTACHMENT_FIELDS: [&str; MAX_ATTACHMENTS] = [
+    "/attachments/0",
+    "/attachments/1",
+    "/attachments/2",
+    "/attachments/3",
+    "/attachments/4",
+    "/attachments/5",
+    "/attachments/6",
+    "/attachments/7",
+    "/attachments/8",
+    "/attachments/9",
+];
 
 /// The most members one post may address.
 pub const MAX_MENTIONS: usize = 20;
@@ -72,10 +88,16 @@ pub fn text(raw: &str) -> Result<String, Invalid> {
     Ok(text)
 }
 
-/// Checks a post: some text, written for care or in an emergency; the category defaults to
-/// care records, the record of daily care.
+/// Checks a post: some text or a file, written for care or in an emergency; the category
+/// defaults to care records, the record of daily care.
 pub fn checked(post: NewPost) -> Result<Post, Invalid> {
-    let text = text(&post.text)?;
+    let attachments = attachments(&post.attachments)?;
+    // A photo may say it all; without one, there must be words.
+    let text = if attachments.is_empty() || !post.text.trim().is_empty() {
+        text(&post.text)?
+    } else {
+        String::new()
+    };
     let purpose = post.purpose.unwrap_or(Purpose::Care);
     if !matches!(purpose, Purpose::Care | Purpose::Emergency) {
         return Err(Invalid {
@@ -115,6 +137,7 @@ pub fn checked(post: NewPost) -> Result<Post, Invalid> {
         }
     }
     Ok(Post {
+        attachments,
         mentions,
         reply_to,
         text,
@@ -123,6 +146,31 @@ pub fn checked(post: NewPost) -> Result<Post, Invalid> {
         urgent: post.urgent,
         reply_requested: post.reply_requested,
     })
+}
+
+/// The files of a post: at most [`MAX_ATTACHMENTS`], each a SHA-256 digest as the file
+/// store names them (case aside), each once.
+fn attachments(sent: &[String]) -> Result<Vec<String>, Invalid> {
+    if sent.len() > MAX_ATTACHMENTS {
+        return Err(Invalid {
+            field: "/attachments",
+            reason: format!("attach at most {MAX_ATTACHMENTS} files to one post"),
+        });
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, digest) in sent.iter().enumerate() {
+        let digest = digest.to_ascii_lowercase();
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Invalid {
+                field: ATTACHMENT_FIELDS[i],
+                reason: "a file's SHA-256, as the upload answered it (64 hex characters)".into(),
+            });
+        }
+        if !out.contains(&digest) {
+            out.push(digest);
+        }
+    }
+    Ok(out)
 }
 
 /// A post as edits and withdrawals see it.
@@ -221,7 +269,28 @@ mod tests {
             purpose: None,
             reply_to: None,
             mentions: Vec::new(),
+            attachments: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_photo_may_go_without_words_and_each_file_is_named_once_by_its_digest() {
+        let photo = "AB".repeat(32);
+        let mut only_a_photo = post("  ");
+        only_a_photo.attachments = vec![photo.clone(), photo.to_ascii_lowercase()];
+        let checked = checked(only_a_photo).unwrap();
+        assert_eq!(checked.text, "");
+        assert_eq!(checked.attachments, vec!["ab".repeat(32)]);
+
+        let mut not_a_digest = post("写真");
+        not_a_digest.attachments = vec!["ab".repeat(32), "photo.jpg".into()];
+        assert_eq!(
+            super::checked(not_a_digest).unwrap_err().field,
+            "/attachments/1"
+        );
+        let mut too_many = post("写真");
+        too_many.attachments = (0..=MAX_ATTACHMENTS).map(|i| format!("{i:064x}")).collect();
+        assert_eq!(super::checked(too_many).unwrap_err().field, "/attachments");
     }
 
     #[test]

@@ -37,6 +37,10 @@ const MIGRATIONS: &[Migration] = &[
         version: "0006_mentions",
         sql: include_str!("../../migrations/timeline_0006.sql"),
     },
+    Migration {
+        version: "0007_attachments",
+        sql: include_str!("../../migrations/timeline_0007.sql"),
+    },
 ];
 
 impl Projection for Timeline {
@@ -96,13 +100,15 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
             reply_to,
             terms,
             mentions,
+            attachments,
         } => {
             let mentions = serde_json::to_value(&mentions).unwrap_or_default();
+            let attachments = serde_json::to_value(&attachments).unwrap_or_default();
             out.push(
             "INSERT INTO posts (post_id, patient_id, author_member_id, author_name, author_profession,
                                 author_site_id, author_site_name, category, urgent, reply_requested,
-                                text_sealed, posted_at, sequence, reply_to, mentions)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                                text_sealed, posted_at, sequence, reply_to, mentions, attachments)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             params![
                 post_id.clone(),
                 patient_id,
@@ -118,7 +124,8 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 env.occurred_at,
                 sequence,
                 reply_to,
-                mentions
+                mentions,
+                attachments
             ],
         );
             index(out, &post_id, terms);

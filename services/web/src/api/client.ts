@@ -3,7 +3,7 @@
 // Every request carries the session's access token; a 401 is retried once with a token
 // refreshed (or adopted from another tab), and ends the session when none can be had.
 import createClient, { type Middleware } from "openapi-fetch";
-import type { paths } from "./schema.gen";
+import type { components, paths } from "./schema.gen";
 import { ApiProblem, isProblem, offline } from "./problem";
 import { origin, session } from "../auth/session";
 
@@ -51,10 +51,16 @@ export async function must<T>(
   throw new ApiProblem({ type: "about:blank", title: response.statusText, status: response.status });
 }
 
-/** A non-JSON answer (CSV, NDJSON, FHIR) as a file the person can save. */
-export async function download(path: string, filename: string): Promise<void> {
+async function accessToken(): Promise<string> {
   const token = await session.accessToken();
   if (!token) throw new ApiProblem({ type: "about:blank", title: "signed out", status: 401 });
+  return token;
+}
+
+/** A non-JSON answer (a file, CSV, NDJSON, FHIR) read into memory: a photo to show, a file
+ * to save. Fetched with the access token, never a cookie. */
+export async function fetchFile(path: string): Promise<Blob> {
+  const token = await accessToken();
   const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` } }).catch(() => {
     throw offline();
   });
@@ -64,7 +70,37 @@ export async function download(path: string, filename: string): Promise<void> {
       isProblem(body) ? body : { type: "about:blank", title: response.statusText, status: response.status },
     );
   }
-  const url = URL.createObjectURL(await response.blob());
+  return response.blob();
+}
+
+export type FileStored = components["schemas"]["FileStored"];
+
+/** A file sent to the file store (`POST /api/v1/files`) as raw bytes, reporting how much has
+ * gone (0–1) as it goes: a video from a phone takes a while on a weak signal. */
+export async function upload(file: Blob, onProgress?: (sent: number) => void): Promise<FileStored> {
+  const token = await accessToken();
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `${origin()}/api/v1/files`);
+    xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      const body: unknown = xhr.response;
+      if (xhr.status === 201 && body) resolve(body as FileStored);
+      else
+        reject(new ApiProblem(isProblem(body) ? body : { type: "about:blank", title: xhr.statusText, status: xhr.status }));
+    };
+    xhr.onerror = () => reject(offline());
+    xhr.send(file);
+  });
+}
+
+/** A non-JSON answer (CSV, NDJSON, FHIR) as a file the person can save. */
+export async function download(path: string, filename: string): Promise<void> {
+  const url = URL.createObjectURL(await fetchFile(path));
   const a = document.createElement("a");
   a.href = url;
   a.download = filename;

@@ -88,6 +88,11 @@ const PHRASES: [RegExp, string][] = [
   [/^break_glass_only_for_emergencies$/, "緊急時のアクセスは緊急の目的でのみ使えます。"],
   [/the patient's record is being brought up to date/, "患者さんの情報を更新中です。少し待ってからもう一度お試しください。"],
   [/no such patient/, "該当する患者さんが見つかりません。"],
+  [/no file you or your site uploaded has this digest/, "このファイルは添付できません。もう一度選び直してください。"],
+  [/programs, scripts and macros are never accepted/, "プログラムやマクロ付きの文書は添付できません。"],
+  [/^accepted: PDF, PNG, JPEG/, "添付できるのは写真（JPEG・PNG・HEIC など）、動画（MP4・MOV）、PDF、Word・Excel の文書です。"],
+  [/attach at most (\d+) files/, "添付できるのは1回の投稿につき$1件までです。"],
+  [/no such file on this post/, "この添付ファイルは表示できません（投稿が取り消されたか、ファイルがありません）。"],
   [/no such member/, "該当する会員が見つかりません。"],
   [/no such site/, "該当する事業所が見つかりません。"],
   [/no such organisation/, "該当する法人が見つかりません。"],
@@ -133,6 +138,8 @@ function byKind(problem: Problem): string {
       return "ほかの人が先に変更したか、今の状態ではできない操作です。画面を読み込み直してください。";
     case 413:
       return "大きすぎて送れません。";
+    case 415:
+      return "この種類のファイルは添付できません。";
     case 429:
       return "操作が続いたため少し待っています。しばらくしてからお試しください。";
     default:

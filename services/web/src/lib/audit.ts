@@ -30,6 +30,7 @@ export function whatInWords(what: string, lang: Lang): string {
   if (what === "registration") return lang === "ja" ? "登録情報" : "registration data";
   if (what.startsWith("document:")) return lang === "ja" ? "文書" : "a document";
   if (what.startsWith("post:")) return lang === "ja" ? "チームへの投稿" : "a post to the team";
+  if (what.startsWith("file:")) return lang === "ja" ? "添付ファイル" : "an attached file";
   if (what === "timeline") return lang === "ja" ? "タイムライン" : "the timeline";
   return word(CATEGORIES, what, lang);
 }

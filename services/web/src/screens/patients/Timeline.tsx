@@ -1,11 +1,14 @@
 // A patient's timeline: the care team writes once (報告・連絡・相談), everyone on it reads when
 // they can, newest first, each post with who wrote it (name, profession, site) and when.
-// Writing is as quick as a chat message: the text, and 至急 / 要返信 when needed. The author
+// Writing is as quick as a chat message: the text, and 至急 / 要返信 when needed, a photo straight
+// from the phone's camera (each file is uploaded as soon as it is chosen, with its progress,
+// and shown to the team only through the post's access decision). The author
 // may edit a post (every earlier text stays in its history) or withdraw it (取り消し: it stays,
 // marked, with who withdrew it and why).
 import { useEffect, useState, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
-import { api, must, written } from "../../api/client";
+import { api, download, fetchFile, must, upload, written, type FileStored } from "../../api/client";
+import { ApiProblem, offline, type Problem } from "../../api/problem";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
@@ -15,6 +18,12 @@ import type { components } from "../../api/schema.gen";
 import { threaded } from "../../lib/threads";
 
 type Post = components["schemas"]["PostView"];
+type Attachment = components["schemas"]["AttachmentView"];
+/** A file chosen for a post, uploaded already; `preview` shows a photo before it is posted. */
+type Chosen = FileStored & { name: string; preview: string | null };
+
+/** The most files one post may carry (the service's limit). */
+const MAX_ATTACHMENTS = 10;
 type Category = NonNullable<components["schemas"]["NewPost"]["category"]>;
 
 export function Timeline({ patientId }: { patientId: string }) {
@@ -159,6 +168,15 @@ function PostRow({
       ) : (
         <p className="post-text">{post.text}</p>
       )}
+      {!retraction && post.attachments.length > 0 && (
+        <ul className="attachments">
+          {post.attachments.map((a, i) => (
+            <li key={a.sha256}>
+              <AttachmentItem attachment={a} n={i + 1} />
+            </li>
+          ))}
+        </ul>
+      )}
       {post.edited_at && (
         <HistoryView patientId={patientId} postId={post.post_id} label={`${t("timeline.edited")}（${dateTime(post.edited_at, lang)}）`} />
       )}
@@ -221,6 +239,151 @@ function PostRow({
         )}
       </div>
     </li>
+  );
+}
+
+/** Whether the browser shows this type itself (a phone's HEIC photo is offered as a file). */
+function shown(mediaType: string): "image" | "video" | null {
+  if (["image/jpeg", "image/png", "image/gif", "image/webp"].includes(mediaType)) return "image";
+  if (mediaType === "video/mp4") return "video";
+  return null;
+}
+
+const EXTENSIONS: Record<string, string> = {
+  "application/pdf": "pdf",
+  "image/heic": "heic",
+  "image/heif": "heif",
+  "image/tiff": "tiff",
+  "video/quicktime": "mov",
+  "text/plain": "txt",
+};
+
+function sizeInWords(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+/** One file of a post: a photo or video shown in place (fetched with the access token, each
+ * fetch decided and recorded), any other file offered to save. */
+function AttachmentItem({ attachment, n }: { attachment: Attachment; n: number }) {
+  const { t } = useI18n();
+  const kind = shown(attachment.media_type);
+  const [url, setUrl] = useState<string | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  useEffect(() => {
+    if (!kind) return;
+    let live = true;
+    let made: string | null = null;
+    fetchFile(attachment.href).then(
+      (blob) => {
+        if (!live) return;
+        made = URL.createObjectURL(blob);
+        setUrl(made);
+      },
+      (e: unknown) => live && setProblem(e instanceof ApiProblem ? e.problem : offline().problem),
+    );
+    return () => {
+      live = false;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [attachment.href, kind]);
+  const label = kind === "image" ? t("timeline.photo", { n: String(n) }) : t("timeline.file", { n: String(n) });
+  const save = async () => {
+    try {
+      await download(attachment.href, `${t("timeline.fileName", { n: String(n) })}.${EXTENSIONS[attachment.media_type] ?? "bin"}`);
+    } catch (e) {
+      setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+    }
+  };
+  if (problem) return <ProblemNote problem={problem} />;
+  if (kind === "image")
+    return url ? (
+      <a href={url} target="_blank" rel="noopener">
+        <img className="attachment-photo" src={url} alt={label} />
+      </a>
+    ) : (
+      <p className="hint">{t("timeline.photoLoading")}</p>
+    );
+  if (kind === "video")
+    return url ? <video className="attachment-photo" src={url} controls aria-label={label} /> : <p className="hint">{t("timeline.photoLoading")}</p>;
+  return (
+    <Button kind="secondary" onClick={() => void save()}>
+      {label}（{sizeInWords(attachment.size)}）
+    </Button>
+  );
+}
+
+/** Files for a post: each uploaded as soon as it is chosen (the camera on a phone), with how
+ * much has gone; a refused one is said beside the button, and nothing else is lost. */
+function FilePicker({
+  chosen,
+  onChosen,
+  onRemove,
+  error,
+}: {
+  chosen: Chosen[];
+  onChosen: (file: Chosen) => void;
+  onRemove: (sha256: string) => void;
+  error: string | undefined;
+}) {
+  const { t } = useI18n();
+  const [progress, setProgress] = useState<{ name: string; sent: number } | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const choose = async (files: FileList | null) => {
+    if (!files) return;
+    setProblem(null);
+    for (const file of Array.from(files).slice(0, MAX_ATTACHMENTS - chosen.length)) {
+      setProgress({ name: file.name, sent: 0 });
+      try {
+        const stored = await upload(file, (sent) => setProgress({ name: file.name, sent }));
+        const preview = shown(stored.media_type) === "image" ? URL.createObjectURL(file) : null;
+        onChosen({ ...stored, name: file.name, preview });
+      } catch (e) {
+        setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+        break;
+      } finally {
+        setProgress(null);
+      }
+    }
+  };
+  return (
+    <div className="file-picker">
+      <label className={`button button-secondary${progress || chosen.length >= MAX_ATTACHMENTS ? " disabled" : ""}`}>
+        {t("timeline.attach")}
+        <input
+          type="file"
+          className="visually-hidden"
+          accept="image/*,video/mp4,video/quicktime,application/pdf"
+          multiple
+          disabled={progress !== null || chosen.length >= MAX_ATTACHMENTS}
+          onChange={(e) => {
+            void choose(e.target.files);
+            e.target.value = "";
+          }}
+        />
+      </label>
+      {progress && (
+        <p className="hint" role="status" aria-live="polite">
+          {t("timeline.uploading", { name: progress.name, percent: String(Math.round(progress.sent * 100)) })}
+          <progress max={1} value={progress.sent} />
+        </p>
+      )}
+      <ProblemNote problem={problem} />
+      {error && <p className="field-error">⚠ {error}</p>}
+      {chosen.length > 0 && (
+        <ul className="attachments chosen">
+          {chosen.map((c) => (
+            <li key={c.sha256}>
+              {c.preview ? <img className="attachment-thumb" src={c.preview} alt={c.name} /> : <span>{c.name}</span>}
+              <span className="hint">{sizeInWords(c.size)}</span>
+              <Button kind="quiet" onClick={() => onRemove(c.sha256)} aria-label={t("timeline.detachNamed", { name: c.name })}>
+                {t("timeline.detach")}
+              </Button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -385,6 +548,7 @@ function PostForm({
   const [replyRequested, setReplyRequested] = useState(false);
   const [category, setCategory] = useState<Category>("care_records");
   const [mentions, setMentions] = useState<string[]>([]);
+  const [files, setFiles] = useState<Chosen[]>([]);
   const people = useLoad(
     () =>
       must(api.GET("/api/v1/patients/{patient_id}/team/people", { params: { path: { patient_id: patientId } } })).then(
@@ -405,6 +569,7 @@ function PostForm({
             reply_requested: replyRequested,
             category,
             ...(mentions.length > 0 ? { mentions } : {}),
+            ...(files.length > 0 ? { attachments: files.map((f) => f.sha256) } : {}),
             ...(replyTo ? { reply_to: replyTo.post_id } : {}),
           },
         }),
@@ -415,6 +580,8 @@ function PostForm({
       setUrgent(false);
       setReplyRequested(false);
       setMentions([]);
+      for (const f of files) if (f.preview) URL.revokeObjectURL(f.preview);
+      setFiles([]);
       onPosted(posted.position);
     }
   };
@@ -434,6 +601,12 @@ function PostForm({
         onChange={setText}
         error={sending.fieldError("text")}
         placeholder={t("timeline.placeholder")}
+      />
+      <FilePicker
+        chosen={files}
+        onChosen={(f) => setFiles((fs) => (fs.some((x) => x.sha256 === f.sha256) ? fs : [...fs, f]))}
+        onRemove={(sha256) => setFiles((fs) => fs.filter((f) => f.sha256 !== sha256))}
+        error={sending.fieldError("attachments") ?? files.map((_, i) => sending.fieldError(`attachments/${i}`)).find(Boolean)}
       />
       <div className="checks-inline">
         <label className="check">
@@ -479,7 +652,7 @@ function PostForm({
         error={sending.fieldError("category")}
       />
       <ProblemNote problem={sending.general} />
-      <Button type="submit" disabled={sending.busy || text.trim() === ""}>
+      <Button type="submit" disabled={sending.busy || (text.trim() === "" && files.length === 0)}>
         {t("timeline.post")}
       </Button>
     </form>

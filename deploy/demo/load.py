@@ -799,6 +799,65 @@ class PatientLoader:
         return ids
 
 
+class BoardLoader:
+    """Boards as the secretariat opens them, each notice posted by who would write it, the
+    emergency notice pinned by the secretariat. A board whose name is there, and a post
+    whose text is there, are kept."""
+
+    def __init__(self, loader, sessions):
+        self.loader = loader
+        self.gw = loader.gw
+        self.sessions = sessions
+
+    def expect(self, label, username, method, path, body, ok):
+        return self.gw.expect(label, method, path, body, ok, auth=self.sessions.token(username))
+
+    def load(self):
+        done = []
+        for spec in self.loader.region.get("boards", []):
+            needed = {spec["opened_by"]} | {p["by"] for p in spec.get("posts", [])}
+            missing = sorted(u for u in needed if not self.sessions.has(u))
+            if missing:
+                print(f"board {spec['name']}: SKIPPED: no credentials for {', '.join(missing)}",
+                      flush=True)
+                continue
+            done.append(self.load_one(spec))
+        return done
+
+    def load_one(self, spec):
+        by = spec["opened_by"]
+        label = f"board {spec['name']}"
+        _, page = self.expect(label, by, "GET", "/api/v1/boards?limit=200", None, {200})
+        board_id = next((b["board_id"] for b in page.get("items", [])
+                         if b["name"] == spec["name"]), None)
+        if board_id is None:
+            body = {k: spec[k] for k in ("name", "description", "municipality", "professions",
+                                         "fire_and_police") if k in spec}
+            _, opened = self.expect(label, by, "POST", "/api/v1/boards", body, {201})
+            board_id = opened["board_id"]
+            self.loader.done(label, True)
+        else:
+            self.loader.done(label, False)
+        path = f"/api/v1/boards/{board_id}/posts"
+        _, page = self.expect(f"  {label}", by, "GET", path + "?limit=200", None, {200})
+        present = {p["text"]: p for p in page.get("items", [])}
+        for post in spec.get("posts", []):
+            post_label = f"  notice by {post['by']}"
+            if post["text"] in present:
+                post_id = present[post["text"]]["post_id"]
+                pinned = present[post["text"]]["pinned"]
+                self.loader.done(post_label, False)
+            else:
+                body = {k: post[k] for k in ("text", "kind") if k in post}
+                _, posted = self.expect(post_label, post["by"], "POST", path, body, {201})
+                post_id, pinned = posted["post_id"], False
+                self.loader.done(post_label, True)
+            if post.get("pinned") and not pinned:
+                self.expect(f"  pinned by {by}", by, "POST", f"{path}/{post_id}/pin",
+                            {"pinned": True}, {200})
+        return spec["name"]
+
+
 def print_patients(patients, region, path):
     if not patients:
         return
@@ -917,6 +976,7 @@ def main():
             accounts = loader.load_members()
             sessions = Sessions(loader, accounts)
             patients = PatientLoader(loader, sessions, patients_path).load()
+            boards = BoardLoader(loader, sessions).load()
         except Failed as e:
             print(e, file=sys.stderr)
             return 1
@@ -931,6 +991,8 @@ def main():
     print(f"demo region loaded: {loader.created} created, {loader.existing} already there")
     print_table(accounts, accounts_path)
     print_patients(patients, region, patients_path)
+    if boards:
+        print(f"boards: {'、'.join(boards)}")
     return 0
 
 

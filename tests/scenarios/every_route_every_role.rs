@@ -239,6 +239,16 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "monthly_review" => who == Auditor || (own && who == Secretariat),
         "inclusion_proof" => who == Auditor || (own && matches!(who, Secretariat | SiteAdmin)),
         "break_glass_alerts" => matches!(who, Auditor | Coordinator),
+        // Boards: opened and pinned by the secretariat and the coordination centre (the
+        // service keeps each to its own municipality); read and posted to by the people of
+        // their municipality, fire and police only where a board names them (the town's
+        // board is for everyone).
+        "open_board" | "pin_board_post" => operator || matches!(who, Secretariat | Coordinator),
+        "list_boards" | "post_to_board" => people,
+        "read_board" => {
+            operator
+                || (own && who.people() && !matches!(who, Pro("emergency_services" | "police")))
+        }
         // Files: members of the region upload; only holders download.
         "upload" => who.people(),
         "download" => own && who.at_nursing(),
@@ -260,6 +270,8 @@ struct Town {
     contacts: Vec<String>,
     document: String,
     post: String,
+    board: String,
+    board_post: String,
     file: String,
     area: String,
     group: String,
@@ -286,6 +298,8 @@ impl Town {
             self.seat.clone(),
             self.document.clone(),
             self.post.clone(),
+            self.board.clone(),
+            self.board_post.clone(),
             self.patient_form.name.clone(),
             self.patient_form.address.clone(),
             self.patient_form.insured_number.clone(),
@@ -583,6 +597,23 @@ async fn town(
     .await?;
     anyhow::ensure!(status == 201, "a post: {posted}");
     let post = text(&posted, "post_id")?;
+    // The town's board, for everyone, with one notice on it.
+    let (status, opened) = send(
+        of(Who::Secretariat)
+            .request(p, Method::POST, "/api/v1/boards")
+            .json(&json!({ "name": format!("{prefix} お知らせ"), "municipality": code })),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "a board: {opened}");
+    let board = text(&opened, "board_id")?;
+    let (status, noticed) = send(
+        nurse
+            .request(p, Method::POST, &format!("/api/v1/boards/{board}/posts"))
+            .json(&json!({ "text": format!("{prefix} 研修会のお知らせ") })),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "a board post: {noticed}");
+    let board_post = text(&noticed, "post_id")?;
 
     let area = format!("{prefix}-area");
     let (status, body) = send(
@@ -609,6 +640,8 @@ async fn town(
         contacts,
         document,
         post,
+        board,
+        board_post,
         file,
         area,
         group,
@@ -675,6 +708,8 @@ impl World {
                 }
                 Object::Document => town.document.clone(),
                 Object::Post => town.post.clone(),
+                Object::Board => town.board.clone(),
+                Object::BoardPost => town.board_post.clone(),
                 Object::File => town.file.clone(),
                 Object::Month => "2026-10".to_owned(),
             };
@@ -943,6 +978,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "erase_patient",
         "patient_report",
         "monthly_review",
+        "pin_board_post",
     ];
     const CARE_MANAGER: &[&str] = &[
         "move_patient",
@@ -970,6 +1006,8 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "post_history",
         "team_people",
         "post_attachment",
+        "read_board",
+        "post_to_board",
     ];
     Some(if REGION.contains(&operation) {
         None
@@ -1031,6 +1069,10 @@ impl World {
             "record_receipt" => json!({ "acknowledged": true }),
             "edit_post" => json!({ "text": "訂正" }),
             "retract_post" => json!({ "reason": "誤投稿" }),
+            "open_board" => json!({ "name": "看護師向け", "municipality": town.code,
+                                    "professions": ["nurse"], "sites": [town.site["nursing"]] }),
+            "post_to_board" => json!({ "text": "通行止めのお知らせ", "kind": "road_closure" }),
+            "pin_board_post" => json!({ "pinned": true }),
             _ => return None,
         })
     }
@@ -1063,6 +1105,8 @@ impl World {
             Object::FamilyContact => town.contacts[town.contacts.len() - 1].clone(),
             Object::Document => town.document.clone(),
             Object::Post => town.post.clone(),
+            Object::Board => town.board.clone(),
+            Object::BoardPost => town.board_post.clone(),
             Object::File => town.file.clone(),
             Object::Month => "2026-10".to_owned(),
         }
@@ -1528,6 +1572,22 @@ async fn no_write_route_lets_a_caller_set_what_is_not_theirs_to_set() -> anyhow:
             Method::POST,
             "/api/v1/patients".into(),
             patient.body(None),
+        ),
+        (
+            "open_board",
+            "municipality",
+            secretariat,
+            Method::POST,
+            "/api/v1/boards".into(),
+            json!({ "name": "越境掲示板", "municipality": YOKOHAMA }),
+        ),
+        (
+            "open_board",
+            "sites",
+            secretariat,
+            Method::POST,
+            "/api/v1/boards".into(),
+            json!({ "name": "越境掲示板", "municipality": i.code, "sites": [y.site["nursing"]] }),
         ),
         (
             "register_patient",

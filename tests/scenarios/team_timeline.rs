@@ -341,7 +341,7 @@ async fn a_nurse_posts_an_urgent_photo_and_the_team_downloads_it_through_the_dec
     assert_eq!(messaging_last(&t.p).await?, before, "nothing stored");
 
     // Withdrawn, the post's photo is served no more.
-    let (status, _) = send(
+    let (status, withdrawn) = send(
         t.nurse
             .request(
                 &t.p,
@@ -351,8 +351,13 @@ async fn a_nurse_posts_an_urgent_photo_and_the_team_downloads_it_through_the_dec
             .json(&json!({ "reason": "別の患者さんの写真でした" })),
     )
     .await?;
-    assert_eq!(status, 200);
-    let (status, _) = send(t.care_manager.request(&t.p, Method::GET, &href)).await?;
+    assert_eq!(status, 200, "{withdrawn}");
+    let (status, _) = send(
+        t.care_manager
+            .request(&t.p, Method::GET, &href)
+            .header("Tsunagu-Min-Position", text(&withdrawn, "position")?),
+    )
+    .await?;
     assert_eq!(status, 404);
     Ok(())
 }

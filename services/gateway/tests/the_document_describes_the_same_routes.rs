@@ -216,10 +216,17 @@ const ADDED: &[(&str, &str)] = &[
         "/api/v1/patients/{patient_id}/posts/{post_id}/attachments/{sha256}",
         "head",
     ),
+    ("/api/v1/boards", "get"),
+    ("/api/v1/boards", "head"),
+    ("/api/v1/boards", "post"),
+    ("/api/v1/boards/{board_id}/posts", "get"),
+    ("/api/v1/boards/{board_id}/posts", "head"),
+    ("/api/v1/boards/{board_id}/posts", "post"),
+    ("/api/v1/boards/{board_id}/posts/{post_id}/pin", "post"),
 ];
 
 /// Tags added since, with their services.
-const ADDED_TAGS: &[&str] = &["timeline"];
+const ADDED_TAGS: &[&str] = &["timeline", "boards"];
 
 /// Fourth difference: changed since, for the browser's refresh cookie. These keep every
 /// answer and parameter they had, and may say and answer more (the cookie header, its 403,
@@ -258,6 +265,17 @@ const ADDED_SCHEMAS: &[&str] = &[
     "Page_SearchHit",
     "TeamPeople",
     "AttachmentView",
+    "BoardOpenedAnswer",
+    "BoardPage",
+    "BoardPostKind",
+    "BoardPostView",
+    "BoardView",
+    "NewBoard",
+    "NewBoardPost",
+    "Page_BoardView",
+    "PinBody",
+    "Pinned",
+    "SiteNamed",
     // Issue 30: the audit log names people and places.
     "NameView",
 ];

@@ -105,6 +105,18 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         | "POST /api/v1/patients/{patient_id}/posts/{post_id}/edits" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::WritePatientClinical]),
         ),
+        // Boards: opened and pinned by those who manage them, read and posted to by the
+        // people of a municipality or of the region (the service keeps each board to its
+        // audience).
+        "POST /api/v1/boards" | "POST /api/v1/boards/{board_id}/posts/{post_id}/pin" => {
+            Some(matches!(row.door, Door::Signed(actions) if actions == [Action::ManageBoards]))
+        }
+        "GET /api/v1/boards" | "GET /api/v1/boards/{board_id}/posts" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::ReadBoards, Action::ReadRegionBoards]),
+        ),
+        "POST /api/v1/boards/{board_id}/posts" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::PostToBoard, Action::PostToRegionBoard]),
+        ),
         _ => None,
     }
 }

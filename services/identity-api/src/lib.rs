@@ -9,6 +9,7 @@
 //! their consents, care teams and break-glass grants (one aggregate per patient).
 
 pub mod closed_lists;
+pub mod colleagues;
 pub mod events;
 pub mod members;
 pub mod municipalities;

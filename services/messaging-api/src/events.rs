@@ -93,6 +93,51 @@ pub enum MessagingEvent {
         patient_id: String,
         reader: PostAuthor,
     },
+    /// A board was opened for a municipality (or the region, `municipality` absent), for
+    /// everyone or for the professions and sites named.
+    BoardOpened {
+        board_id: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        municipality: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        professions: Vec<String>,
+        /// Sites of the audience, by id and name as the register knew them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sites: Vec<BoardSite>,
+        /// For everyone, fire and police included.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        fire_and_police: bool,
+        opened_by: PostAuthor,
+    },
+    /// A member posted to a board (not patient data: in clear).
+    BoardPostCreated {
+        post_id: String,
+        board_id: String,
+        author: PostAuthor,
+        /// `announcement`, `emergency`, `road_closure` or `question`.
+        kind: String,
+        text: String,
+        /// The first post of the thread it answers, if it is a reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    /// A board's manager pinned a post to its top, or unpinned it.
+    BoardPostPinned {
+        post_id: String,
+        board_id: String,
+        pinned: bool,
+        by: PostAuthor,
+    },
+}
+
+/// A site a board's audience names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardSite {
+    pub site_id: String,
+    pub name: String,
 }
 
 /// The sealing context of a post's text.
@@ -104,6 +149,9 @@ const VERSIONS: &[(&str, u32)] = &[
     ("PostRetracted", 1),
     ("PostRead", 1),
     ("PostAcknowledged", 1),
+    ("BoardOpened", 1),
+    ("BoardPostCreated", 1),
+    ("BoardPostPinned", 1),
 ];
 
 impl EventContract for MessagingEvent {
@@ -114,6 +162,9 @@ impl EventContract for MessagingEvent {
             Self::PostRetracted { .. } => "PostRetracted",
             Self::PostRead { .. } => "PostRead",
             Self::PostAcknowledged { .. } => "PostAcknowledged",
+            Self::BoardOpened { .. } => "BoardOpened",
+            Self::BoardPostCreated { .. } => "BoardPostCreated",
+            Self::BoardPostPinned { .. } => "BoardPostPinned",
         }
     }
 

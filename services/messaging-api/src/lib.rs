@@ -1,12 +1,14 @@
 //! The public contract of the team messaging service: what it accepts on the bus, what it
 //! answers, the events of its stream and its HTTP routes. Serde types only, no behaviour.
 //!
-//! So far it holds the patient timeline: the care team writes a post once (report, contact,
+//! The patient timeline (`timeline`): the care team writes a post once (report, contact,
 //! consult — 報告・連絡・相談), with optional flags (至急 urgent, 要返信 reply requested) and
 //! the data category the patient's consent must cover; every member of the team reads it
 //! when they can. A post's text is the patient's personal data: sealed with the patient's
-//! own key, so erasing the patient shreds it.
+//! own key, so erasing the patient shreds it. The boards (`boards`): notices for a
+//! municipality or the region, never patient data.
 
+pub mod boards;
 pub mod events;
 pub mod routes;
 pub mod timeline;
@@ -27,6 +29,10 @@ pub mod aggregates {
     /// One member's receipt of one post (read, acknowledged), identified by
     /// `<post_id>_<member_id>`.
     pub const RECEIPT: &str = "receipt";
+    /// A board, identified by a UUIDv7: opened.
+    pub const BOARD: &str = "board";
+    /// A post on a board, identified by a UUIDv7: created, then pinned or unpinned.
+    pub const BOARD_POST: &str = "board_post";
 }
 
 /// Endpoint names on the bus.
@@ -55,8 +61,24 @@ pub mod endpoints {
     /// Query: who is on a patient's team now ([`crate::timeline::ReadTeamPeople`]).
     pub const TEAM_PEOPLE: &str = "team_people";
 
+    /// Command: open a board ([`crate::boards::NewBoard`]).
+    pub const OPEN_BOARD: &str = "open_board";
+    /// Query: the boards the caller may read ([`crate::boards::ListBoards`]).
+    pub const LIST_BOARDS: &str = "list_boards";
+    /// Query: a board and its posts ([`crate::boards::ReadBoard`]).
+    pub const READ_BOARD: &str = "read_board";
+    /// Command: post to a board ([`crate::boards::PostToBoard`]).
+    pub const POST_TO_BOARD: &str = "post_to_board";
+    /// Command: pin or unpin a board's post ([`crate::boards::PinBoardPost`]).
+    pub const PIN_BOARD_POST: &str = "pin_board_post";
+
     /// Every endpoint the service answers.
     pub const ALL: &[&str] = &[
+        OPEN_BOARD,
+        LIST_BOARDS,
+        READ_BOARD,
+        POST_TO_BOARD,
+        PIN_BOARD_POST,
         TEAM_PEOPLE,
         SEARCH_POSTS,
         CREATE_POST,

@@ -6,10 +6,57 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::SERVICE;
+use crate::boards::*;
 use crate::endpoints as ep;
 use crate::timeline::*;
 
 const TAG: &str = "timeline";
+const BOARDS: &str = "boards";
+
+/// A board in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BoardPath {
+    /// The board's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub board_id: String,
+}
+
+impl PathIds for BoardPath {
+    const IDS: &'static [PathId] = &[PathId::new("board_id", Object::Board)];
+}
+
+/// A post of a board in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BoardPostPath {
+    /// The board's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub board_id: String,
+    /// The post's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub post_id: String,
+}
+
+impl PathIds for BoardPostPath {
+    const IDS: &'static [PathId] = &[
+        PathId::new("board_id", Object::Board),
+        PathId::new("post_id", Object::BoardPost),
+    ];
+}
+
+/// A page of boards or of a board's posts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BoardParams {
+    /// Those after this one (the previous page's `next_after`).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
 
 /// A patient in the path.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -111,10 +158,16 @@ pub struct SearchParams {
 
 /// The contract's routes and tags.
 pub fn api() -> doors::Api {
-    const TAGS: &[doors::Tag] = &[doors::Tag {
-        name: TAG,
-        description: "A patient's timeline: the care team writes once, every member reads when they can. Every read and write is decided by the patient's consent and team, and recorded",
-    }];
+    const TAGS: &[doors::Tag] = &[
+        doors::Tag {
+            name: TAG,
+            description: "A patient's timeline: the care team writes once, every member reads when they can. Every read and write is decided by the patient's consent and team, and recorded",
+        },
+        doors::Tag {
+            name: BOARDS,
+            description: "Boards (掲示板): notices for a municipality or the region — announcements, emergency notices, road closures, questions — for everyone or chosen professions or sites. Never patient data",
+        },
+    ];
     doors::Api {
         tags: TAGS,
         routes: routes(),
@@ -122,6 +175,117 @@ pub fn api() -> doors::Api {
 }
 
 fn routes() -> Vec<Declared> {
+    let mut routes = timeline_routes();
+    routes.extend(board_routes());
+    routes
+}
+
+fn board_routes() -> Vec<Declared> {
+    const READ: Door = Door::Signed(&[Action::ReadBoards, Action::ReadRegionBoards]);
+    const POST: Door = Door::Signed(&[Action::PostToBoard, Action::PostToRegionBoard]);
+    const MANAGE: Door = Door::Signed(&[Action::ManageBoards]);
+    vec![
+        Route::post("open_board", "/api/v1/boards")
+            .tag(BOARDS)
+            .summary("Open a board for your municipality (the operator also region-wide): for everyone, or for the professions and sites named. Fire and police read a board only when it names them.")
+            .door(MANAGE)
+            .body::<NewBoard>()
+            .body_ids(const {
+                &[
+                    doors::BodyId::own("/municipality", Object::Municipality),
+                    doors::BodyId::own("/sites/*", Object::Site),
+                ]
+            })
+            .service(SERVICE, ep::OPEN_BOARD, |_, _, board| Ok(board))
+            .answers::<BoardOpenedAnswer>(201, "opened")
+            .problems(&[
+                (403, "a region-wide board is the operator's"),
+                (422, "no name, an unknown profession, or a site not of your municipality (`/sites/<i>`)"),
+            ])
+            .into(),
+        Route::get("list_boards", "/api/v1/boards")
+            .tag(BOARDS)
+            .summary("The boards you may read: your municipality's and the region's that are for you.")
+            .door(READ)
+            .query::<BoardParams>()
+            .service(SERVICE, ep::LIST_BOARDS, |_, q, _| {
+                Ok(ListBoards {
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .reads_after()
+            .answers_page::<BoardView>(200, "the boards, oldest first")
+            .into(),
+        Route::get("read_board", "/api/v1/boards/{board_id}/posts")
+            .tag(BOARDS)
+            .summary("A board and its posts: the pinned ones, then every post newest first. A board that is not for you answers as one that does not exist.")
+            .door(READ)
+            .path::<BoardPath>()
+            .query::<BoardParams>()
+            .service(SERVICE, ep::READ_BOARD, |p, q, _| {
+                Ok(ReadBoard {
+                    board_id: p.board_id,
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .reads_after()
+            .answers::<BoardPage>(200, "the board and a page of its posts")
+            .problems(&[(404, "no such board (or not one for you)")])
+            .into(),
+        Route::post("post_to_board", "/api/v1/boards/{board_id}/posts")
+            .tag(BOARDS)
+            .summary("Post to a board you may read: an announcement, an emergency notice (緊急), a road closure or a question (教えてほしい). Never a patient's data: a post naming a patient is refused.")
+            .door(POST)
+            .path::<BoardPath>()
+            .body::<NewBoardPost>()
+            .body_ids(const {
+                &[doors::BodyId::held_by(
+                    "/reply_to",
+                    Object::BoardPost,
+                    "a post on the same board, which the service checks",
+                )]
+            })
+            .service(SERVICE, ep::POST_TO_BOARD, |p, _, post| {
+                Ok(PostToBoard {
+                    board_id: p.board_id,
+                    post,
+                })
+            })
+            .answers::<Posted>(201, "posted")
+            .problems(&[
+                (404, "no such board (or not one for you)"),
+                (422, "an empty or too long post, an unknown kind, a patient named (`/patient_id`), or a reply to a post not on this board"),
+            ])
+            .into(),
+        Route::post(
+            "pin_board_post",
+            "/api/v1/boards/{board_id}/posts/{post_id}/pin",
+        )
+        .tag(BOARDS)
+        .summary("Pin a post to the top of the board, or unpin it: the board's municipality's secretariat or coordination centre, or the operator. At most 10 pinned at once.")
+        .door(MANAGE)
+        .path::<BoardPostPath>()
+        .body::<PinBody>()
+        .service(SERVICE, ep::PIN_BOARD_POST, |p, _, b| {
+            Ok(PinBoardPost {
+                board_id: p.board_id,
+                post_id: p.post_id,
+                pinned: b.pinned,
+            })
+        })
+        .answers::<Pinned>(200, "where the pin stands")
+        .problems(&[
+            (403, "not a manager of this board"),
+            (404, "no such board or post"),
+            (409, "10 posts are pinned already"),
+        ])
+        .into(),
+    ]
+}
+
+fn timeline_routes() -> Vec<Declared> {
     vec![
         Route::get("search_posts", "/api/v1/posts/search")
             .tag(TAG)
@@ -182,6 +346,7 @@ fn routes() -> Vec<Declared> {
         .door(Door::PatientRead)
         .path::<AttachmentPath>()
         .query::<PostReadParams>()
+        .reads_after()
         .answers_as(200, "the file; Content-Type is the type decided at upload", &[Content::of::<FileContent>("*/*")])
         .problems(&[
             (403, "the consent or the team does not allow it (recorded)"),

@@ -9,6 +9,7 @@ use deadpool_postgres::Pool;
 use projection_runner::ProjectionRunner;
 
 use crate::handlers::Messaging;
+use crate::projections::boards::{self, Boards};
 use crate::projections::timeline::{self, Timeline};
 use crate::settings::Settings;
 
@@ -23,19 +24,24 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let store = settings.nats.store(client)?;
     store.ensure_stream(messaging_api::CONTEXT).await?;
     let pool = pool(&settings.database_url)?;
-    ProjectionRunner::new(Arc::new(Timeline), pool, store)
+    ProjectionRunner::new(Arc::new(Timeline), pool.clone(), store.clone())
+        .migrate()
+        .await?;
+    ProjectionRunner::new(Arc::new(Boards), pool, store)
         .migrate()
         .await?;
     tracing::info!("migrations applied");
     Ok(())
 }
 
-/// Rebuilds the timeline from sequence 0 beside the live one, compares, swaps when asked.
+/// Rebuilds the timeline and the boards from sequence 0 beside the live ones, compares,
+/// swaps when asked.
 pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
     let client = settings.nats.connect("tsunagu-messaging-rebuild").await?;
     let store = settings.nats.store(client)?;
     let pool = pool(&settings.database_url)?;
-    host::rebuild(Timeline, timeline::SCHEMA, &pool, &store, swap).await
+    host::rebuild(Timeline, timeline::SCHEMA, &pool, &store, swap).await?;
+    host::rebuild(Boards, boards::SCHEMA, &pool, &store, swap).await
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -53,8 +59,14 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
     let pool = pool(&settings.database_url)?;
     let runner = ProjectionRunner::new(Arc::new(Timeline), pool.clone(), store.clone());
     runner.migrate().await.context("migrating the timeline")?;
+    let board_runner = ProjectionRunner::new(Arc::new(Boards), pool.clone(), store.clone());
+    board_runner
+        .migrate()
+        .await
+        .context("migrating the boards")?;
     let mut host = host::Host::new();
     host.project(runner);
+    host.project(board_runner);
     let files = blob_store::BlobStore::open(
         async_nats::jetstream::new(client.clone()),
         &format!("{}_files", settings.nats.namespace),
@@ -81,7 +93,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         spec: ServiceSpec {
             name: messaging_api::SERVICE,
             version: env!("CARGO_PKG_VERSION"),
-            description: "team messaging: patients' timelines, decided and sealed through identity & consent",
+            description: "team messaging: patients' timelines, decided and sealed through identity & consent; boards",
             namespace: settings.nats.namespace.clone(),
             concurrency: 64,
         },

@@ -33,6 +33,8 @@ use uuid::Uuid;
 use crate::domain::post;
 use crate::projections::timeline;
 
+mod boards;
+
 /// The service: its stream, its database, and the bus to identity & consent.
 pub struct Messaging {
     pub store: JetStreamStore,
@@ -61,6 +63,11 @@ impl host::Service for Messaging {
             ep::SEARCH_POSTS => self.search_posts(ctx, incoming.json()?).await,
             ep::TEAM_PEOPLE => self.team_people(ctx, incoming.json()?).await,
             ep::OPEN_ATTACHMENT => self.open_attachment(ctx, incoming.json()?).await,
+            ep::OPEN_BOARD => self.open_board(ctx, incoming.json()?).await,
+            ep::LIST_BOARDS => self.list_boards(ctx, incoming.json()?).await,
+            ep::READ_BOARD => self.read_board(ctx, incoming.json()?).await,
+            ep::POST_TO_BOARD => self.post_to_board(ctx, incoming.json()?).await,
+            ep::PIN_BOARD_POST => self.pin_board_post(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -279,13 +286,37 @@ impl Messaging {
         event: MessagingEvent,
         municipality: Option<String>,
     ) -> Result<(event_store::Position, chrono::DateTime<chrono::Utc>), Problem> {
+        self.append_as(
+            ctx,
+            Visibility::Patient,
+            aggregate_type,
+            id,
+            expected,
+            event,
+            municipality,
+        )
+        .await
+    }
+
+    /// Appends one event of this visibility (a board's: its municipality's, or the region's).
+    #[allow(clippy::too_many_arguments)]
+    async fn append_as(
+        &self,
+        ctx: &CallContext,
+        visibility: Visibility,
+        aggregate_type: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        event: MessagingEvent,
+        municipality: Option<String>,
+    ) -> Result<(event_store::Position, chrono::DateTime<chrono::Utc>), Problem> {
         // As Postgres keeps time (microseconds): an answer made from it reads the same later.
         let occurred_at = self.clock.now().trunc_subsecs(6);
         let envelope = EventEnvelope {
             event_id: Uuid::now_v7(),
             event_type: event.event_type().to_owned(),
             schema_version: MessagingEvent::current_version(event.event_type()).unwrap_or(1),
-            visibility: Visibility::Patient,
+            visibility,
             municipality,
             aggregate_type: aggregate_type.to_owned(),
             aggregate_id: id.to_owned(),
@@ -455,21 +486,26 @@ impl Messaging {
 
     /// Waits until the timeline has applied every event stored so far.
     async fn settled(&self) -> Result<(), Problem> {
+        self.settled_in(timeline::SCHEMA).await
+    }
+
+    /// Waits until the projection `schema` has applied every event stored so far.
+    async fn settled_in(&self, schema: &str) -> Result<(), Problem> {
         let last = self.store.last_sequence(CONTEXT).await.map_err(|e| {
             tracing::error!(error = %e, "the event store is unavailable");
             Problem::unavailable("the event store is unavailable; try again")
         })?;
-        self.applied(last).await
+        self.applied_in(schema, last).await
     }
 
-    /// Waits (at most the read wait) until the timeline has applied `sequence`.
-    async fn applied(&self, sequence: u64) -> Result<(), Problem> {
-        projection_runner::wait_for_position(&self.pool, timeline::SCHEMA, sequence, self.read_wait)
+    /// Waits (at most the read wait) until the projection `schema` has applied `sequence`.
+    async fn applied_in(&self, schema: &str, sequence: u64) -> Result<(), Problem> {
+        projection_runner::wait_for_position(&self.pool, schema, sequence, self.read_wait)
             .await
             .map(|_| ())
             .map_err(|e| match e {
                 projection_runner::RunnerError::Lagging { .. } => {
-                    Problem::timeout("the timeline has not caught up yet; try again")
+                    Problem::timeout("the messages have not caught up yet; try again")
                 }
                 other => db_problem(other),
             })
@@ -477,13 +513,19 @@ impl Messaging {
 
     /// Waits until the timeline has applied the position the caller last wrote, if asked.
     async fn caught_up(&self, ctx: &CallContext) -> Result<(), Problem> {
+        self.caught_up_in(ctx, timeline::SCHEMA).await
+    }
+
+    /// Waits until the projection `schema` has applied the position the caller last wrote,
+    /// if asked.
+    async fn caught_up_in(&self, ctx: &CallContext, schema: &str) -> Result<(), Problem> {
         let Some(position) = &ctx.min_position else {
             return Ok(());
         };
         if position.stream != self.store.stream_name(CONTEXT) {
             return Ok(());
         }
-        self.applied(position.sequence).await
+        self.applied_in(schema, position.sequence).await
     }
 
     async fn read_timeline(&self, ctx: &CallContext, q: ReadTimeline) -> Result<Reply, Problem> {

@@ -250,6 +250,38 @@ try {
     await page.getByRole("heading", { name: patient.name }).waitFor();
   });
 
+  await step("the secretariat opens an emergency board that fire and police read too; the nurse posts a notice; the secretariat pins it", async () => {
+    const { page } = secretariat;
+    await page.goto(`${base}/boards`);
+    await page.getByRole("heading", { level: 1, name: "掲示板", exact: true }).waitFor();
+    await page.getByRole("button", { name: "掲示板をつくる" }).click();
+    await page.getByLabel("掲示板の名前").fill("緊急のお知らせ");
+    await page.getByLabel("説明（任意）").fill("災害・感染症・通行止めなどの緊急情報");
+    await page.getByLabel("全員と消防・警察（緊急のお知らせ向け）").check();
+    await page.getByRole("button", { name: "この内容でつくる" }).click();
+    const card = page.getByRole("link").filter({ hasText: "緊急のお知らせ" });
+    await card.getByText("全員（消防・警察を含む）").waitFor();
+    await shoot(page, "boards", ["phone", "pc"]);
+
+    const n = nurse.page;
+    await n.goto(`${base}/boards`);
+    await n.getByRole("link").filter({ hasText: "緊急のお知らせ" }).click();
+    await n.getByRole("heading", { level: 1, name: "緊急のお知らせ" }).waitFor();
+    await n.getByLabel("掲示板への投稿").fill("大雪のため、明日の訪問は午後からに変更します。");
+    await n.getByLabel("投稿の種類").selectOption("emergency");
+    await n.getByRole("button", { name: "投稿する" }).click();
+    const notice = n.locator("li.post.urgent").filter({ hasText: "大雪のため" });
+    await notice.getByText(/看護 花子（看護師）・/).waitFor();
+    expect((await n.getByRole("button", { name: "ピン留めする" }).count()) === 0, "a nurse does not pin");
+
+    await card.click();
+    await page.getByText("大雪のため、明日の訪問は午後からに変更します。").waitFor();
+    await page.getByRole("button", { name: "ピン留めする" }).first().click();
+    const pinned = page.getByRole("region", { name: "ピン留め" });
+    await pinned.getByText("大雪のため、明日の訪問は午後からに変更します。").waitFor();
+    await shoot(page, "board-pinned", ["phone", "pc"]);
+  });
+
   await step("a member off the team sees a clear refusal, not a blank page", async () => {
     const { page } = outsider;
     await signIn(page, config.accounts.outsider);

@@ -81,6 +81,10 @@ pub enum Object {
     Document,
     /// A post on the timeline of the patient in the same path.
     Post,
+    /// A board (掲示板).
+    Board,
+    /// A post on the board in the same path.
+    BoardPost,
     /// A file, by the SHA-256 of its content.
     File,
     /// A month (`YYYY-MM`): a period, not an object.
@@ -226,6 +230,8 @@ impl Object {
             Self::FamilyContact => "family contact",
             Self::Document => "document",
             Self::Post => "post",
+            Self::Board => "board",
+            Self::BoardPost => "board post",
             Self::File => "file",
             Self::Month => "month",
         }

@@ -43,6 +43,7 @@
 //! | `manage_own_staff` | site admin | own organisation |
 //! | `manage_own_account` | every person, auditors included | self |
 //! | `verify_self_registration`, `review_association_posts`, `answer_consultation` | coordination centre | own municipality |
+//! | `manage_boards` | operator / secretariat, coordination centre | — / own municipality |
 //! | `read_boards` | operator / members | — / own municipality |
 //! | `post_to_board`, `open_consultation` | members | own municipality |
 //! | `send_broadcast` | operator / coordination centre | — / own municipality |

@@ -250,6 +250,8 @@ closed_list! {
         ManageOwnAccount = "manage_own_account",
         /// Verify a self-registered (broadcast-only) member before any other access.
         VerifySelfRegistration = "verify_self_registration",
+        /// Open a board for a municipality (the operator also region-wide) and pin its posts.
+        ManageBoards = "manage_boards",
         /// Read a municipality's boards.
         ReadBoards = "read_boards",
         /// Post to a municipality's board (including emergency notices).
@@ -332,6 +334,7 @@ impl Action {
             | Self::ResetCredentials
             | Self::ManageOwnAccount
             | Self::VerifySelfRegistration
+            | Self::ManageBoards
             | Self::ReadBoards
             | Self::PostToBoard
             | Self::SendBroadcast

@@ -191,6 +191,8 @@ pub const RULES: &[Rule] = &[
     row(ResetCredentials,              SECRETARIAT,             Any,           OWN_MUNICIPALITY),
     row(ManageOwnAccount,              EVERY_PERSON,            Any,           OWN_ACCOUNT),
     row(VerifySelfRegistration,        CENTRE,                  Any,           OWN_MUNICIPALITY),
+    row(ManageBoards,                  OPERATOR,                Any,           NO_TIE),
+    row(ManageBoards,                  SECRETARIAT_AND_CENTRE,  Any,           OWN_MUNICIPALITY),
     row(ReadBoards,                    OPERATOR,                Any,           NO_TIE),
     row(ReadBoards,                    MEMBERS,                 Any,           OWN_MUNICIPALITY),
     row(PostToBoard,                   MEMBERS,                 Any,           OWN_MUNICIPALITY),

@@ -19,6 +19,7 @@ pub async fn post_attachment(
     signed: Signed,
     rid: RequestId,
     addr: ClientAddr,
+    after: MinPosition,
     Path(AttachmentPath {
         patient_id,
         post_id,
@@ -26,9 +27,7 @@ pub async fn post_attachment(
     }): Path<AttachmentPath>,
     Params(p): Params<PostReadParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = signed
-        .context_after(&rid, MinPosition(None))
-        .from_address(addr.0);
+    let ctx = signed.context_after(&rid, after).from_address(addr.0);
     let q = OpenAttachment {
         patient_id,
         post_id,

@@ -81,6 +81,7 @@ pub const ENDPOINTS: &[&str] = &[
     ep::LIST_MUNICIPALITY_PATIENTS,
     identity_api::patient_access::PATIENT_ACCESS,
     identity_api::patient_access::SEARCH_TERMS,
+    identity_api::colleagues::AUTHOR,
 ];
 
 /// Who asks.
@@ -1607,6 +1608,7 @@ impl Identity {
             identity_api::patient_access::SEARCH_TERMS => {
                 self.search_terms(ctx, incoming.json()?).await
             }
+            identity_api::colleagues::AUTHOR => self.who_asks(ctx, incoming.json()?).await,
             ep::LIST_MUNICIPALITY_PATIENTS => {
                 self.list_municipality_patients(ctx, incoming.json()?).await
             }

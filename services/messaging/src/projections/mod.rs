@@ -1,3 +1,4 @@
 //! The messaging service's projections, in its own database.
 
+pub mod boards;
 pub mod timeline;

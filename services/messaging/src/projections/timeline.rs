@@ -245,6 +245,10 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 env.occurred_at
             ],
         ),
+        // The boards' own projection keeps these.
+        MessagingEvent::BoardOpened { .. }
+        | MessagingEvent::BoardPostCreated { .. }
+        | MessagingEvent::BoardPostPinned { .. } => {}
     }
     Ok(())
 }

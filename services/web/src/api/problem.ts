@@ -34,6 +34,11 @@ export function offline(): ApiProblem {
   return new ApiProblem({ type: "about:blank#offline", title: "offline", status: 0 });
 }
 
+/** What went wrong with a call, as a screen shows it (a network failure included). */
+export function problemOf(e: unknown): Problem {
+  return e instanceof ApiProblem ? e.problem : offline().problem;
+}
+
 export function isProblem(value: unknown): value is Problem {
   return (
     typeof value === "object" &&

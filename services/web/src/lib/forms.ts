@@ -1,7 +1,7 @@
 // Sending a form: the answer's problem is kept beside the form (which keeps everything the
 // person typed), fields at fault get their own message, the rest shows above the button.
 import { useState } from "react";
-import { ApiProblem, explainFields, offline, type Problem } from "../api/problem";
+import { explainFields, problemOf, type Problem } from "../api/problem";
 import type { Lang } from "./terms";
 
 export interface Sending {
@@ -30,7 +30,7 @@ export function useSending(lang: Lang): Sending {
       try {
         return await work();
       } catch (e) {
-        setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+        setProblem(problemOf(e));
         return undefined;
       } finally {
         setBusy(false);

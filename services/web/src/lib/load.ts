@@ -1,11 +1,7 @@
 // Loading what a screen shows: one thing, or a list a page at a time (every list of the
 // API pages with a cursor). Both keep what was shown when a later load fails, and say why.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiProblem, offline, type Problem } from "../api/problem";
-
-function problemOf(e: unknown): Problem {
-  return e instanceof ApiProblem ? e.problem : offline().problem;
-}
+import { problemOf, type Problem } from "../api/problem";
 
 export interface Loaded<T> {
   data: T | undefined;

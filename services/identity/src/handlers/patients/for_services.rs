@@ -225,6 +225,23 @@ impl Identity {
         Ok(team)
     }
 
+    /// The asker as colleagues know them, for a service that shows writers by name.
+    pub(super) async fn who_asks(
+        &self,
+        ctx: &CallContext,
+        q: identity_api::colleagues::WhoAsks,
+    ) -> Result<Reply, Problem> {
+        let asker = asker(ctx)?;
+        let site = match asker {
+            Asker::Member(caller) => q
+                .site
+                .filter(|s| caller.sites.contains(s))
+                .or_else(|| caller.sites.first().cloned()),
+            Asker::Bootstrap => None,
+        };
+        Ok(Reply::value(self.author(&asker, site).await?))
+    }
+
     /// The asker as colleagues know them: name, profession and the site they act for.
     async fn author(&self, asker: &Asker<'_>, site: Option<String>) -> Result<Author, Problem> {
         let member_id = asker.id();

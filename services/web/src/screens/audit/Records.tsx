@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
 import { api, download, must } from "../../api/client";
-import { ApiProblem, offline, type Problem } from "../../api/problem";
+import { problemOf, type Problem } from "../../api/problem";
 import { usePaged } from "../../lib/load";
 import { japanInstant } from "../../lib/dates";
 import { RECORD_KINDS, word } from "../../lib/terms";
@@ -63,7 +63,7 @@ export function Records() {
     try {
       await download(`/api/v1/audit/records${query({ ...params(applied), format, limit: 1000 })}`, `access-history.${ext}`);
     } catch (e) {
-      setExportProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+      setExportProblem(problemOf(e));
     }
   };
   return (

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { useI18n } from "../../i18n/i18n";
 import { api, must } from "../../api/client";
-import { ApiProblem, offline, type Problem } from "../../api/problem";
+import { problemOf, type Problem } from "../../api/problem";
 import type { components } from "../../api/schema.gen";
 import { dateTime } from "../../lib/dates";
 import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
@@ -23,7 +23,7 @@ export function Verification() {
       setRun(found);
       setProblem(null);
     } catch (e) {
-      const p = e instanceof ApiProblem ? e.problem : offline().problem;
+      const p = problemOf(e);
       if (p.status !== 404) setProblem(p);
     } finally {
       setLoading(false);
@@ -43,7 +43,7 @@ export function Verification() {
     try {
       setRun(await must(api.POST("/api/v1/audit/verification")));
     } catch (e) {
-      setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+      setProblem(problemOf(e));
     }
   };
   const report = run?.report;

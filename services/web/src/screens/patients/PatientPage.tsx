@@ -3,7 +3,7 @@
 // never a blank page.
 import { useI18n } from "../../i18n/i18n";
 import { api, download, must } from "../../api/client";
-import { ApiProblem, offline } from "../../api/problem";
+import { problemOf, type Problem } from "../../api/problem";
 import { useLoad } from "../../lib/load";
 import { useSiteNames } from "../../lib/sites";
 import { dateOfBirth, calendarDate, dateTime } from "../../lib/dates";
@@ -12,7 +12,6 @@ import { categoriesInWords, currentVersions, periodInWords, sitesInWords, sitesN
 import { Link } from "../../app/router";
 import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
 import { useState } from "react";
-import type { Problem } from "../../api/problem";
 import { Timeline } from "./Timeline";
 
 const ALL_CATEGORIES = Object.keys(CATEGORIES).join(",");
@@ -200,7 +199,7 @@ function Documents({ patientId, documents }: { patientId: string; documents: { d
         title,
       );
     } catch (e) {
-      setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+      setProblem(problemOf(e));
     }
   };
   return (

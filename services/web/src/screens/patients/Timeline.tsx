@@ -8,7 +8,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useI18n } from "../../i18n/i18n";
 import { api, download, fetchFile, must, upload, written, type FileStored } from "../../api/client";
-import { ApiProblem, offline, type Problem } from "../../api/problem";
+import { problemOf, type Problem } from "../../api/problem";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
@@ -280,7 +280,7 @@ function AttachmentItem({ attachment, n }: { attachment: Attachment; n: number }
         made = URL.createObjectURL(blob);
         setUrl(made);
       },
-      (e: unknown) => live && setProblem(e instanceof ApiProblem ? e.problem : offline().problem),
+      (e: unknown) => live && setProblem(problemOf(e)),
     );
     return () => {
       live = false;
@@ -292,7 +292,7 @@ function AttachmentItem({ attachment, n }: { attachment: Attachment; n: number }
     try {
       await download(attachment.href, `${t("timeline.fileName", { n: String(n) })}.${EXTENSIONS[attachment.media_type] ?? "bin"}`);
     } catch (e) {
-      setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+      setProblem(problemOf(e));
     }
   };
   if (problem) return <ProblemNote problem={problem} />;
@@ -339,7 +339,7 @@ function FilePicker({
         const preview = shown(stored.media_type) === "image" ? URL.createObjectURL(file) : null;
         onChosen({ ...stored, name: file.name, preview });
       } catch (e) {
-        setProblem(e instanceof ApiProblem ? e.problem : offline().problem);
+        setProblem(problemOf(e));
         break;
       } finally {
         setProgress(null);

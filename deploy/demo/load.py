@@ -858,6 +858,40 @@ class BoardLoader:
         return spec["name"]
 
 
+class BroadcastLoader:
+    """Broadcasts as the field sends them: the coordination centre's own, published at once,
+    and a site's, waiting for the centre's review. One whose title is there is kept."""
+
+    def __init__(self, loader, sessions):
+        self.loader = loader
+        self.gw = loader.gw
+        self.sessions = sessions
+
+    def load(self):
+        done = []
+        for spec in self.loader.region.get("broadcasts", []):
+            by = spec["by"]
+            if not self.sessions.has(by):
+                print(f"broadcast {spec['title']}: SKIPPED: no credentials for {by}", flush=True)
+                continue
+            token = self.sessions.token(by)
+            label = f"broadcast {spec['title']}"
+            seen = set()
+            for path in ("/api/v1/broadcasts?limit=200", "/api/v1/broadcasts/submissions?limit=200"):
+                status, page, _ = self.gw.call("GET", path, None, auth=token)
+                if status == 200:
+                    seen |= {b["title"] for b in page.get("items", [])}
+            if spec["title"] in seen:
+                self.loader.done(label, False)
+            else:
+                body = {k: spec[k] for k in ("municipality", "title", "text", "professions")
+                        if k in spec}
+                self.gw.expect(label, "POST", "/api/v1/broadcasts", body, {201}, auth=token)
+                self.loader.done(label, True)
+            done.append(spec["title"])
+        return done
+
+
 def print_patients(patients, region, path):
     if not patients:
         return
@@ -977,6 +1011,7 @@ def main():
             sessions = Sessions(loader, accounts)
             patients = PatientLoader(loader, sessions, patients_path).load()
             boards = BoardLoader(loader, sessions).load()
+            broadcasts = BroadcastLoader(loader, sessions).load()
         except Failed as e:
             print(e, file=sys.stderr)
             return 1
@@ -993,6 +1028,8 @@ def main():
     print_patients(patients, region, patients_path)
     if boards:
         print(f"boards: {'、'.join(boards)}")
+    if broadcasts:
+        print(f"broadcasts: {'、'.join(broadcasts)}")
     return 0
 
 

@@ -249,6 +249,16 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
             operator
                 || (own && who.people() && !matches!(who, Pro("emergency_services" | "police")))
         }
+        // Broadcasts: the coordination centre sends and reviews, site admins submit and
+        // revise (the service keeps each to its own municipality and its own submissions);
+        // every person but auditors receives.
+        "send_broadcast" | "broadcast_submissions" => {
+            operator || matches!(who, Coordinator | SiteAdmin)
+        }
+        "received_broadcasts" => people,
+        "broadcast_history" => operator || (own && matches!(who, Coordinator | SiteAdmin)),
+        "review_broadcast" => operator || who == Coordinator,
+        "revise_broadcast" => operator || who == SiteAdmin,
         // Files: members of the region upload; only holders download.
         "upload" => who.people(),
         "download" => own && who.at_nursing(),
@@ -272,6 +282,7 @@ struct Town {
     post: String,
     board: String,
     board_post: String,
+    broadcast: String,
     file: String,
     area: String,
     group: String,
@@ -300,6 +311,7 @@ impl Town {
             self.post.clone(),
             self.board.clone(),
             self.board_post.clone(),
+            self.broadcast.clone(),
             self.patient_form.name.clone(),
             self.patient_form.address.clone(),
             self.patient_form.insured_number.clone(),
@@ -614,6 +626,18 @@ async fn town(
     .await?;
     anyhow::ensure!(status == 201, "a board post: {noticed}");
     let board_post = text(&noticed, "post_id")?;
+    // A site's broadcast, waiting for the coordination centre's review.
+    let (status, submitted) = send(
+        of(Who::SiteAdmin)
+            .request(p, Method::POST, "/api/v1/broadcasts")
+            .json(
+                &json!({ "municipality": code, "title": format!("{prefix} 研修会"),
+                           "text": "1月15日 18時から" }),
+            ),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "a broadcast: {submitted}");
+    let broadcast = text(&submitted, "broadcast_id")?;
 
     let area = format!("{prefix}-area");
     let (status, body) = send(
@@ -642,6 +666,7 @@ async fn town(
         post,
         board,
         board_post,
+        broadcast,
         file,
         area,
         group,
@@ -710,6 +735,7 @@ impl World {
                 Object::Post => town.post.clone(),
                 Object::Board => town.board.clone(),
                 Object::BoardPost => town.board_post.clone(),
+                Object::Broadcast => town.broadcast.clone(),
                 Object::File => town.file.clone(),
                 Object::Month => "2026-10".to_owned(),
             };
@@ -1011,6 +1037,10 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
     ];
     Some(if REGION.contains(&operation) {
         None
+    } else if matches!(operation, "review_broadcast" | "broadcast_history") {
+        Some(Coordinator)
+    } else if operation == "revise_broadcast" {
+        Some(SiteAdmin)
     } else if SECRETARIAT.contains(&operation) {
         Some(Secretariat)
     } else if operation == "verify_member" {
@@ -1073,6 +1103,12 @@ impl World {
                                     "professions": ["nurse"], "sites": [town.site["nursing"]] }),
             "post_to_board" => json!({ "text": "通行止めのお知らせ", "kind": "road_closure" }),
             "pin_board_post" => json!({ "pinned": true }),
+            "send_broadcast" => json!({ "municipality": town.code, "title": "お知らせ",
+                                        "text": "年末年始の連絡体制について" }),
+            "review_broadcast" => {
+                json!({ "decision": "return", "reason": "日付を確認してください" })
+            }
+            "revise_broadcast" => json!({ "title": "研修会（訂正）", "text": "1月16日 18時から" }),
             _ => return None,
         })
     }
@@ -1107,6 +1143,7 @@ impl World {
             Object::Post => town.post.clone(),
             Object::Board => town.board.clone(),
             Object::BoardPost => town.board_post.clone(),
+            Object::Broadcast => town.broadcast.clone(),
             Object::File => town.file.clone(),
             Object::Month => "2026-10".to_owned(),
         }
@@ -1572,6 +1609,14 @@ async fn no_write_route_lets_a_caller_set_what_is_not_theirs_to_set() -> anyhow:
             Method::POST,
             "/api/v1/patients".into(),
             patient.body(None),
+        ),
+        (
+            "send_broadcast",
+            "municipality",
+            i.member(Who::Coordinator),
+            Method::POST,
+            "/api/v1/broadcasts".into(),
+            json!({ "municipality": YOKOHAMA, "title": "越境", "text": "越境の配信" }),
         ),
         (
             "open_board",

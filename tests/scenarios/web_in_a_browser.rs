@@ -83,6 +83,14 @@ async fn people_sign_in_verify_a_consent_open_a_patient_and_read_its_access_repo
         &["13"],
     )
     .await?;
+    let coordination = site_of_kind(
+        &p,
+        IZUMO,
+        "出雲市在宅医療・介護連携支援センター",
+        "coordination_centre",
+        &[],
+    )
+    .await?;
     let care_manager = professional(&p, &clock, "cm.web", "care_manager", &office, IZUMO).await?;
     // Those who sign in in the browser are only enrolled here: each second-factor code
     // works once, and the browser needs the current one.
@@ -117,6 +125,17 @@ async fn people_sign_in_verify_a_consent_open_a_patient_and_read_its_access_repo
         &[],
         IZUMO,
         "municipal_staff",
+    )
+    .await?;
+    let centre = join_as(
+        &p,
+        &clock,
+        None,
+        "centre.web",
+        &["coordination_centre_staff"],
+        &[&coordination],
+        IZUMO,
+        "medical_social_worker",
     )
     .await?;
     let auditor = join_as(
@@ -188,6 +207,7 @@ async fn people_sign_in_verify_a_consent_open_a_patient_and_read_its_access_repo
             "outsider": account(&outsider),
             "secretariat": account(&secretariat),
             "auditor": account(&auditor),
+            "centre": account(&centre),
         },
         "patient": { "id": patient, "name": form.name, "name_kana": form.name_kana, "phone": phone },
         "nursing_site": nursing,

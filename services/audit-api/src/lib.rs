@@ -227,6 +227,9 @@ pub enum RecordKind {
     /// A member of the care team posted to a patient's timeline, or a post was edited or
     /// withdrawn (the record names which: `PostCreated`, `PostEdited`, `PostRetracted`).
     PostWritten,
+    /// The coordination centre published a broadcast, or returned one with a reason (the
+    /// record names which: `BroadcastPublished`, `BroadcastReturned`).
+    BroadcastReviewed,
     /// Someone read the audit log.
     AuditRead,
     /// The permission rules refused a request (patient reads refused are `PatientAccess`).
@@ -254,13 +257,14 @@ impl RecordKind {
             Self::BreakGlassEnded => "break_glass_ended",
             Self::DocumentAttached => "document_attached",
             Self::PostWritten => "post_written",
+            Self::BroadcastReviewed => "broadcast_reviewed",
             Self::AuditRead => "audit_read",
             Self::PermissionDenied => "permission_denied",
         }
     }
 
     /// Every kind.
-    pub const ALL: [RecordKind; 19] = [
+    pub const ALL: [RecordKind; 20] = [
         Self::PatientAccess,
         Self::SignIn,
         Self::SignInFailed,
@@ -278,6 +282,7 @@ impl RecordKind {
         Self::BreakGlassEnded,
         Self::DocumentAttached,
         Self::PostWritten,
+        Self::BroadcastReviewed,
         Self::AuditRead,
         Self::PermissionDenied,
     ];

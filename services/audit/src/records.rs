@@ -82,6 +82,7 @@ pub fn kind_of(event_type: &str) -> Option<RecordKind> {
         "BreakGlassEnded" => BreakGlassEnded,
         "DocumentAttached" => DocumentAttached,
         "PostCreated" | "PostEdited" | "PostRetracted" => PostWritten,
+        "BroadcastPublished" | "BroadcastReturned" => BroadcastReviewed,
         _ => return None,
     })
 }

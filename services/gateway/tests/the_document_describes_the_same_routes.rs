@@ -126,7 +126,7 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
             {
                 let widened = pattern.replace(
                     "document_attached|audit_read",
-                    "document_attached|post_written|audit_read",
+                    "document_attached|post_written|broadcast_reviewed|audit_read",
                 );
                 p["schema"]["pattern"] = json!(widened);
             }
@@ -223,10 +223,19 @@ const ADDED: &[(&str, &str)] = &[
     ("/api/v1/boards/{board_id}/posts", "head"),
     ("/api/v1/boards/{board_id}/posts", "post"),
     ("/api/v1/boards/{board_id}/posts/{post_id}/pin", "post"),
+    ("/api/v1/broadcasts", "get"),
+    ("/api/v1/broadcasts", "head"),
+    ("/api/v1/broadcasts", "post"),
+    ("/api/v1/broadcasts/submissions", "get"),
+    ("/api/v1/broadcasts/submissions", "head"),
+    ("/api/v1/broadcasts/{broadcast_id}/history", "get"),
+    ("/api/v1/broadcasts/{broadcast_id}/history", "head"),
+    ("/api/v1/broadcasts/{broadcast_id}/review", "post"),
+    ("/api/v1/broadcasts/{broadcast_id}/revisions", "post"),
 ];
 
 /// Tags added since, with their services.
-const ADDED_TAGS: &[&str] = &["timeline", "boards"];
+const ADDED_TAGS: &[&str] = &["timeline", "boards", "broadcasts"];
 
 /// Fourth difference: changed since, for the browser's refresh cookie. These keep every
 /// answer and parameter they had, and may say and answer more (the cookie header, its 403,
@@ -276,6 +285,16 @@ const ADDED_SCHEMAS: &[&str] = &[
     "PinBody",
     "Pinned",
     "SiteNamed",
+    "BroadcastAnswer",
+    "BroadcastHistory",
+    "BroadcastRevision",
+    "BroadcastStatus",
+    "BroadcastStep",
+    "BroadcastView",
+    "NewBroadcast",
+    "Page_BroadcastView",
+    "ReviewBody",
+    "ReviewDecision",
     // Issue 30: the audit log names people and places.
     "NameView",
 ];
@@ -380,11 +399,13 @@ fn service_type_code() -> Value {
 
 fn meant_in_schemas(before: &mut Value) {
     before["components"]["schemas"]["ServiceTypeCodeText"] = service_type_code();
-    // Posts to patients' timelines are chained too, after attached documents.
+    // Posts to patients' timelines are chained too, after attached documents, and the
+    // coordination centre's reviews of broadcasts.
     if let Some(kinds) = before["components"]["schemas"]["RecordKind"]["enum"].as_array_mut()
         && let Some(at) = kinds.iter().position(|k| k == "document_attached")
     {
         kinds.insert(at + 1, json!("post_written"));
+        kinds.insert(at + 2, json!("broadcast_reviewed"));
     }
     // An inclusion proof carries the record's bytes only to those who read records whole.
     let proof = &mut before["components"]["schemas"]["InclusionProof"];

@@ -114,6 +114,25 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         "GET /api/v1/boards" | "GET /api/v1/boards/{board_id}/posts" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::ReadBoards, Action::ReadRegionBoards]),
         ),
+        // Broadcasts: sent by the coordination centre, submitted by sites; received by every
+        // person but auditors; followed by submitters and the centre; reviewed by the centre.
+        "POST /api/v1/broadcasts" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::SendBroadcast, Action::SubmitBroadcast]),
+        ),
+        "GET /api/v1/broadcasts" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::ReceiveBroadcasts]),
+        ),
+        "GET /api/v1/broadcasts/submissions" | "GET /api/v1/broadcasts/{broadcast_id}/history" => {
+            Some(
+                matches!(row.door, Door::Signed(actions) if actions == [Action::SubmitBroadcast, Action::ReviewAssociationPosts, Action::SendBroadcast]),
+            )
+        }
+        "POST /api/v1/broadcasts/{broadcast_id}/review" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::ReviewAssociationPosts]),
+        ),
+        "POST /api/v1/broadcasts/{broadcast_id}/revisions" => {
+            Some(matches!(row.door, Door::Signed(actions) if actions == [Action::SubmitBroadcast]))
+        }
         "POST /api/v1/boards/{board_id}/posts" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::PostToBoard, Action::PostToRegionBoard]),
         ),

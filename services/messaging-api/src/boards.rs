@@ -98,7 +98,7 @@ pub struct NewBoard {
     pub fire_and_police: bool,
 }
 
-fn profession_list() -> utoipa::openapi::schema::Array {
+pub(crate) fn profession_list() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::ArrayBuilder::new()
         .items(professions())
         .max_items(Some(MAX_AUDIENCE))

@@ -124,6 +124,37 @@ pub enum MessagingEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<String>,
     },
+    /// A broadcast was submitted for the coordination centre's review (version 1), or
+    /// resubmitted revised after it was returned (the next version).
+    BroadcastSubmitted {
+        broadcast_id: String,
+        municipality: String,
+        version: u32,
+        title: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        professions: Vec<String>,
+        by: PostAuthor,
+    },
+    /// The centre returned a submission with a reason.
+    BroadcastReturned {
+        broadcast_id: String,
+        version: u32,
+        reason: String,
+        by: PostAuthor,
+    },
+    /// A broadcast went to its audience: sent by the centre itself, or a submission it
+    /// published (this version's title and text).
+    BroadcastPublished {
+        broadcast_id: String,
+        municipality: String,
+        version: u32,
+        title: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        professions: Vec<String>,
+        by: PostAuthor,
+    },
     /// A board's manager pinned a post to its top, or unpinned it.
     BoardPostPinned {
         post_id: String,
@@ -152,6 +183,9 @@ const VERSIONS: &[(&str, u32)] = &[
     ("BoardOpened", 1),
     ("BoardPostCreated", 1),
     ("BoardPostPinned", 1),
+    ("BroadcastSubmitted", 1),
+    ("BroadcastReturned", 1),
+    ("BroadcastPublished", 1),
 ];
 
 impl EventContract for MessagingEvent {
@@ -165,6 +199,9 @@ impl EventContract for MessagingEvent {
             Self::BoardOpened { .. } => "BoardOpened",
             Self::BoardPostCreated { .. } => "BoardPostCreated",
             Self::BoardPostPinned { .. } => "BoardPostPinned",
+            Self::BroadcastSubmitted { .. } => "BroadcastSubmitted",
+            Self::BroadcastReturned { .. } => "BroadcastReturned",
+            Self::BroadcastPublished { .. } => "BroadcastPublished",
         }
     }
 

@@ -6,9 +6,11 @@
 //! the data category the patient's consent must cover; every member of the team reads it
 //! when they can. A post's text is the patient's personal data: sealed with the patient's
 //! own key, so erasing the patient shreds it. The boards (`boards`): notices for a
-//! municipality or the region, never patient data.
+//! municipality or the region; the broadcasts (`broadcasts`), reviewed by the coordination
+//! centre: never patient data.
 
 pub mod boards;
+pub mod broadcasts;
 pub mod events;
 pub mod routes;
 pub mod timeline;
@@ -33,6 +35,8 @@ pub mod aggregates {
     pub const BOARD: &str = "board";
     /// A post on a board, identified by a UUIDv7: created, then pinned or unpinned.
     pub const BOARD_POST: &str = "board_post";
+    /// A broadcast, identified by a UUIDv7: submitted, returned, resubmitted, published.
+    pub const BROADCAST: &str = "broadcast";
 }
 
 /// Endpoint names on the bus.
@@ -72,8 +76,27 @@ pub mod endpoints {
     /// Command: pin or unpin a board's post ([`crate::boards::PinBoardPost`]).
     pub const PIN_BOARD_POST: &str = "pin_board_post";
 
+    /// Command: send a broadcast, or submit one for review ([`crate::broadcasts::NewBroadcast`]).
+    pub const SEND_BROADCAST: &str = "send_broadcast";
+    /// Command: the centre publishes or returns a submission ([`crate::broadcasts::ReviewBroadcast`]).
+    pub const REVIEW_BROADCAST: &str = "review_broadcast";
+    /// Command: the submitter revises a returned submission ([`crate::broadcasts::ReviseBroadcast`]).
+    pub const REVISE_BROADCAST: &str = "revise_broadcast";
+    /// Query: the broadcasts the caller received ([`crate::broadcasts::ListBroadcasts`]).
+    pub const RECEIVED_BROADCASTS: &str = "received_broadcasts";
+    /// Query: the submissions the caller follows: their own, or the centre's municipality's.
+    pub const BROADCAST_SUBMISSIONS: &str = "broadcast_submissions";
+    /// Query: a submission's history ([`crate::broadcasts::ReadBroadcastHistory`]).
+    pub const BROADCAST_HISTORY: &str = "broadcast_history";
+
     /// Every endpoint the service answers.
     pub const ALL: &[&str] = &[
+        SEND_BROADCAST,
+        REVIEW_BROADCAST,
+        REVISE_BROADCAST,
+        RECEIVED_BROADCASTS,
+        BROADCAST_SUBMISSIONS,
+        BROADCAST_HISTORY,
         OPEN_BOARD,
         LIST_BOARDS,
         READ_BOARD,

@@ -7,11 +7,26 @@ use utoipa::IntoParams;
 
 use crate::SERVICE;
 use crate::boards::*;
+use crate::broadcasts::*;
 use crate::endpoints as ep;
 use crate::timeline::*;
 
 const TAG: &str = "timeline";
 const BOARDS: &str = "boards";
+const BROADCASTS: &str = "broadcasts";
+
+/// A broadcast in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BroadcastPath {
+    /// The broadcast's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub broadcast_id: String,
+}
+
+impl PathIds for BroadcastPath {
+    const IDS: &'static [PathId] = &[PathId::new("broadcast_id", Object::Broadcast)];
+}
 
 /// A board in the path.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -164,6 +179,10 @@ pub fn api() -> doors::Api {
             description: "A patient's timeline: the care team writes once, every member reads when they can. Every read and write is decided by the patient's consent and team, and recorded",
         },
         doors::Tag {
+            name: BROADCASTS,
+            description: "Broadcasts (一斉配信): the coordination centre sends to every member of its municipality or to chosen professions, broadcast-only members included; sites and associations submit for its review. Never patient data",
+        },
+        doors::Tag {
             name: BOARDS,
             description: "Boards (掲示板): notices for a municipality or the region — announcements, emergency notices, road closures, questions — for everyone or chosen professions or sites. Never patient data",
         },
@@ -177,6 +196,7 @@ pub fn api() -> doors::Api {
 fn routes() -> Vec<Declared> {
     let mut routes = timeline_routes();
     routes.extend(board_routes());
+    routes.extend(broadcast_routes());
     routes
 }
 
@@ -282,6 +302,107 @@ fn board_routes() -> Vec<Declared> {
             (409, "10 posts are pinned already"),
         ])
         .into(),
+    ]
+}
+
+fn broadcast_routes() -> Vec<Declared> {
+    const SEND_OR_SUBMIT: Door = Door::Signed(&[Action::SendBroadcast, Action::SubmitBroadcast]);
+    const FOLLOW: Door = Door::Signed(&[
+        Action::SubmitBroadcast,
+        Action::ReviewAssociationPosts,
+        Action::SendBroadcast,
+    ]);
+    vec![
+        Route::post("send_broadcast", "/api/v1/broadcasts")
+            .tag(BROADCASTS)
+            .summary("Send a broadcast to your municipality (the coordination centre: published at once), or submit one for the centre's review (a site, a professional association).")
+            .door(SEND_OR_SUBMIT)
+            .body::<NewBroadcast>()
+            .body_ids(const { &[doors::BodyId::own("/municipality", Object::Municipality)] })
+            .service(SERVICE, ep::SEND_BROADCAST, |_, _, b| Ok(b))
+            .answers::<BroadcastAnswer>(201, "published, or waiting for review")
+            .problems(&[(422, "no title or text, too long, or an unknown profession")])
+            .into(),
+        Route::get("received_broadcasts", "/api/v1/broadcasts")
+            .tag(BROADCASTS)
+            .summary("The broadcasts you received: published to your municipality, for everyone or for your profession. Newest first.")
+            .door(Door::Signed(&[Action::ReceiveBroadcasts]))
+            .query::<BoardParams>()
+            .service(SERVICE, ep::RECEIVED_BROADCASTS, |_, q, _| {
+                Ok(ListBroadcasts {
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .reads_after()
+            .answers_page::<BroadcastView>(200, "newest first")
+            .into(),
+        Route::get("broadcast_submissions", "/api/v1/broadcasts/submissions")
+            .tag(BROADCASTS)
+            .summary("The submissions you follow: your own (a site, an association), or every one of your municipality (the coordination centre). Newest first.")
+            .door(FOLLOW)
+            .query::<BoardParams>()
+            .service(SERVICE, ep::BROADCAST_SUBMISSIONS, |_, q, _| {
+                Ok(ListBroadcasts {
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .reads_after()
+            .answers_page::<BroadcastView>(200, "newest first")
+            .into(),
+        Route::get("broadcast_history", "/api/v1/broadcasts/{broadcast_id}/history")
+            .tag(BROADCASTS)
+            .summary("A submission's history: each version submitted, each return with its reason, its publication. For its submitter and the centre.")
+            .door(FOLLOW)
+            .path::<BroadcastPath>()
+            .service(SERVICE, ep::BROADCAST_HISTORY, |p, _, _| {
+                Ok(ReadBroadcastHistory {
+                    broadcast_id: p.broadcast_id,
+                })
+            })
+            .reads_after()
+            .answers::<BroadcastHistory>(200, "first step first")
+            .problems(&[(404, "no such broadcast (or not one you follow)")])
+            .into(),
+        Route::post("review_broadcast", "/api/v1/broadcasts/{broadcast_id}/review")
+            .tag(BROADCASTS)
+            .summary("Publish a submission waiting for review, or return it with a reason: the coordination centre of its municipality.")
+            .door(Door::Signed(&[Action::ReviewAssociationPosts]))
+            .path::<BroadcastPath>()
+            .body::<ReviewBody>()
+            .service(SERVICE, ep::REVIEW_BROADCAST, |p, _, review| {
+                Ok(ReviewBroadcast {
+                    broadcast_id: p.broadcast_id,
+                    review,
+                })
+            })
+            .answers::<BroadcastAnswer>(200, "published or returned")
+            .problems(&[
+                (404, "no such broadcast (or not of your municipality)"),
+                (409, "not waiting for review"),
+                (422, "a return without a reason"),
+            ])
+            .into(),
+        Route::post("revise_broadcast", "/api/v1/broadcasts/{broadcast_id}/revisions")
+            .tag(BROADCASTS)
+            .summary("Revise and resubmit a returned submission: its submitter only. The earlier version stays in its history.")
+            .door(Door::Signed(&[Action::SubmitBroadcast]))
+            .path::<BroadcastPath>()
+            .body::<BroadcastRevision>()
+            .service(SERVICE, ep::REVISE_BROADCAST, |p, _, revision| {
+                Ok(ReviseBroadcast {
+                    broadcast_id: p.broadcast_id,
+                    revision,
+                })
+            })
+            .answers::<BroadcastAnswer>(201, "resubmitted")
+            .problems(&[
+                (404, "no such broadcast (or not yours)"),
+                (409, "not returned"),
+                (422, "no title or text, too long, or an unknown profession"),
+            ])
+            .into(),
     ]
 }
 

@@ -34,6 +34,7 @@ use crate::domain::post;
 use crate::projections::timeline;
 
 mod boards;
+mod broadcasts;
 
 /// The service: its stream, its database, and the bus to identity & consent.
 pub struct Messaging {
@@ -68,6 +69,12 @@ impl host::Service for Messaging {
             ep::READ_BOARD => self.read_board(ctx, incoming.json()?).await,
             ep::POST_TO_BOARD => self.post_to_board(ctx, incoming.json()?).await,
             ep::PIN_BOARD_POST => self.pin_board_post(ctx, incoming.json()?).await,
+            ep::SEND_BROADCAST => self.send_broadcast(ctx, incoming.json()?).await,
+            ep::REVIEW_BROADCAST => self.review_broadcast(ctx, incoming.json()?).await,
+            ep::REVISE_BROADCAST => self.revise_broadcast(ctx, incoming.json()?).await,
+            ep::RECEIVED_BROADCASTS => self.received_broadcasts(ctx, incoming.json()?).await,
+            ep::BROADCAST_SUBMISSIONS => self.broadcast_submissions(ctx, incoming.json()?).await,
+            ep::BROADCAST_HISTORY => self.broadcast_history(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -129,6 +136,39 @@ fn retraction_of(
         },
         reason,
     })
+}
+
+/// Someone as a view shows them: name, profession, site.
+fn view_of(a: &PostAuthor) -> PostAuthorView {
+    PostAuthorView {
+        member_id: a.member_id.clone(),
+        name: a.name.clone(),
+        profession: a.profession.clone(),
+        site_name: a.site_name.clone(),
+    }
+}
+
+/// A page's size as asked: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] if not said.
+fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        n @ 1..=MAX_PAGE => Ok(n),
+        _ => Err(Problem::invalid_field(
+            "/limit",
+            format!("a page holds 1 to {MAX_PAGE}"),
+        )),
+    }
+}
+
+/// Where a page starts: an id the previous page gave.
+fn after_id(after: Option<&str>) -> Result<Option<String>, Problem> {
+    match after.map(Uuid::try_parse) {
+        None => Ok(None),
+        Some(Ok(id)) => Ok(Some(id.to_string())),
+        Some(Err(_)) => Err(Problem::invalid_field(
+            "/after",
+            "an id from the previous page",
+        )),
+    }
 }
 
 /// A post's files as the team sees them, each with where to download it.
@@ -245,6 +285,18 @@ impl Messaging {
             .as_ref()
             .map(|c| c.member_id.clone())
             .unwrap_or_else(|| ctx.actor.clone())
+    }
+
+    /// The asking member as colleagues know them (identity answers).
+    async fn author(&self, ctx: &CallContext) -> Result<PostAuthor, Problem> {
+        let author: identity_api::colleagues::Author = self
+            .ask_identity(
+                ctx,
+                identity_api::colleagues::AUTHOR,
+                &identity_api::colleagues::WhoAsks::default(),
+            )
+            .await?;
+        Ok(author_of(author))
     }
 
     /// Asks identity & consent: decided, recorded, sealed or opened — or its refusal, as is.

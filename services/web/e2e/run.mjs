@@ -63,6 +63,7 @@ const nurse = await person("nurse");
 const secretariat = await person("secretariat");
 const outsider = await person("outsider");
 const auditor = await person("auditor");
+const centre = await person("centre");
 const patient = config.patient;
 
 try {
@@ -280,6 +281,28 @@ try {
     const pinned = page.getByRole("region", { name: "ピン留め" });
     await pinned.getByText("大雪のため、明日の訪問は午後からに変更します。").waitFor();
     await shoot(page, "board-pinned", ["phone", "pc"]);
+  });
+
+  await step("the coordination centre sends a broadcast to the municipality, and the nurse receives it", async () => {
+    const { page } = centre;
+    await signIn(page, config.accounts.centre);
+    await page.goto(`${base}/broadcasts`);
+    await page.getByRole("heading", { level: 1, name: "一斉配信", exact: true }).waitFor();
+    await page.getByRole("button", { name: "一斉配信を送る" }).click();
+    await page.getByLabel("件名").fill("年末年始の連絡体制");
+    await page.getByLabel("本文").fill("12月29日から1月3日は、センターの当番携帯（090-0000-0000）へご連絡ください。");
+    await page.getByRole("button", { name: "この内容で配信する" }).click();
+    const sent = page.getByRole("list", { name: "届いた一斉配信" }).getByRole("article").filter({ hasText: "年末年始の連絡体制" });
+    await sent.getByText("全員", { exact: true }).waitFor();
+    await page.getByRole("heading", { name: "申請された配信（確認）" }).waitFor();
+    await shoot(page, "broadcast-sent", ["phone", "pc"]);
+
+    const n = nurse.page;
+    await n.goto(`${base}/broadcasts`);
+    const received = n.getByRole("list", { name: "届いた一斉配信" }).getByRole("article").filter({ hasText: "年末年始の連絡体制" });
+    await received.getByText(/センターの当番携帯/).waitFor();
+    expect((await n.getByRole("button", { name: /一斉配信を/ }).count()) === 0, "a nurse neither sends nor submits");
+    await shoot(n, "broadcast-received", ["phone"]);
   });
 
   await step("a member off the team sees a clear refusal, not a blank page", async () => {

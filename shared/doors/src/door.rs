@@ -85,6 +85,8 @@ pub enum Object {
     Board,
     /// A post on the board in the same path.
     BoardPost,
+    /// A broadcast (一斉配信).
+    Broadcast,
     /// A file, by the SHA-256 of its content.
     File,
     /// A month (`YYYY-MM`): a period, not an object.
@@ -232,6 +234,7 @@ impl Object {
             Self::Post => "post",
             Self::Board => "board",
             Self::BoardPost => "board post",
+            Self::Broadcast => "broadcast",
             Self::File => "file",
             Self::Month => "month",
         }

@@ -47,6 +47,7 @@
 //! | `read_boards` | operator / members | — / own municipality |
 //! | `post_to_board`, `open_consultation` | members | own municipality |
 //! | `send_broadcast` | operator / coordination centre | — / own municipality |
+//! | `submit_broadcast` | site admin (a site, a professional association) | own municipality |
 //! | `receive_broadcasts` | every person but auditors, and broadcast recipients | — |
 //! | `read_indicators` | operator / secretariat, coordination centre | — / own municipality |
 //! | `subscribe_events` | integrators | own municipality |

@@ -258,6 +258,9 @@ closed_list! {
         PostToBoard = "post_to_board",
         /// Send a broadcast to every profession at once.
         SendBroadcast = "send_broadcast",
+        /// Submit a broadcast for the coordination centre to review (a site, a professional
+        /// association), and revise it when it comes back.
+        SubmitBroadcast = "submit_broadcast",
         /// Receive the coordination centre's broadcasts.
         ReceiveBroadcasts = "receive_broadcasts",
         /// Check and relay posts submitted by professional associations.
@@ -338,6 +341,7 @@ impl Action {
             | Self::ReadBoards
             | Self::PostToBoard
             | Self::SendBroadcast
+            | Self::SubmitBroadcast
             | Self::ReceiveBroadcasts
             | Self::ReviewAssociationPosts
             | Self::OpenConsultation

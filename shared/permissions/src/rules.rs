@@ -198,6 +198,7 @@ pub const RULES: &[Rule] = &[
     row(PostToBoard,                   MEMBERS,                 Any,           OWN_MUNICIPALITY),
     row(SendBroadcast,                 OPERATOR,                Any,           NO_TIE),
     row(SendBroadcast,                 CENTRE,                  Any,           OWN_MUNICIPALITY),
+    row(SubmitBroadcast,               SITE_ADMIN,              Any,           OWN_MUNICIPALITY),
     row(ReceiveBroadcasts,             BROADCAST_AUDIENCE,      Any,           NO_TIE),
     row(ReviewAssociationPosts,        CENTRE,                  Any,           OWN_MUNICIPALITY),
     row(OpenConsultation,              MEMBERS,                 Any,           OWN_MUNICIPALITY),

@@ -3,4 +3,5 @@
 //! decision's (asked of identity & consent).
 
 pub mod board;
+pub mod broadcast;
 pub mod post;

@@ -5,7 +5,6 @@
 
 use bus::{CallContext, Reply};
 use event_store::{ExpectedVersion, Visibility};
-use identity_api::colleagues::{AUTHOR, WhoAsks};
 use identity_api::organisations::{GetSite, SiteView};
 use messaging_api::aggregates;
 use messaging_api::boards::{
@@ -18,7 +17,7 @@ use permissions::Caller;
 use problem::Problem;
 use uuid::Uuid;
 
-use super::{DEFAULT_PAGE, MAX_PAGE, Messaging, author_of, db_problem, path_id};
+use super::{Messaging, after_id, db_problem, page_limit, path_id, view_of};
 use crate::domain::board::{self, Audience, Placed};
 use crate::projections::boards::SCHEMA;
 
@@ -58,15 +57,6 @@ fn stored(row: &tokio_postgres::Row) -> Stored {
             site_id: None,
             site_name: None,
         }),
-    }
-}
-
-fn view_of(a: &PostAuthor) -> PostAuthorView {
-    PostAuthorView {
-        member_id: a.member_id.clone(),
-        name: a.name.clone(),
-        profession: a.profession.clone(),
-        site_name: a.site_name.clone(),
     }
 }
 
@@ -135,35 +125,7 @@ fn post_view(row: &tokio_postgres::Row, me: &str) -> BoardPostView {
     }
 }
 
-fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
-    match limit.unwrap_or(DEFAULT_PAGE) {
-        n @ 1..=MAX_PAGE => Ok(n),
-        _ => Err(Problem::invalid_field(
-            "/limit",
-            format!("a page holds 1 to {MAX_PAGE}"),
-        )),
-    }
-}
-
-fn after_id(after: Option<&str>) -> Result<Option<String>, Problem> {
-    match after.map(Uuid::try_parse) {
-        None => Ok(None),
-        Some(Ok(id)) => Ok(Some(id.to_string())),
-        Some(Err(_)) => Err(Problem::invalid_field(
-            "/after",
-            "an id from the previous page",
-        )),
-    }
-}
-
 impl Messaging {
-    /// The asking member as colleagues know them (identity answers).
-    async fn author(&self, ctx: &CallContext) -> Result<PostAuthor, Problem> {
-        let author: identity_api::colleagues::Author =
-            self.ask_identity(ctx, AUTHOR, &WhoAsks::default()).await?;
-        Ok(author_of(author))
-    }
-
     /// The board, once the projection holds what was stored so far if it was not found at once.
     async fn board(&self, board_id: &str) -> Result<Option<Stored>, Problem> {
         let find = || async {

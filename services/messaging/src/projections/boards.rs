@@ -114,12 +114,15 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
               WHERE post_id = $1",
             params![post_id, pinned, env.occurred_at, sequence],
         ),
-        // The timeline's own projection keeps these.
+        // The timeline's and the broadcasts' own projections keep these.
         MessagingEvent::PostCreated { .. }
         | MessagingEvent::PostEdited { .. }
         | MessagingEvent::PostRetracted { .. }
         | MessagingEvent::PostRead { .. }
-        | MessagingEvent::PostAcknowledged { .. } => {}
+        | MessagingEvent::PostAcknowledged { .. }
+        | MessagingEvent::BroadcastSubmitted { .. }
+        | MessagingEvent::BroadcastReturned { .. }
+        | MessagingEvent::BroadcastPublished { .. } => {}
     }
     Ok(())
 }

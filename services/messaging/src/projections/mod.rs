@@ -1,4 +1,5 @@
 //! The messaging service's projections, in its own database.
 
 pub mod boards;
+pub mod broadcasts;
 pub mod timeline;

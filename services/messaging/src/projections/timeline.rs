@@ -245,10 +245,13 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 env.occurred_at
             ],
         ),
-        // The boards' own projection keeps these.
+        // The boards' and the broadcasts' own projections keep these.
         MessagingEvent::BoardOpened { .. }
         | MessagingEvent::BoardPostCreated { .. }
-        | MessagingEvent::BoardPostPinned { .. } => {}
+        | MessagingEvent::BoardPostPinned { .. }
+        | MessagingEvent::BroadcastSubmitted { .. }
+        | MessagingEvent::BroadcastReturned { .. }
+        | MessagingEvent::BroadcastPublished { .. } => {}
     }
     Ok(())
 }

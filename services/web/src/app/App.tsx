@@ -23,6 +23,7 @@ const ROUTES: [string, Screen][] = [
   ["/patients/:id", screen(() => import("../screens/patients/PatientPage"), (m) => m.PatientPage)],
   ["/boards", screen(() => import("../screens/boards/Boards"), (m) => m.Boards)],
   ["/boards/:id", screen(() => import("../screens/boards/BoardPage"), (m) => m.BoardPage)],
+  ["/broadcasts", screen(() => import("../screens/boards/Broadcasts"), (m) => m.Broadcasts)],
   ["/directory", screen(() => import("../screens/Pending"), (m) => m.Directory)],
   ["/calendar", screen(() => import("../screens/Pending"), (m) => m.Calendar)],
   ["/admin/organisations", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisations)],

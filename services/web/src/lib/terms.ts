@@ -146,6 +146,7 @@ export const RECORD_KINDS: Words<RecordKind> = {
   break_glass_ended: ["緊急アクセスの終了", "Break-glass ended"],
   document_attached: ["文書の添付", "Document attached"],
   post_written: ["タイムラインへの投稿", "Timeline post"],
+  broadcast_reviewed: ["一斉配信の確認（配信・差し戻し）", "Broadcast reviewed (published or returned)"],
   audit_read: ["監査ログの閲覧", "Audit log read"],
   permission_denied: ["権限による拒否", "Permission denied"],
 };

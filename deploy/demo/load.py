@@ -892,6 +892,36 @@ class BroadcastLoader:
         return done
 
 
+class ConsultationLoader:
+    """Consultations as a member asks the coordination centre: one whose subject the asker
+    already has is kept."""
+
+    def __init__(self, loader, sessions):
+        self.loader = loader
+        self.gw = loader.gw
+        self.sessions = sessions
+
+    def load(self):
+        done = []
+        for spec in self.loader.region.get("consultations", []):
+            by = spec["by"]
+            if not self.sessions.has(by):
+                print(f"consultation {spec['subject']}: SKIPPED: no credentials for {by}", flush=True)
+                continue
+            token = self.sessions.token(by)
+            label = f"consultation {spec['subject']}"
+            _, page = self.gw.expect(label, "GET", "/api/v1/consultations?limit=200", None, {200},
+                                     auth=token)
+            if any(c["subject"] == spec["subject"] for c in page.get("items", [])):
+                self.loader.done(label, False)
+            else:
+                body = {"subject": spec["subject"], "text": spec["text"]}
+                self.gw.expect(label, "POST", "/api/v1/consultations", body, {201}, auth=token)
+                self.loader.done(label, True)
+            done.append(spec["subject"])
+        return done
+
+
 def print_patients(patients, region, path):
     if not patients:
         return
@@ -1012,6 +1042,7 @@ def main():
             patients = PatientLoader(loader, sessions, patients_path).load()
             boards = BoardLoader(loader, sessions).load()
             broadcasts = BroadcastLoader(loader, sessions).load()
+            consultations = ConsultationLoader(loader, sessions).load()
         except Failed as e:
             print(e, file=sys.stderr)
             return 1
@@ -1030,6 +1061,8 @@ def main():
         print(f"boards: {'、'.join(boards)}")
     if broadcasts:
         print(f"broadcasts: {'、'.join(broadcasts)}")
+    if consultations:
+        print(f"consultations: {'、'.join(consultations)}")
     return 0
 
 

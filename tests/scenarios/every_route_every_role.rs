@@ -259,6 +259,13 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         "broadcast_history" => operator || (own && matches!(who, Coordinator | SiteAdmin)),
         "review_broadcast" => operator || who == Coordinator,
         "revise_broadcast" => operator || who == SiteAdmin,
+        // Consultations: members open them with their coordination centre; the service keeps
+        // each to its asker (the town's nurse) and the centre of its municipality.
+        "open_consultation" | "list_consultations" | "answer_consultation" => people,
+        "read_consultation" | "close_consultation" => {
+            operator || (own && matches!(who, Coordinator | Pro("nurse")))
+        }
+        "assign_consultation" => operator || who == Coordinator,
         // Files: members of the region upload; only holders download.
         "upload" => who.people(),
         "download" => own && who.at_nursing(),
@@ -283,6 +290,7 @@ struct Town {
     board: String,
     board_post: String,
     broadcast: String,
+    consultation: String,
     file: String,
     area: String,
     group: String,
@@ -312,6 +320,7 @@ impl Town {
             self.board.clone(),
             self.board_post.clone(),
             self.broadcast.clone(),
+            self.consultation.clone(),
             self.patient_form.name.clone(),
             self.patient_form.address.clone(),
             self.patient_form.insured_number.clone(),
@@ -638,6 +647,16 @@ async fn town(
     .await?;
     anyhow::ensure!(status == 201, "a broadcast: {submitted}");
     let broadcast = text(&submitted, "broadcast_id")?;
+    // The nurse's consultation with the coordination centre, about the patient.
+    let (status, opened) = send(
+        nurse
+            .request(p, Method::POST, "/api/v1/consultations")
+            .json(&json!({ "subject": format!("{prefix} 退院調整"), "text": "訪問看護の開始時期について",
+                           "patient_id": patient })),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "a consultation: {opened}");
+    let consultation = text(&opened, "consultation_id")?;
 
     let area = format!("{prefix}-area");
     let (status, body) = send(
@@ -667,6 +686,7 @@ async fn town(
         board,
         board_post,
         broadcast,
+        consultation,
         file,
         area,
         group,
@@ -736,6 +756,7 @@ impl World {
                 Object::Board => town.board.clone(),
                 Object::BoardPost => town.board_post.clone(),
                 Object::Broadcast => town.broadcast.clone(),
+                Object::Consultation => town.consultation.clone(),
                 Object::File => town.file.clone(),
                 Object::Month => "2026-10".to_owned(),
             };
@@ -1034,10 +1055,16 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "post_attachment",
         "read_board",
         "post_to_board",
+        "read_consultation",
+        "answer_consultation",
+        "close_consultation",
     ];
     Some(if REGION.contains(&operation) {
         None
-    } else if matches!(operation, "review_broadcast" | "broadcast_history") {
+    } else if matches!(
+        operation,
+        "review_broadcast" | "broadcast_history" | "assign_consultation"
+    ) {
         Some(Coordinator)
     } else if operation == "revise_broadcast" {
         Some(SiteAdmin)
@@ -1109,6 +1136,11 @@ impl World {
                 json!({ "decision": "return", "reason": "日付を確認してください" })
             }
             "revise_broadcast" => json!({ "title": "研修会（訂正）", "text": "1月16日 18時から" }),
+            "open_consultation" => json!({ "subject": "相談", "text": "夜間の連絡先について" }),
+            "answer_consultation" => json!({ "text": "承知しました" }),
+            "assign_consultation" => {
+                json!({ "member_id": town.member(Who::Coordinator).id() })
+            }
             _ => return None,
         })
     }
@@ -1144,6 +1176,7 @@ impl World {
             Object::Board => town.board.clone(),
             Object::BoardPost => town.board_post.clone(),
             Object::Broadcast => town.broadcast.clone(),
+            Object::Consultation => town.consultation.clone(),
             Object::File => town.file.clone(),
             Object::Month => "2026-10".to_owned(),
         }
@@ -1609,6 +1642,14 @@ async fn no_write_route_lets_a_caller_set_what_is_not_theirs_to_set() -> anyhow:
             Method::POST,
             "/api/v1/patients".into(),
             patient.body(None),
+        ),
+        (
+            "assign_consultation",
+            "member_id",
+            i.member(Who::Coordinator),
+            Method::POST,
+            format!("/api/v1/consultations/{}/assignment", i.consultation),
+            json!({ "member_id": nurse_y }),
         ),
         (
             "send_broadcast",

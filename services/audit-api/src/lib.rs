@@ -230,6 +230,9 @@ pub enum RecordKind {
     /// The coordination centre published a broadcast, or returned one with a reason (the
     /// record names which: `BroadcastPublished`, `BroadcastReturned`).
     BroadcastReviewed,
+    /// A member opened a consultation with the coordination centre, or the centre assigned
+    /// one (`ConsultationOpened`, `ConsultationAssigned`).
+    ConsultationChange,
     /// Someone read the audit log.
     AuditRead,
     /// The permission rules refused a request (patient reads refused are `PatientAccess`).
@@ -258,13 +261,14 @@ impl RecordKind {
             Self::DocumentAttached => "document_attached",
             Self::PostWritten => "post_written",
             Self::BroadcastReviewed => "broadcast_reviewed",
+            Self::ConsultationChange => "consultation_change",
             Self::AuditRead => "audit_read",
             Self::PermissionDenied => "permission_denied",
         }
     }
 
     /// Every kind.
-    pub const ALL: [RecordKind; 20] = [
+    pub const ALL: [RecordKind; 21] = [
         Self::PatientAccess,
         Self::SignIn,
         Self::SignInFailed,
@@ -283,6 +287,7 @@ impl RecordKind {
         Self::DocumentAttached,
         Self::PostWritten,
         Self::BroadcastReviewed,
+        Self::ConsultationChange,
         Self::AuditRead,
         Self::PermissionDenied,
     ];

@@ -45,7 +45,7 @@ pub struct RecordParams {
     pub municipality: Option<String>,
     /// Kinds, comma-separated: `patient_access`, `sign_in_failed`, `permission_denied`, `break_glass_opened`, …
     #[param(
-        pattern = "^(patient_access|sign_in|sign_in_failed|locked_out|second_factor_enrolled|credentials_reset|member_change|session_revoked|security_change|site_change|patient_change|consent_change|team_change|break_glass_opened|break_glass_ended|document_attached|post_written|broadcast_reviewed|audit_read|permission_denied)(,(patient_access|sign_in|sign_in_failed|locked_out|second_factor_enrolled|credentials_reset|member_change|session_revoked|security_change|site_change|patient_change|consent_change|team_change|break_glass_opened|break_glass_ended|document_attached|post_written|broadcast_reviewed|audit_read|permission_denied))*$"
+        pattern = "^(patient_access|sign_in|sign_in_failed|locked_out|second_factor_enrolled|credentials_reset|member_change|session_revoked|security_change|site_change|patient_change|consent_change|team_change|break_glass_opened|break_glass_ended|document_attached|post_written|broadcast_reviewed|consultation_change|audit_read|permission_denied)(,(patient_access|sign_in|sign_in_failed|locked_out|second_factor_enrolled|credentials_reset|member_change|session_revoked|security_change|site_change|patient_change|consent_change|team_change|break_glass_opened|break_glass_ended|document_attached|post_written|broadcast_reviewed|consultation_change|audit_read|permission_denied))*$"
     )]
     pub kind: Option<String>,
     /// `allowed`, `denied`, `succeeded` or `failed`.

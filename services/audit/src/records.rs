@@ -83,6 +83,7 @@ pub fn kind_of(event_type: &str) -> Option<RecordKind> {
         "DocumentAttached" => DocumentAttached,
         "PostCreated" | "PostEdited" | "PostRetracted" => PostWritten,
         "BroadcastPublished" | "BroadcastReturned" => BroadcastReviewed,
+        "ConsultationOpened" | "ConsultationAssigned" => ConsultationChange,
         _ => return None,
     })
 }

@@ -23,6 +23,7 @@ pub fn what(item: &str) -> String {
         Some(("post", _)) => "チームへの投稿".to_owned(),
         Some(("document", _)) => "文書".to_owned(),
         Some(("file", _)) => "添付ファイル".to_owned(),
+        Some(("consultation", _)) => "センターへの相談".to_owned(),
         _ => item.to_owned(),
     }
 }
@@ -148,6 +149,7 @@ mod tests {
         assert_eq!(roles(&["municipal_secretariat".into()]), "市町村の事務局");
         assert_eq!(what("post:01a2"), "チームへの投稿");
         assert_eq!(what(&format!("file:{}", "ab".repeat(32))), "添付ファイル");
+        assert_eq!(what("consultation:01a2"), "センターへの相談");
         assert_eq!(what("care_records"), "経過・介護記録");
     }
 }

@@ -126,7 +126,7 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
             {
                 let widened = pattern.replace(
                     "document_attached|audit_read",
-                    "document_attached|post_written|broadcast_reviewed|audit_read",
+                    "document_attached|post_written|broadcast_reviewed|consultation_change|audit_read",
                 );
                 p["schema"]["pattern"] = json!(widened);
             }
@@ -232,10 +232,18 @@ const ADDED: &[(&str, &str)] = &[
     ("/api/v1/broadcasts/{broadcast_id}/history", "head"),
     ("/api/v1/broadcasts/{broadcast_id}/review", "post"),
     ("/api/v1/broadcasts/{broadcast_id}/revisions", "post"),
+    ("/api/v1/consultations", "get"),
+    ("/api/v1/consultations", "head"),
+    ("/api/v1/consultations", "post"),
+    ("/api/v1/consultations/{consultation_id}", "get"),
+    ("/api/v1/consultations/{consultation_id}", "head"),
+    ("/api/v1/consultations/{consultation_id}/messages", "post"),
+    ("/api/v1/consultations/{consultation_id}/assignment", "post"),
+    ("/api/v1/consultations/{consultation_id}/closure", "post"),
 ];
 
 /// Tags added since, with their services.
-const ADDED_TAGS: &[&str] = &["timeline", "boards", "broadcasts"];
+const ADDED_TAGS: &[&str] = &["timeline", "boards", "broadcasts", "consultations"];
 
 /// Fourth difference: changed since, for the browser's refresh cookie. These keep every
 /// answer and parameter they had, and may say and answer more (the cookie header, its 403,
@@ -295,6 +303,15 @@ const ADDED_SCHEMAS: &[&str] = &[
     "Page_BroadcastView",
     "ReviewBody",
     "ReviewDecision",
+    "AssignmentBody",
+    "ConsultationAnswer",
+    "ConsultationMessageBody",
+    "ConsultationMessageView",
+    "ConsultationPatient",
+    "ConsultationSummary",
+    "ConsultationView",
+    "NewConsultation",
+    "Page_ConsultationSummary",
     // Issue 30: the audit log names people and places.
     "NameView",
 ];
@@ -406,6 +423,7 @@ fn meant_in_schemas(before: &mut Value) {
     {
         kinds.insert(at + 1, json!("post_written"));
         kinds.insert(at + 2, json!("broadcast_reviewed"));
+        kinds.insert(at + 3, json!("consultation_change"));
     }
     // An inclusion proof carries the record's bytes only to those who read records whole.
     let proof = &mut before["components"]["schemas"]["InclusionProof"];

@@ -133,6 +133,20 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         "POST /api/v1/broadcasts/{broadcast_id}/revisions" => {
             Some(matches!(row.door, Door::Signed(actions) if actions == [Action::SubmitBroadcast]))
         }
+        // Consultations: opened by members, answered by the coordination centre; the service
+        // keeps each to its asker and the centre of its municipality.
+        "POST /api/v1/consultations" => {
+            Some(matches!(row.door, Door::Signed(actions) if actions == [Action::OpenConsultation]))
+        }
+        "GET /api/v1/consultations"
+        | "GET /api/v1/consultations/{consultation_id}"
+        | "POST /api/v1/consultations/{consultation_id}/messages"
+        | "POST /api/v1/consultations/{consultation_id}/closure" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::OpenConsultation, Action::AnswerConsultation]),
+        ),
+        "POST /api/v1/consultations/{consultation_id}/assignment" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::AnswerConsultation]),
+        ),
         "POST /api/v1/boards/{board_id}/posts" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::PostToBoard, Action::PostToRegionBoard]),
         ),

@@ -16,3 +16,15 @@ pub struct WhoAsks {
     #[serde(default)]
     pub site: Option<String>,
 }
+
+/// Endpoint: [`CentreStaff`] → [`Author`]: a member of the asker's coordination centre (an
+/// active member of the asker's municipality holding `coordination_centre_staff`), by name;
+/// anyone else answers 404, as a member nobody has.
+pub const CENTRE_STAFF: &str = "centre_staff";
+
+/// The member asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentreStaff {
+    pub member_id: String,
+}

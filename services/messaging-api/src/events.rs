@@ -155,6 +155,35 @@ pub enum MessagingEvent {
         professions: Vec<String>,
         by: PostAuthor,
     },
+    /// A member opened a consultation with their municipality's coordination centre.
+    ConsultationOpened {
+        consultation_id: String,
+        municipality: String,
+        subject: String,
+        text: String,
+        /// The patient it names, if any (the asker's access to them was decided and recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        patient_id: Option<String>,
+        by: PostAuthor,
+    },
+    /// The asker or the centre wrote in a consultation.
+    ConsultationAnswered {
+        consultation_id: String,
+        text: String,
+        by: PostAuthor,
+        from_centre: bool,
+    },
+    /// The centre assigned a consultation to one of its staff.
+    ConsultationAssigned {
+        consultation_id: String,
+        assignee: PostAuthor,
+        by: PostAuthor,
+    },
+    /// The asker or the centre closed a consultation.
+    ConsultationClosed {
+        consultation_id: String,
+        by: PostAuthor,
+    },
     /// A board's manager pinned a post to its top, or unpinned it.
     BoardPostPinned {
         post_id: String,
@@ -186,6 +215,10 @@ const VERSIONS: &[(&str, u32)] = &[
     ("BroadcastSubmitted", 1),
     ("BroadcastReturned", 1),
     ("BroadcastPublished", 1),
+    ("ConsultationOpened", 1),
+    ("ConsultationAnswered", 1),
+    ("ConsultationAssigned", 1),
+    ("ConsultationClosed", 1),
 ];
 
 impl EventContract for MessagingEvent {
@@ -202,6 +235,10 @@ impl EventContract for MessagingEvent {
             Self::BroadcastSubmitted { .. } => "BroadcastSubmitted",
             Self::BroadcastReturned { .. } => "BroadcastReturned",
             Self::BroadcastPublished { .. } => "BroadcastPublished",
+            Self::ConsultationOpened { .. } => "ConsultationOpened",
+            Self::ConsultationAnswered { .. } => "ConsultationAnswered",
+            Self::ConsultationAssigned { .. } => "ConsultationAssigned",
+            Self::ConsultationClosed { .. } => "ConsultationClosed",
         }
     }
 

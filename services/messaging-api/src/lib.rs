@@ -7,10 +7,12 @@
 //! when they can. A post's text is the patient's personal data: sealed with the patient's
 //! own key, so erasing the patient shreds it. The boards (`boards`): notices for a
 //! municipality or the region; the broadcasts (`broadcasts`), reviewed by the coordination
-//! centre: never patient data.
+//! centre: never patient data. The consultations (`consultations`): one member and the
+//! centre, a patient named only through the access decision.
 
 pub mod boards;
 pub mod broadcasts;
+pub mod consultations;
 pub mod events;
 pub mod routes;
 pub mod timeline;
@@ -37,6 +39,8 @@ pub mod aggregates {
     pub const BOARD_POST: &str = "board_post";
     /// A broadcast, identified by a UUIDv7: submitted, returned, resubmitted, published.
     pub const BROADCAST: &str = "broadcast";
+    /// A consultation, identified by a UUIDv7: opened, answered, assigned, closed.
+    pub const CONSULTATION: &str = "consultation";
 }
 
 /// Endpoint names on the bus.
@@ -89,8 +93,27 @@ pub mod endpoints {
     /// Query: a submission's history ([`crate::broadcasts::ReadBroadcastHistory`]).
     pub const BROADCAST_HISTORY: &str = "broadcast_history";
 
+    /// Command: open a consultation ([`crate::consultations::NewConsultation`]).
+    pub const OPEN_CONSULTATION: &str = "open_consultation";
+    /// Query: the consultations the caller follows ([`crate::consultations::ListConsultations`]).
+    pub const LIST_CONSULTATIONS: &str = "list_consultations";
+    /// Query: one consultation with its messages ([`crate::consultations::ConsultationRef`]).
+    pub const READ_CONSULTATION: &str = "read_consultation";
+    /// Command: write in a consultation ([`crate::consultations::WriteInConsultation`]).
+    pub const ANSWER_CONSULTATION: &str = "answer_consultation";
+    /// Command: assign a consultation ([`crate::consultations::AssignConsultation`]).
+    pub const ASSIGN_CONSULTATION: &str = "assign_consultation";
+    /// Command: close a consultation ([`crate::consultations::ConsultationRef`]).
+    pub const CLOSE_CONSULTATION: &str = "close_consultation";
+
     /// Every endpoint the service answers.
     pub const ALL: &[&str] = &[
+        OPEN_CONSULTATION,
+        LIST_CONSULTATIONS,
+        READ_CONSULTATION,
+        ANSWER_CONSULTATION,
+        ASSIGN_CONSULTATION,
+        CLOSE_CONSULTATION,
         SEND_BROADCAST,
         REVIEW_BROADCAST,
         REVISE_BROADCAST,

@@ -8,12 +8,27 @@ use utoipa::IntoParams;
 use crate::SERVICE;
 use crate::boards::*;
 use crate::broadcasts::*;
+use crate::consultations::*;
 use crate::endpoints as ep;
 use crate::timeline::*;
 
 const TAG: &str = "timeline";
 const BOARDS: &str = "boards";
 const BROADCASTS: &str = "broadcasts";
+const CONSULTATIONS: &str = "consultations";
+
+/// A consultation in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ConsultationPath {
+    /// The consultation's id (a UUID).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub consultation_id: String,
+}
+
+impl PathIds for ConsultationPath {
+    const IDS: &'static [PathId] = &[PathId::new("consultation_id", Object::Consultation)];
+}
 
 /// A broadcast in the path.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -183,6 +198,10 @@ pub fn api() -> doors::Api {
             description: "Broadcasts (一斉配信): the coordination centre sends to every member of its municipality or to chosen professions, broadcast-only members included; sites and associations submit for its review. Never patient data",
         },
         doors::Tag {
+            name: CONSULTATIONS,
+            description: "Consultations (相談): one member and the coordination centre of their municipality; any of its staff answers, one may be assigned; open until closed",
+        },
+        doors::Tag {
             name: BOARDS,
             description: "Boards (掲示板): notices for a municipality or the region — announcements, emergency notices, road closures, questions — for everyone or chosen professions or sites. Never patient data",
         },
@@ -197,6 +216,7 @@ fn routes() -> Vec<Declared> {
     let mut routes = timeline_routes();
     routes.extend(board_routes());
     routes.extend(broadcast_routes());
+    routes.extend(consultation_routes());
     routes
 }
 
@@ -403,6 +423,121 @@ fn broadcast_routes() -> Vec<Declared> {
                 (422, "no title or text, too long, or an unknown profession"),
             ])
             .into(),
+    ]
+}
+
+fn consultation_routes() -> Vec<Declared> {
+    const EITHER: Door = Door::Signed(&[Action::OpenConsultation, Action::AnswerConsultation]);
+    vec![
+        Route::post("open_consultation", "/api/v1/consultations")
+            .tag(CONSULTATIONS)
+            .summary("Ask the coordination centre of your municipality, one to one. A patient named must be one you may read (decided and recorded).")
+            .door(Door::Signed(&[Action::OpenConsultation]))
+            .body::<NewConsultation>()
+            .body_ids(const {
+                &[doors::BodyId::held_by(
+                    "/patient_id",
+                    Object::Patient,
+                    "a patient the asker may read, as the one access decision (in the service) says",
+                )]
+            })
+            .service(SERVICE, ep::OPEN_CONSULTATION, |_, _, c| Ok(c))
+            .answers::<ConsultationAnswer>(201, "opened")
+            .problems(&[
+                (403, "the patient's consent or team does not let you name them (recorded)"),
+                (404, "no such patient"),
+                (422, "no subject or question, or too long"),
+            ])
+            .into(),
+        Route::get("list_consultations", "/api/v1/consultations")
+            .tag(CONSULTATIONS)
+            .summary("Your consultations; for the coordination centre, every one of its municipality. Newest first.")
+            .door(EITHER)
+            .query::<BoardParams>()
+            .service(SERVICE, ep::LIST_CONSULTATIONS, |_, q, _| {
+                Ok(ListConsultations {
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .reads_after()
+            .answers_page::<ConsultationSummary>(200, "newest first")
+            .into(),
+        Route::get("read_consultation", "/api/v1/consultations/{consultation_id}")
+            .tag(CONSULTATIONS)
+            .summary("A consultation and its messages: for its asker and the centre. A patient it names is shown by name only where your access decision allows (recorded).")
+            .door(EITHER)
+            .path::<ConsultationPath>()
+            .service(SERVICE, ep::READ_CONSULTATION, |p, _, _| {
+                Ok(ConsultationRef {
+                    consultation_id: p.consultation_id,
+                })
+            })
+            .reads_after()
+            .answers::<ConsultationView>(200, "the consultation")
+            .problems(&[(404, "no such consultation (or not yours)")])
+            .into(),
+        Route::post(
+            "answer_consultation",
+            "/api/v1/consultations/{consultation_id}/messages",
+        )
+        .tag(CONSULTATIONS)
+        .summary("Write in an open consultation: its asker, or any of the centre's staff.")
+        .door(EITHER)
+        .path::<ConsultationPath>()
+        .body::<ConsultationMessageBody>()
+        .service(SERVICE, ep::ANSWER_CONSULTATION, |p, _, b| {
+            Ok(WriteInConsultation {
+                consultation_id: p.consultation_id,
+                text: b.text,
+            })
+        })
+        .answers::<ConsultationAnswer>(201, "written")
+        .problems(&[
+            (404, "no such consultation (or not yours)"),
+            (409, "closed"),
+            (422, "an empty or too long message"),
+        ])
+        .into(),
+        Route::post(
+            "assign_consultation",
+            "/api/v1/consultations/{consultation_id}/assignment",
+        )
+        .tag(CONSULTATIONS)
+        .summary("Assign a consultation to one of the coordination centre's staff: the centre.")
+        .door(Door::Signed(&[Action::AnswerConsultation]))
+        .path::<ConsultationPath>()
+        .body::<AssignmentBody>()
+        .body_ids(const { &[doors::BodyId::own("/member_id", Object::Member)] })
+        .service(SERVICE, ep::ASSIGN_CONSULTATION, |p, _, b| {
+            Ok(AssignConsultation {
+                consultation_id: p.consultation_id,
+                member_id: b.member_id,
+            })
+        })
+        .answers::<ConsultationAnswer>(200, "assigned")
+        .problems(&[
+            (404, "no such consultation (or not of your municipality)"),
+            (409, "closed"),
+            (422, "not a member of the centre (`/member_id`)"),
+        ])
+        .into(),
+        Route::post(
+            "close_consultation",
+            "/api/v1/consultations/{consultation_id}/closure",
+        )
+        .tag(CONSULTATIONS)
+        .summary("Close a consultation: its asker or the centre. Closing it again changes nothing.")
+        .door(EITHER)
+        .path::<ConsultationPath>()
+        .service(SERVICE, ep::CLOSE_CONSULTATION, |p, _, _| {
+            Ok(ConsultationRef {
+                consultation_id: p.consultation_id,
+            })
+        })
+        .answers::<ConsultationAnswer>(200, "closed")
+        .problems(&[(404, "no such consultation (or not yours)")])
+        .into(),
     ]
 }
 

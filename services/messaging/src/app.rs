@@ -11,6 +11,7 @@ use projection_runner::ProjectionRunner;
 use crate::handlers::Messaging;
 use crate::projections::boards::{self, Boards};
 use crate::projections::broadcasts::{self, Broadcasts};
+use crate::projections::consultations::{self, Consultations};
 use crate::projections::timeline::{self, Timeline};
 use crate::settings::Settings;
 
@@ -31,14 +32,17 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     ProjectionRunner::new(Arc::new(Boards), pool.clone(), store.clone())
         .migrate()
         .await?;
-    ProjectionRunner::new(Arc::new(Broadcasts), pool, store)
+    ProjectionRunner::new(Arc::new(Broadcasts), pool.clone(), store.clone())
+        .migrate()
+        .await?;
+    ProjectionRunner::new(Arc::new(Consultations), pool, store)
         .migrate()
         .await?;
     tracing::info!("migrations applied");
     Ok(())
 }
 
-/// Rebuilds the timeline, the boards and the broadcasts from sequence 0 beside the live ones, compares,
+/// Rebuilds the timeline, the boards, the broadcasts and the consultations from sequence 0 beside the live ones, compares,
 /// swaps when asked.
 pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
     let client = settings.nats.connect("tsunagu-messaging-rebuild").await?;
@@ -46,7 +50,8 @@ pub async fn rebuild(settings: &Settings, swap: bool) -> anyhow::Result<()> {
     let pool = pool(&settings.database_url)?;
     host::rebuild(Timeline, timeline::SCHEMA, &pool, &store, swap).await?;
     host::rebuild(Boards, boards::SCHEMA, &pool, &store, swap).await?;
-    host::rebuild(Broadcasts, broadcasts::SCHEMA, &pool, &store, swap).await
+    host::rebuild(Broadcasts, broadcasts::SCHEMA, &pool, &store, swap).await?;
+    host::rebuild(Consultations, consultations::SCHEMA, &pool, &store, swap).await
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -74,10 +79,17 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         .migrate()
         .await
         .context("migrating the broadcasts")?;
+    let consultation_runner =
+        ProjectionRunner::new(Arc::new(Consultations), pool.clone(), store.clone());
+    consultation_runner
+        .migrate()
+        .await
+        .context("migrating the consultations")?;
     let mut host = host::Host::new();
     host.project(runner);
     host.project(board_runner);
     host.project(broadcast_runner);
+    host.project(consultation_runner);
     let files = blob_store::BlobStore::open(
         async_nats::jetstream::new(client.clone()),
         &format!("{}_files", settings.nats.namespace),
@@ -104,7 +116,7 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         spec: ServiceSpec {
             name: messaging_api::SERVICE,
             version: env!("CARGO_PKG_VERSION"),
-            description: "team messaging: patients' timelines, decided and sealed through identity & consent; boards; broadcasts",
+            description: "team messaging: patients' timelines, decided and sealed through identity & consent; boards; broadcasts; consultations",
             namespace: settings.nats.namespace.clone(),
             concurrency: 64,
         },

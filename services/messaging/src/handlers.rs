@@ -35,6 +35,7 @@ use crate::projections::timeline;
 
 mod boards;
 mod broadcasts;
+mod consultations;
 
 /// The service: its stream, its database, and the bus to identity & consent.
 pub struct Messaging {
@@ -75,6 +76,12 @@ impl host::Service for Messaging {
             ep::RECEIVED_BROADCASTS => self.received_broadcasts(ctx, incoming.json()?).await,
             ep::BROADCAST_SUBMISSIONS => self.broadcast_submissions(ctx, incoming.json()?).await,
             ep::BROADCAST_HISTORY => self.broadcast_history(ctx, incoming.json()?).await,
+            ep::OPEN_CONSULTATION => self.open_consultation(ctx, incoming.json()?).await,
+            ep::LIST_CONSULTATIONS => self.list_consultations(ctx, incoming.json()?).await,
+            ep::READ_CONSULTATION => self.read_consultation(ctx, incoming.json()?).await,
+            ep::ANSWER_CONSULTATION => self.answer_consultation(ctx, incoming.json()?).await,
+            ep::ASSIGN_CONSULTATION => self.assign_consultation(ctx, incoming.json()?).await,
+            ep::CLOSE_CONSULTATION => self.close_consultation(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }

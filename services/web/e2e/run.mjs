@@ -305,6 +305,36 @@ try {
     await shoot(n, "broadcast-received", ["phone"]);
   });
 
+  await step("the nurse asks the coordination centre about her patient; the centre answers and takes it on", async () => {
+    const n = nurse.page;
+    await n.goto(`${base}/consultations`);
+    await n.getByRole("heading", { level: 1, name: "センターへの相談", exact: true }).waitFor();
+    await n.getByRole("button", { name: "相談する" }).click();
+    await n.getByLabel("件名").fill("退院後の訪問開始日の調整");
+    await n.getByLabel("相談の内容").fill("来週退院予定です。開始日を病院と調整していただけますか。");
+    await n.getByLabel("関係する患者さん（任意）").selectOption({ label: patient.name });
+    await n.getByRole("button", { name: "送信する" }).click();
+    const card = n.getByRole("link").filter({ hasText: "退院後の訪問開始日の調整" });
+    await card.getByText("受付中").waitFor();
+    await shoot(n, "consultations", ["phone"]);
+
+    const { page } = centre;
+    await page.goto(`${base}/consultations`);
+    await page.getByRole("link").filter({ hasText: "退院後の訪問開始日の調整" }).click();
+    await page.getByText("来週退院予定です。").waitFor();
+    await page.getByText(/お名前は表示されません/).waitFor();
+    await page.getByLabel("返信").fill("病院の地域連携室に確認し、折り返しご連絡します。");
+    await page.getByRole("button", { name: "送信する" }).click();
+    await page.getByText("病院の地域連携室に確認し").waitFor();
+    await page.getByRole("button", { name: "担当する" }).click();
+    await page.getByText(/^担当：/).waitFor();
+    await shoot(page, "consultation-answered", ["phone", "pc"]);
+
+    await card.click();
+    await n.getByText(`対象の患者さん：${patient.name}`).waitFor();
+    await n.getByText("病院の地域連携室に確認し").waitFor();
+  });
+
   await step("a member off the team sees a clear refusal, not a blank page", async () => {
     const { page } = outsider;
     await signIn(page, config.accounts.outsider);

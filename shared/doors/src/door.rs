@@ -87,6 +87,8 @@ pub enum Object {
     BoardPost,
     /// A broadcast (一斉配信).
     Broadcast,
+    /// A consultation with the coordination centre (相談).
+    Consultation,
     /// A file, by the SHA-256 of its content.
     File,
     /// A month (`YYYY-MM`): a period, not an object.
@@ -235,6 +237,7 @@ impl Object {
             Self::Board => "board",
             Self::BoardPost => "board post",
             Self::Broadcast => "broadcast",
+            Self::Consultation => "consultation",
             Self::File => "file",
             Self::Month => "month",
         }

@@ -82,6 +82,7 @@ pub const ENDPOINTS: &[&str] = &[
     identity_api::patient_access::PATIENT_ACCESS,
     identity_api::patient_access::SEARCH_TERMS,
     identity_api::colleagues::AUTHOR,
+    identity_api::colleagues::CENTRE_STAFF,
 ];
 
 /// Who asks.
@@ -1609,6 +1610,9 @@ impl Identity {
                 self.search_terms(ctx, incoming.json()?).await
             }
             identity_api::colleagues::AUTHOR => self.who_asks(ctx, incoming.json()?).await,
+            identity_api::colleagues::CENTRE_STAFF => {
+                self.centre_staff(ctx, incoming.json()?).await
+            }
             ep::LIST_MUNICIPALITY_PATIENTS => {
                 self.list_municipality_patients(ctx, incoming.json()?).await
             }

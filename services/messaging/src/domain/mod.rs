@@ -4,4 +4,5 @@
 
 pub mod board;
 pub mod broadcast;
+pub mod consultation;
 pub mod post;

@@ -122,7 +122,11 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
         | MessagingEvent::PostAcknowledged { .. }
         | MessagingEvent::BroadcastSubmitted { .. }
         | MessagingEvent::BroadcastReturned { .. }
-        | MessagingEvent::BroadcastPublished { .. } => {}
+        | MessagingEvent::BroadcastPublished { .. }
+        | MessagingEvent::ConsultationOpened { .. }
+        | MessagingEvent::ConsultationAnswered { .. }
+        | MessagingEvent::ConsultationAssigned { .. }
+        | MessagingEvent::ConsultationClosed { .. } => {}
     }
     Ok(())
 }

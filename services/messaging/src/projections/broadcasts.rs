@@ -228,7 +228,11 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
         | MessagingEvent::PostAcknowledged { .. }
         | MessagingEvent::BoardOpened { .. }
         | MessagingEvent::BoardPostCreated { .. }
-        | MessagingEvent::BoardPostPinned { .. } => {}
+        | MessagingEvent::BoardPostPinned { .. }
+        | MessagingEvent::ConsultationOpened { .. }
+        | MessagingEvent::ConsultationAnswered { .. }
+        | MessagingEvent::ConsultationAssigned { .. }
+        | MessagingEvent::ConsultationClosed { .. } => {}
     }
     Ok(())
 }

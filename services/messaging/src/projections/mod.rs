@@ -2,4 +2,5 @@
 
 pub mod boards;
 pub mod broadcasts;
+pub mod consultations;
 pub mod timeline;

@@ -251,7 +251,11 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
         | MessagingEvent::BoardPostPinned { .. }
         | MessagingEvent::BroadcastSubmitted { .. }
         | MessagingEvent::BroadcastReturned { .. }
-        | MessagingEvent::BroadcastPublished { .. } => {}
+        | MessagingEvent::BroadcastPublished { .. }
+        | MessagingEvent::ConsultationOpened { .. }
+        | MessagingEvent::ConsultationAnswered { .. }
+        | MessagingEvent::ConsultationAssigned { .. }
+        | MessagingEvent::ConsultationClosed { .. } => {}
     }
     Ok(())
 }

@@ -24,6 +24,8 @@ const ROUTES: [string, Screen][] = [
   ["/boards", screen(() => import("../screens/boards/Boards"), (m) => m.Boards)],
   ["/boards/:id", screen(() => import("../screens/boards/BoardPage"), (m) => m.BoardPage)],
   ["/broadcasts", screen(() => import("../screens/boards/Broadcasts"), (m) => m.Broadcasts)],
+  ["/consultations", screen(() => import("../screens/boards/Consultations"), (m) => m.Consultations)],
+  ["/consultations/:id", screen(() => import("../screens/boards/Consultations"), (m) => m.ConsultationPage)],
   ["/directory", screen(() => import("../screens/Pending"), (m) => m.Directory)],
   ["/calendar", screen(() => import("../screens/Pending"), (m) => m.Calendar)],
   ["/admin/organisations", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisations)],

@@ -31,6 +31,7 @@ export function whatInWords(what: string, lang: Lang): string {
   if (what.startsWith("document:")) return lang === "ja" ? "文書" : "a document";
   if (what.startsWith("post:")) return lang === "ja" ? "チームへの投稿" : "a post to the team";
   if (what.startsWith("file:")) return lang === "ja" ? "添付ファイル" : "an attached file";
+  if (what.startsWith("consultation:")) return lang === "ja" ? "センターへの相談" : "a consultation with the centre";
   if (what === "timeline") return lang === "ja" ? "タイムライン" : "the timeline";
   return word(CATEGORIES, what, lang);
 }

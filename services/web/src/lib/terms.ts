@@ -147,6 +147,7 @@ export const RECORD_KINDS: Words<RecordKind> = {
   document_attached: ["文書の添付", "Document attached"],
   post_written: ["タイムラインへの投稿", "Timeline post"],
   broadcast_reviewed: ["一斉配信の確認（配信・差し戻し）", "Broadcast reviewed (published or returned)"],
+  consultation_change: ["相談（受付・担当の割り当て）", "Consultation opened or assigned"],
   audit_read: ["監査ログの閲覧", "Audit log read"],
   permission_denied: ["権限による拒否", "Permission denied"],
 };

@@ -14,6 +14,7 @@ const PATHS = {
   alert: "M12 3 2 20h20zM12 10v4M12 17v.5",
   gear: "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M4.9 19.1 7 17M17 7l2.1-2.1",
   menu: "M3 6h18M3 12h18M3 18h18",
+  chat: "M4 5h16v11H9l-5 4zM8 9h8M8 12h5",
   megaphone: "M3 10v4h4l9 5V5l-9 5H3zM19 9a4 4 0 0 1 0 6",
 } as const;
 

@@ -242,6 +242,45 @@ impl Identity {
         Ok(Reply::value(self.author(&asker, site).await?))
     }
 
+    /// A member of the asker's coordination centre, by name (for an assignment).
+    pub(super) async fn centre_staff(
+        &self,
+        ctx: &CallContext,
+        q: identity_api::colleagues::CentreStaff,
+    ) -> Result<Reply, Problem> {
+        let municipality = match asker(ctx)? {
+            Asker::Member(caller) => caller.municipality.clone(),
+            Asker::Bootstrap => None,
+        };
+        let no_such = || Problem::not_found("no member of your coordination centre has this id");
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|_| Problem::unavailable("the database is unavailable"))?;
+        let row = client
+            .query_opt(
+                "SELECT m.name, m.profession, m.sites[1], s.name
+                   FROM register.members m
+                   LEFT JOIN register.sites s ON s.site_id = m.sites[1]
+                  WHERE m.member_id = $1 AND m.status = 'active'
+                    AND 'coordination_centre_staff' = ANY(m.roles)
+                    AND ($2::text IS NULL OR m.municipality = $2)",
+                &[&q.member_id, &municipality],
+            )
+            .await
+            .map_err(db_problem)?
+            .ok_or_else(no_such)?;
+        let author = Author {
+            member_id: q.member_id,
+            name: row.get(0),
+            profession: row.get(1),
+            site_id: row.get(2),
+            site_name: row.get(3),
+        };
+        Ok(Reply::value(author))
+    }
+
     /// The asker as colleagues know them: name, profession and the site they act for.
     async fn author(&self, asker: &Asker<'_>, site: Option<String>) -> Result<Author, Problem> {
         let member_id = asker.id();

@@ -166,6 +166,35 @@ fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
     }
 }
 
+/// A page cut from rows fetched one beyond it (`limit + 1`), each keyed by the id in its
+/// first column: the rows it holds, and where the next page starts if there is one.
+fn cut(rows: &[tokio_postgres::Row], limit: u32) -> (&[tokio_postgres::Row], Option<String>) {
+    let more = rows.len() > limit as usize;
+    let page = &rows[..rows.len().min(limit as usize)];
+    let next = more
+        .then(|| page.last().map(|r| r.get::<_, String>(0)))
+        .flatten();
+    (page, next)
+}
+
+/// Nobody: where a stored person cannot be read (never written so; a view still shows a row).
+fn nobody() -> PostAuthorView {
+    PostAuthorView {
+        member_id: String::new(),
+        name: String::new(),
+        profession: None,
+        site_name: None,
+    }
+}
+
+/// Someone as an event stored them (a JSON column), as a view shows them.
+fn person_in(value: Option<serde_json::Value>) -> Option<PostAuthorView> {
+    value
+        .and_then(|v| serde_json::from_value::<PostAuthor>(v).ok())
+        .as_ref()
+        .map(view_of)
+}
+
 /// Where a page starts: an id the previous page gave.
 fn after_id(after: Option<&str>) -> Result<Option<String>, Problem> {
     match after.map(Uuid::try_parse) {

@@ -17,7 +17,7 @@ use permissions::Caller;
 use problem::Problem;
 use uuid::Uuid;
 
-use super::{Messaging, after_id, db_problem, page_limit, path_id, view_of};
+use super::{Messaging, after_id, cut, db_problem, page_limit, path_id, view_of};
 use crate::domain::board::{self, Audience, Placed};
 use crate::projections::boards::SCHEMA;
 
@@ -95,6 +95,14 @@ fn reads(caller: Option<&Caller>, board: &Stored) -> bool {
             },
         )
     })
+}
+
+/// A board's events are its municipality's, or the region's for a region-wide board.
+fn visibility_of(municipality: &Option<String>) -> Visibility {
+    match municipality {
+        Some(_) => Visibility::Municipality,
+        None => Visibility::Region,
+    }
 }
 
 fn no_such_board() -> Problem {
@@ -211,10 +219,7 @@ impl Messaging {
         }
         let opened_by = self.author(ctx).await?;
         let board_id = Uuid::now_v7().to_string();
-        let visibility = match board.municipality {
-            Some(_) => Visibility::Municipality,
-            None => Visibility::Region,
-        };
+        let visibility = visibility_of(&board.municipality);
         let municipality = board.municipality.clone();
         let (position, _) = self
             .append_as(
@@ -266,17 +271,13 @@ impl Messaging {
             )
             .await
             .map_err(db_problem)?;
-        let more = rows.len() > limit as usize;
-        let rows = &rows[..rows.len().min(limit as usize)];
+        let (rows, next_after) = cut(&rows, limit);
         let items = rows
             .iter()
             .map(stored)
             .filter(|b| reads(caller, b))
             .map(|b| board_view(&b, caller))
             .collect();
-        let next_after = more
-            .then(|| rows.last().map(|r| r.get::<_, String>(0)))
-            .flatten();
         Ok(Reply::value(BoardsPage { items, next_after }))
     }
 
@@ -313,15 +314,12 @@ impl Messaging {
             .await
             .map_err(db_problem)?;
         let me = Self::me(ctx);
-        let more = rows.len() > limit as usize;
-        let rows = &rows[..rows.len().min(limit as usize)];
+        let (rows, next_after) = cut(&rows, limit);
         Ok(Reply::value(BoardPage {
             board: board_view(&board, ctx.caller.as_ref()),
             pinned: pinned.iter().map(|r| post_view(r, &me)).collect(),
             items: rows.iter().map(|r| post_view(r, &me)).collect(),
-            next_after: more
-                .then(|| rows.last().map(|r| r.get::<_, String>(0)))
-                .flatten(),
+            next_after,
         }))
     }
 
@@ -356,10 +354,7 @@ impl Messaging {
         };
         let author = self.author(ctx).await?;
         let post_id = Uuid::now_v7().to_string();
-        let visibility = match board.municipality {
-            Some(_) => Visibility::Municipality,
-            None => Visibility::Region,
-        };
+        let visibility = visibility_of(&board.municipality);
         let (position, _) = self
             .append_as(
                 ctx,
@@ -423,10 +418,7 @@ impl Messaging {
             ));
         }
         let by = self.author(ctx).await?;
-        let visibility = match board.municipality {
-            Some(_) => Visibility::Municipality,
-            None => Visibility::Region,
-        };
+        let visibility = visibility_of(&board.municipality);
         let (position, _) = self
             .append_as(
                 ctx,

@@ -11,13 +11,12 @@ use messaging_api::broadcasts::{
     BroadcastsPage, ListBroadcasts, NewBroadcast, ReadBroadcastHistory, ReviewBroadcast,
     ReviewDecision, ReviseBroadcast,
 };
-use messaging_api::events::{MessagingEvent, PostAuthor};
-use messaging_api::timeline::PostAuthorView;
+use messaging_api::events::MessagingEvent;
 use permissions::{Caller, Role};
 use problem::Problem;
 use uuid::Uuid;
 
-use super::{Messaging, after_id, db_problem, page_limit, path_id, view_of};
+use super::{Messaging, after_id, cut, db_problem, nobody, page_limit, path_id, person_in};
 use crate::domain::broadcast::{self, Refused};
 use crate::projections::broadcasts::SCHEMA;
 
@@ -32,12 +31,8 @@ const COLUMNS: &str = "broadcast_id, municipality, status, version, title, text,
                        submitted_by, returned_reason, published_at, published_by, updated_at,
                        sequence";
 
-fn person(value: Option<serde_json::Value>) -> Option<PostAuthor> {
-    value.and_then(|v| serde_json::from_value(v).ok())
-}
-
 fn stored(row: &tokio_postgres::Row) -> Stored {
-    let submitted_by = person(row.get(7));
+    let submitted_by = person_in(row.get(7));
     Stored {
         submitter: submitted_by.as_ref().map(|a| a.member_id.clone()),
         sequence: u64::try_from(row.get::<_, i64>(12)).unwrap_or(0),
@@ -49,10 +44,10 @@ fn stored(row: &tokio_postgres::Row) -> Stored {
             title: row.get(4),
             text: row.get(5),
             professions: serde_json::from_value(row.get(6)).unwrap_or_default(),
-            submitted_by: submitted_by.as_ref().map(view_of),
+            submitted_by,
             returned_reason: row.get(8),
             published_at: row.get(9),
-            published_by: person(row.get(10)).as_ref().map(view_of),
+            published_by: person_in(row.get(10)),
             updated_at: row.get(11),
         },
     }
@@ -316,8 +311,7 @@ impl Messaging {
             )
             .await
             .map_err(db_problem)?;
-        let more = rows.len() > limit as usize;
-        let rows = &rows[..rows.len().min(limit as usize)];
+        let (rows, next_after) = cut(&rows, limit);
         let items = rows
             .iter()
             .map(stored)
@@ -329,9 +323,6 @@ impl Messaging {
             })
             .map(|b| b.view)
             .collect();
-        let next_after = more
-            .then(|| rows.last().map(|r| r.get::<_, String>(0)))
-            .flatten();
         Ok(Reply::value(BroadcastsPage { items, next_after }))
     }
 
@@ -367,12 +358,8 @@ impl Messaging {
             )
             .await
             .map_err(db_problem)?;
-        let more = rows.len() > limit as usize;
-        let rows = &rows[..rows.len().min(limit as usize)];
+        let (rows, next_after) = cut(&rows, limit);
         let items = rows.iter().map(|r| stored(r).view).collect();
-        let next_after = more
-            .then(|| rows.last().map(|r| r.get::<_, String>(0)))
-            .flatten();
         Ok(Reply::value(BroadcastsPage { items, next_after }))
     }
 
@@ -407,15 +394,7 @@ impl Messaging {
                 title: r.get(2),
                 text: r.get(3),
                 reason: r.get(4),
-                by: person(Some(r.get(5)))
-                    .as_ref()
-                    .map(view_of)
-                    .unwrap_or_else(|| PostAuthorView {
-                        member_id: String::new(),
-                        name: String::new(),
-                        profession: None,
-                        site_name: None,
-                    }),
+                by: person_in(Some(r.get(5))).unwrap_or_else(nobody),
                 at: r.get(6),
             })
             .collect();

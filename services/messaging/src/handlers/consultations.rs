@@ -16,13 +16,14 @@ use messaging_api::consultations::{
     NewConsultation, WriteInConsultation,
 };
 use messaging_api::endpoints as ep;
-use messaging_api::events::{MessagingEvent, PostAuthor};
-use messaging_api::timeline::PostAuthorView;
+use messaging_api::events::MessagingEvent;
 use permissions::Role;
 use problem::Problem;
 use uuid::Uuid;
 
-use super::{Messaging, after_id, asking, author_of, db_problem, page_limit, path_id, view_of};
+use super::{
+    Messaging, after_id, asking, author_of, cut, db_problem, nobody, page_limit, path_id, person_in,
+};
 use crate::domain::consultation;
 use crate::projections::consultations::SCHEMA;
 
@@ -38,30 +39,14 @@ struct Stored {
 const COLUMNS: &str = "consultation_id, municipality, subject, patient_id, opened_by, opener_id,
                        assignee, open, opened_at, updated_at, sequence";
 
-fn person(value: Option<serde_json::Value>) -> Option<PostAuthorView> {
-    value
-        .and_then(|v| serde_json::from_value::<PostAuthor>(v).ok())
-        .as_ref()
-        .map(view_of)
-}
-
-fn nobody() -> PostAuthorView {
-    PostAuthorView {
-        member_id: String::new(),
-        name: String::new(),
-        profession: None,
-        site_name: None,
-    }
-}
-
 fn stored(row: &tokio_postgres::Row) -> Stored {
     let patient_id: Option<String> = row.get(3);
     Stored {
         summary: ConsultationSummary {
             consultation_id: row.get(0),
             subject: row.get(2),
-            opened_by: person(row.get(4)).unwrap_or_else(nobody),
-            assignee: person(row.get(6)),
+            opened_by: person_in(row.get(4)).unwrap_or_else(nobody),
+            assignee: person_in(row.get(6)),
             open: row.get(7),
             names_patient: patient_id.is_some(),
             opened_at: row.get(8),
@@ -246,12 +231,8 @@ impl Messaging {
             )
             .await
             .map_err(db_problem)?;
-        let more = rows.len() > limit as usize;
-        let rows = &rows[..rows.len().min(limit as usize)];
+        let (rows, next_after) = cut(&rows, limit);
         let items = rows.iter().map(|r| stored(r).summary).collect();
-        let next_after = more
-            .then(|| rows.last().map(|r| r.get::<_, String>(0)))
-            .flatten();
         Ok(Reply::value(ConsultationsPage { items, next_after }))
     }
 
@@ -308,7 +289,7 @@ impl Messaging {
             .iter()
             .map(|r| ConsultationMessageView {
                 text: r.get(0),
-                by: person(Some(r.get(1))).unwrap_or_else(nobody),
+                by: person_in(Some(r.get(1))).unwrap_or_else(nobody),
                 from_centre: r.get(2),
                 at: r.get(3),
             })

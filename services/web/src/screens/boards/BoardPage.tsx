@@ -9,7 +9,8 @@ import { problemOf, type Problem } from "../../api/problem";
 import { usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
-import { PROFESSIONS, word, type Lang } from "../../lib/terms";
+import { personInWords as who } from "../../lib/people";
+import { word } from "../../lib/terms";
 import { threaded } from "../../lib/threads";
 import { Link } from "../../app/router";
 import { Button, Field, Loading, Page, ProblemNote, SelectField } from "../../ui/ui";
@@ -27,10 +28,6 @@ const KINDS: Record<Kind, [string, string]> = {
   question: ["教えてほしい", "Question"],
 };
 
-function who(person: Post["author"], lang: Lang): string {
-  const profession = person.profession ? word(PROFESSIONS, person.profession, lang) : null;
-  return `${person.name}${profession ? `（${profession}）` : ""}${person.site_name ? `・${person.site_name}` : ""}`;
-}
 
 export function BoardPage({ params }: { params: Record<string, string> }) {
   const { t, lang } = useI18n();

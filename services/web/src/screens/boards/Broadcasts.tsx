@@ -9,6 +9,7 @@ import { session } from "../../auth/session";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
+import { personInWords as who } from "../../lib/people";
 import { PROFESSIONS, word, type Lang, type Profession } from "../../lib/terms";
 import { PagedList } from "../../ui/list";
 import { Button, Field, Loading, Page, ProblemNote, TextField } from "../../ui/ui";
@@ -16,7 +17,6 @@ import type { components } from "../../api/schema.gen";
 
 type Broadcast = components["schemas"]["BroadcastView"];
 type Status = components["schemas"]["BroadcastStatus"];
-type Person = components["schemas"]["PostAuthorView"];
 
 const STATUSES: Record<Status, [string, string]> = {
   pending: ["確認待ち", "Waiting for review"],
@@ -24,10 +24,6 @@ const STATUSES: Record<Status, [string, string]> = {
   published: ["配信済み", "Published"],
 };
 
-function who(person: Person, lang: Lang): string {
-  const profession = person.profession ? word(PROFESSIONS, person.profession, lang) : null;
-  return `${person.name}${profession ? `（${profession}）` : ""}${person.site_name ? `・${person.site_name}` : ""}`;
-}
 
 function audience(b: Broadcast, lang: Lang): string {
   if (b.professions.length === 0) return lang === "en" ? "Everyone" : "全員";

@@ -8,18 +8,12 @@ import { session } from "../../auth/session";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
-import { PROFESSIONS, word, type Lang } from "../../lib/terms";
+import { personInWords as who } from "../../lib/people";
 import { Link } from "../../app/router";
 import { PagedList } from "../../ui/list";
 import { Button, Field, Loading, Page, ProblemNote, SelectField, TextField } from "../../ui/ui";
-import type { components } from "../../api/schema.gen";
 
-type Person = components["schemas"]["PostAuthorView"];
 
-function who(person: Person, lang: Lang): string {
-  const profession = person.profession ? word(PROFESSIONS, person.profession, lang) : null;
-  return `${person.name}${profession ? `（${profession}）` : ""}${person.site_name ? `・${person.site_name}` : ""}`;
-}
 
 export function Consultations() {
   const { t, lang } = useI18n();

@@ -12,7 +12,8 @@ import { problemOf, type Problem } from "../../api/problem";
 import { useLoad, usePaged } from "../../lib/load";
 import { useSending } from "../../lib/forms";
 import { dateTime } from "../../lib/dates";
-import { CATEGORIES, PROFESSIONS, word, type Lang } from "../../lib/terms";
+import { personInWords as who } from "../../lib/people";
+import { CATEGORIES, PROFESSIONS, word } from "../../lib/terms";
 import { Button, Field, ProblemNote, SelectField } from "../../ui/ui";
 import type { components } from "../../api/schema.gen";
 import { threaded } from "../../lib/threads";
@@ -107,12 +108,6 @@ async function receipt(patientId: string, postId: string, acknowledged: boolean)
   }
 }
 
-type Person = { name: string; profession?: string | null; site_name?: string | null };
-
-function who(person: Person, lang: Lang): string {
-  const profession = person.profession ? word(PROFESSIONS, person.profession, lang) : null;
-  return `${person.name}${profession ? `（${profession}）` : ""}${person.site_name ? `・${person.site_name}` : ""}`;
-}
 
 function PostRow({
   patientId,

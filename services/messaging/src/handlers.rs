@@ -441,26 +441,15 @@ impl Messaging {
         let thread = match &post.reply_to {
             None => None,
             Some(parent) => {
-                let find = || async {
-                    self.pool
-                        .get()
-                        .await
-                        .map_err(db_problem)?
-                        .query_opt(
-                            "SELECT coalesce(reply_to, post_id) FROM timeline.posts
-                              WHERE post_id = $1 AND patient_id = $2",
-                            &[parent, &patient_id],
-                        )
-                        .await
-                        .map_err(db_problem)
-                };
-                let mut row = find().await?;
-                if row.is_none() {
-                    // Perhaps posted a moment ago: once the timeline has every stored event,
-                    // ask again.
-                    self.settled().await?;
-                    row = find().await?;
-                }
+                // Perhaps posted a moment ago: found once the timeline has every stored event.
+                let row = self
+                    .row_of(
+                        timeline::SCHEMA,
+                        "SELECT coalesce(reply_to, post_id) FROM timeline.posts
+                          WHERE post_id = $1 AND patient_id = $2",
+                        &[parent, &patient_id],
+                    )
+                    .await?;
                 match row {
                     Some(row) => Some(row.get::<_, String>(0)),
                     None => {
@@ -584,6 +573,23 @@ impl Messaging {
             Problem::unavailable("the event store is unavailable; try again")
         })?;
         self.applied_in(schema, last).await
+    }
+
+    /// The one row `sql` finds in projection `schema`; when there is none, again once the
+    /// projection holds every event stored so far (what was written a moment ago is found,
+    /// and an id nobody has costs one wait).
+    async fn row_of(
+        &self,
+        schema: &str,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, Problem> {
+        let client = self.pool.get().await.map_err(db_problem)?;
+        if let Some(row) = client.query_opt(sql, params).await.map_err(db_problem)? {
+            return Ok(Some(row));
+        }
+        self.settled_in(schema).await?;
+        client.query_opt(sql, params).await.map_err(db_problem)
     }
 
     /// Waits (at most the read wait) until the projection `schema` has applied `sequence`.
@@ -817,22 +823,14 @@ impl Messaging {
     async fn record_receipt(&self, ctx: &CallContext, c: RecordReceipt) -> Result<Reply, Problem> {
         let patient_id = patient_id(&c.patient_id)?;
         let post_id = post_id(&c.post_id)?;
-        let client = self.pool.get().await.map_err(db_problem)?;
-        let find = || async {
-            client
-                .query_opt(
-                    "SELECT category FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
-                    &[&post_id, &patient_id],
-                )
-                .await
-                .map_err(db_problem)
-        };
-        let mut post = find().await?;
-        if post.is_none() {
-            // Perhaps posted a moment ago: ask again once the timeline has every event.
-            self.settled().await?;
-            post = find().await?;
-        }
+        // Perhaps posted a moment ago: found once the timeline has every stored event.
+        let post = self
+            .row_of(
+                timeline::SCHEMA,
+                "SELECT category FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                &[&post_id, &patient_id],
+            )
+            .await?;
         let category = post.as_ref().and_then(|r| category_named(r.get(0)));
         let answer = self
             .access(
@@ -853,6 +851,7 @@ impl Messaging {
             return Err(Problem::not_found("no such post"));
         }
         let reader = answer.author;
+        let client = self.pool.get().await.map_err(db_problem)?;
         let held = client
             .query_opt(
                 "SELECT acknowledged_at IS NOT NULL FROM timeline.receipts
@@ -1085,23 +1084,15 @@ impl Messaging {
         }
         self.caught_up(ctx).await?;
         let client = self.pool.get().await.map_err(db_problem)?;
-        let find = || async {
-            client
-                .query_opt(
-                    "SELECT category, retracted_at, retracted_by_member_id, retracted_by_name,
-                            retracted_by_profession, retracted_by_site_name,
-                            retraction_reason_sealed
-                       FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
-                    &[&post_id, &patient_id],
-                )
-                .await
-                .map_err(db_problem)
-        };
-        let mut post = find().await?;
-        if post.is_none() {
-            self.settled().await?;
-            post = find().await?;
-        }
+        let post = self
+            .row_of(
+                timeline::SCHEMA,
+                "SELECT category, retracted_at, retracted_by_member_id, retracted_by_name,
+                        retracted_by_profession, retracted_by_site_name, retraction_reason_sealed
+                   FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                &[&post_id, &patient_id],
+            )
+            .await?;
         let versions = match &post {
             Some(_) => client
                 .query(
@@ -1193,22 +1184,14 @@ impl Messaging {
             ));
         }
         self.caught_up(ctx).await?;
-        let client = self.pool.get().await.map_err(db_problem)?;
-        let find = || async {
-            client
-                .query_opt(
-                    "SELECT category, attachments, retracted_at
-                       FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
-                    &[&post_id, &patient_id],
-                )
-                .await
-                .map_err(db_problem)
-        };
-        let mut post = find().await?;
-        if post.is_none() {
-            self.settled().await?;
-            post = find().await?;
-        }
+        let post = self
+            .row_of(
+                timeline::SCHEMA,
+                "SELECT category, attachments, retracted_at
+                   FROM timeline.posts WHERE post_id = $1 AND patient_id = $2",
+                &[&post_id, &patient_id],
+            )
+            .await?;
         let category = post.as_ref().and_then(|r| category_named(r.get(0)));
         let answer = self
             .access(

@@ -136,23 +136,13 @@ fn post_view(row: &tokio_postgres::Row, me: &str) -> BoardPostView {
 impl Messaging {
     /// The board, once the projection holds what was stored so far if it was not found at once.
     async fn board(&self, board_id: &str) -> Result<Option<Stored>, Problem> {
-        let find = || async {
-            self.pool
-                .get()
-                .await
-                .map_err(db_problem)?
-                .query_opt(
-                    &format!("SELECT {BOARD_COLUMNS} FROM boards.boards WHERE board_id = $1"),
-                    &[&board_id],
-                )
-                .await
-                .map_err(db_problem)
-        };
-        let mut row = find().await?;
-        if row.is_none() {
-            self.settled_in(SCHEMA).await?;
-            row = find().await?;
-        }
+        let row = self
+            .row_of(
+                SCHEMA,
+                &format!("SELECT {BOARD_COLUMNS} FROM boards.boards WHERE board_id = $1"),
+                &[&board_id],
+            )
+            .await?;
         Ok(row.as_ref().map(stored))
     }
 

@@ -78,23 +78,13 @@ impl Messaging {
     /// The broadcast, once the projection holds what was stored so far if it was not found.
     async fn broadcast(&self, id: &str) -> Result<Option<Stored>, Problem> {
         let id = path_id(id, "broadcast")?;
-        let find = || async {
-            self.pool
-                .get()
-                .await
-                .map_err(db_problem)?
-                .query_opt(
-                    &format!("SELECT {COLUMNS} FROM broadcasts.broadcasts WHERE broadcast_id = $1"),
-                    &[&id],
-                )
-                .await
-                .map_err(db_problem)
-        };
-        let mut row = find().await?;
-        if row.is_none() {
-            self.settled_in(SCHEMA).await?;
-            row = find().await?;
-        }
+        let row = self
+            .row_of(
+                SCHEMA,
+                &format!("SELECT {COLUMNS} FROM broadcasts.broadcasts WHERE broadcast_id = $1"),
+                &[&id],
+            )
+            .await?;
         Ok(row.as_ref().map(stored))
     }
 

@@ -79,25 +79,15 @@ impl Messaging {
         if settle {
             self.settled_in(SCHEMA).await?;
         }
-        let find = || async {
-            self.pool
-                .get()
-                .await
-                .map_err(db_problem)?
-                .query_opt(
-                    &format!(
-                        "SELECT {COLUMNS} FROM consultations.consultations WHERE consultation_id = $1"
-                    ),
-                    &[&id],
-                )
-                .await
-                .map_err(db_problem)
-        };
-        let mut row = find().await?;
-        if row.is_none() && !settle {
-            self.settled_in(SCHEMA).await?;
-            row = find().await?;
-        }
+        let row = self
+            .row_of(
+                SCHEMA,
+                &format!(
+                    "SELECT {COLUMNS} FROM consultations.consultations WHERE consultation_id = $1"
+                ),
+                &[&id],
+            )
+            .await?;
         row.as_ref()
             .map(stored)
             .filter(|c| {

@@ -24,12 +24,31 @@ pub fn namespace() -> String {
     format!("t{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff)
 }
 
-/// A TCP port nothing listens on right now.
+/// A TCP port nothing listens on right now, and never handed out before in this process.
+///
+/// The port is released before the process that will listen on it starts, so the system may
+/// offer it again meanwhile: tests run side by side in one process, each starting a gateway
+/// and three services with health ports, and a port given twice sent one test's requests to
+/// another test's health port (a 404 with no body). Each port is therefore given once.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..1000 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(0);
+        if port == 0 {
+            return 0;
+        }
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if given.insert(port) {
+            return port;
+        }
+    }
+    0
 }
 
 /// The workspace's target folder, where `tests/run` built the binaries.

@@ -138,6 +138,19 @@ async fn people_sign_in_verify_a_consent_open_a_patient_and_read_its_access_repo
         "medical_social_worker",
     )
     .await?;
+    // A second care manager of the office records, in the browser, the consent form of a
+    // patient the secretariat registers there.
+    let care_manager_in_browser = join_as(
+        &p,
+        &clock,
+        None,
+        "cm2.web",
+        &["professional"],
+        &[&office],
+        IZUMO,
+        "chief_care_manager",
+    )
+    .await?;
     let auditor = join_as(
         &p,
         &clock,
@@ -208,6 +221,7 @@ async fn people_sign_in_verify_a_consent_open_a_patient_and_read_its_access_repo
             "secretariat": account(&secretariat),
             "auditor": account(&auditor),
             "centre": account(&centre),
+            "care_manager": account(&care_manager_in_browser),
         },
         "patient": { "id": patient, "name": form.name, "name_kana": form.name_kana, "phone": phone },
         "nursing_site": nursing,

@@ -64,6 +64,7 @@ const secretariat = await person("secretariat");
 const outsider = await person("outsider");
 const auditor = await person("auditor");
 const centre = await person("centre");
+const careManager = await person("care manager");
 const patient = config.patient;
 
 try {
@@ -469,6 +470,93 @@ try {
     await shoot(page, "member-deactivated", ["phone", "pc"]);
   });
 
+  await step("the secretariat registers a new patient in the browser (every missing field named at once, 和暦 read), builds the team; the care manager records the consent; the secretariat verifies it; the nurse opens the patient", async () => {
+    const newcomer = { name: "登録 ウメ", kana: "トウロク ウメ" };
+    const page = secretariat.page;
+    await page.goto(base + "/admin/consents");
+    await page.getByRole("button", { name: "患者を登録" }).click();
+    await page.getByRole("heading", { level: 1, name: "患者を登録", exact: true }).waitFor();
+    const form = page.getByRole("form", { name: "患者を登録" });
+    await form.getByLabel(/^保険者番号/).fill("");
+    await form.getByRole("button", { name: "登録する" }).click();
+    for (const message of ["氏名（漢字）を入力してください。", "フリガナを入力してください。", "生年月日を入力してください。", "住所を入力してください。", "保険者番号を入力してください。", "被保険者番号を入力してください。"]) {
+      await form.getByText(`⚠ ${message}`, { exact: true }).waitFor();
+    }
+    expect((await form.getByLabel("住所").getAttribute("aria-invalid")) === "true", "the address says it is at fault");
+    await shoot(page, "patient-form-missing");
+    await form.getByLabel("氏名（漢字）").fill(newcomer.name);
+    await form.getByLabel("フリガナ").fill(newcomer.kana);
+    await form.getByLabel("生年月日").fill("昭和15年4月29日");
+    await form.getByText("昭和15年4月29日（1940-04-29）として登録します。").waitFor();
+    await form.getByLabel("住所").fill("島根県出雲市今市町3-3");
+    await form.getByLabel(/^保険者番号/).fill("322032");
+    await form.getByLabel("被保険者番号").fill("0000777001");
+    await form.getByLabel("要介護度").selectOption("care_level2");
+    await form.getByLabel("認定の有効期間（開始）").fill("令和8年4月1日");
+    await form.getByLabel("認定の有効期間（終了）").fill("2027-03-31");
+    await shoot(page, "patient-form-filled");
+    await form.getByRole("button", { name: "登録する" }).click();
+    await page.getByRole("heading", { level: 1, name: "患者さんの登録情報", exact: true }).waitFor();
+    await page.getByText("登録しました。次に、ケアチームに事業所を加えてください。").waitFor();
+    const added = page.url();
+
+    // The form stays open for the next site: a team is several sites added one after another.
+    await page.getByRole("button", { name: "チームに事業所を加える" }).click();
+    for (const [site, part] of [["みずうみ居宅介護支援事業所", "ケアマネジャー"], ["ひかり訪問看護ステーション", "訪問看護"]]) {
+      const team = page.getByRole("form", { name: "チームに事業所を加える" });
+      await team.getByLabel(/^事業所/).selectOption({ label: `${site}（${site.includes("看護") ? "訪問看護ステーション" : "居宅介護支援事業所"}）` });
+      expect((await team.getByLabel("チームでの役割").inputValue()) !== "", "a part is chosen from the site's kind");
+      await team.getByRole("button", { name: "チームに加える" }).click();
+      await page.getByRole("list", { name: "ケアチーム" }).getByText(site).waitFor();
+      await page.getByRole("list", { name: "ケアチーム" }).getByText(part).first().waitFor();
+    }
+    await page.getByRole("button", { name: "24時間連絡先を設定" }).click();
+    const contact = page.getByRole("form", { name: "24時間連絡先を設定" });
+    await contact.getByLabel("電話番号").fill("0853-21-0099");
+    await contact.getByLabel("電話を受ける事業所").selectOption({ label: "ひかり訪問看護ステーション" });
+    await contact.getByRole("button", { name: "設定する" }).click();
+    await page.getByRole("link", { name: "0853-21-0099" }).waitFor();
+    expect((await page.getByText(newcomer.name).count()) === 0, "the secretariat's registration page shows no name");
+    await shoot(page, "patient-registration-team", ["phone", "pc"]);
+
+    const cm = careManager.page;
+    await signIn(cm, config.accounts.care_manager);
+    await cm.goto(base + "/patients");
+    await cm.getByRole("heading", { name: "担当の患者さん", exact: true }).waitFor();
+    const patientId = added.split("/admin/patients/")[1].split("?")[0];
+    await cm.goto(base + `/patients/${patientId}`);
+    await cm.getByRole("heading", { name: "ケアチームと同意の手続き" }).waitFor();
+    await cm.getByRole("button", { name: "同意書を記録する", exact: true }).click();
+    const consent = cm.getByRole("form", { name: "同意書を記録する" });
+    await consent.getByLabel("ひかり訪問看護ステーション").waitFor();
+    await consent.getByLabel("署名の日付").fill("");
+    await consent.getByLabel("写真・動画").uncheck();
+    await consent.getByRole("button", { name: /同意書を記録する（事務局の確認へ）/ }).click();
+    await consent.getByText("日付として読めません。", { exact: false }).waitFor();
+    await consent.getByLabel("署名の日付").fill("令和8年10月1日");
+    // The services run on a clock set to 1 October 2026: the consent starts that day.
+    await consent.getByLabel("有効期間（開始）").fill("2026-10-01");
+    await shoot(cm, "consent-form");
+    await consent.getByRole("button", { name: /同意書を記録する（事務局の確認へ）/ }).click();
+    await cm.locator(".status-pending").first().waitFor();
+    await shoot(cm, "consent-recorded");
+
+    await page.goto(added.split("?")[0]);
+    await page.getByRole("heading", { level: 1, name: "患者さんの登録情報", exact: true }).waitFor();
+    await page.getByRole("button", { name: "確認して有効にする" }).click();
+    await page.locator(".status-active").first().waitFor();
+    await shoot(page, "patient-registration-verified", ["phone"]);
+
+    const { page: nursePage } = nurse;
+    await nursePage.goto(base + "/patients");
+    await nursePage.getByText(newcomer.name).first().click();
+    await nursePage.getByRole("heading", { level: 1, name: newcomer.name }).waitFor();
+    await nursePage.getByText("昭和15年4月29日生", { exact: false }).waitFor();
+    await nursePage.getByText("要介護2", { exact: false }).first().waitFor();
+    await nursePage.getByRole("link", { name: "0853-21-0099" }).first().waitFor();
+    await shoot(nursePage, "new-patient-opened-by-nurse");
+  });
+
   await step("settings, and signing out in one tab signs every tab out", async () => {
     const { context, page } = nurse;
     const other = await context.newPage();
@@ -500,7 +588,7 @@ try {
   });
 } catch (error) {
   console.error(`FAILED: ${error.message}`);
-  for (const { page, who } of [nurse, secretariat, outsider, auditor]) {
+  for (const { page, who } of [nurse, secretariat, outsider, auditor, centre, careManager]) {
     await page.screenshot({ path: `${config.output_dir}/failure-${who}.png`, fullPage: true }).catch(() => {});
   }
   problems.push(error.message);

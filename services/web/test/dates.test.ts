@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ageOn, dateOfBirth, dateTime, eraOf, fiscalYearLabel, fiscalYearOf, parseDate, todayInJapan, wareki } from "../src/lib/dates";
+import { ageOn, dateOfBirth, dateTime, eraOf, fiscalYearLabel, fiscalYearOf, parseDate, readDate, todayInJapan, wareki } from "../src/lib/dates";
 
 describe("和暦", () => {
   it("names the era of a date of birth, with 元年 for an era's first year", () => {
@@ -59,5 +59,29 @@ describe("times", () => {
   it("are shown in Japan time whatever the device's zone", () => {
     expect(dateTime("2026-10-01T00:05:00Z", "ja")).toBe("2026年10月1日 9:05");
     expect(dateTime("2026-09-30T15:00:00Z", "en")).toBe("1 Oct 2026, 00:00 JST");
+  });
+});
+
+describe("a date as a person types it", () => {
+  it("reads 西暦 in the forms people write it", () => {
+    expect(readDate("1938-05-03")).toBe("1938-05-03");
+    expect(readDate("1938/5/3")).toBe("1938-05-03");
+    expect(readDate("１９３８年５月３日")).toBe("1938-05-03");
+  });
+
+  it("reads 和暦 by era name or initial, 元年 included", () => {
+    expect(readDate("昭和13年5月3日")).toBe("1938-05-03");
+    expect(readDate("S13.5.3")).toBe("1938-05-03");
+    expect(readDate("s13/5/3")).toBe("1938-05-03");
+    expect(readDate("平成元年1月8日")).toBe("1989-01-08");
+    expect(readDate("令和元年5月1日")).toBe("2019-05-01");
+  });
+
+  it("refuses what is not a date, or not one of the era named", () => {
+    expect(readDate("")).toBeNull();
+    expect(readDate("昭和13年2月30日")).toBeNull();
+    expect(readDate("平成32年1月1日")).toBeNull();
+    expect(readDate("平成元年1月7日")).toBeNull();
+    expect(readDate("出雲 太郎")).toBeNull();
   });
 });

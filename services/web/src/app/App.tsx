@@ -20,6 +20,7 @@ const Activate = screen(() => import("../screens/Activate"), (m) => m.Activate);
 const ROUTES: [string, Screen][] = [
   ["/", Home],
   ["/patients", screen(() => import("../screens/patients/MyPatients"), (m) => m.MyPatients)],
+  ["/patients/new", screen(() => import("../screens/patients/Register"), (m) => m.NewPatient)],
   ["/patients/:id", screen(() => import("../screens/patients/PatientPage"), (m) => m.PatientPage)],
   ["/boards", screen(() => import("../screens/boards/Boards"), (m) => m.Boards)],
   ["/boards/:id", screen(() => import("../screens/boards/BoardPage"), (m) => m.BoardPage)],
@@ -33,6 +34,8 @@ const ROUTES: [string, Screen][] = [
   ["/admin/members", screen(() => import("../screens/admin/Members"), (m) => m.Members)],
   ["/admin/members/:id", screen(() => import("../screens/admin/Member"), (m) => m.Member)],
   ["/admin/consents", screen(() => import("../screens/admin/Consents"), (m) => m.Consents)],
+  ["/admin/patients/new", screen(() => import("../screens/patients/Register"), (m) => m.NewPatient)],
+  ["/admin/patients/:id", screen(() => import("../screens/admin/Patient"), (m) => m.PatientRegistration)],
   ["/audit/records", screen(() => import("../screens/audit/Records"), (m) => m.Records)],
   ["/audit/patients", screen(() => import("../screens/audit/PatientReport"), (m) => m.PatientReportSearch)],
   ["/audit/patients/:id", screen(() => import("../screens/audit/PatientReport"), (m) => m.PatientReport)],

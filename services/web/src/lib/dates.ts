@@ -143,3 +143,34 @@ export function calendarDate(text: string, lang: "ja" | "en"): string {
 export function japanInstant(date: string, time = "00:00"): string {
   return `${date}T${time}:00+09:00`;
 }
+
+const ERA_INITIALS: Record<string, string> = { M: "明治", T: "大正", S: "昭和", H: "平成", R: "令和" };
+
+/** A date as a person types it — 西暦 (1938-05-03, 1938/5/3, 1938年5月3日) or 和暦 (昭和13年5月3日,
+ * S13.5.3, 平成元年1月8日), full-width digits too — as `YYYY-MM-DD`, or null when it is not a
+ * date (or not one of the era named: 平成32年 does not exist). */
+export function readDate(typed: string): string | null {
+  const text = typed
+    .normalize("NFKC")
+    .trim()
+    .replace(/\s+/g, "")
+    .replace(/元年/g, "1年")
+    .toUpperCase();
+  const western = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$/.exec(text);
+  if (western) return checked(Number(western[1]), Number(western[2]), Number(western[3]));
+  const japanese = /^(明治|大正|昭和|平成|令和|[MTSHR])(\d{1,2})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$/.exec(text);
+  if (!japanese) return null;
+  const name = ERA_INITIALS[japanese[1]!] ?? japanese[1]!;
+  const index = ERAS.findIndex((e) => e.name === name);
+  const era = ERAS[index]!;
+  const year = Number(era.start.slice(0, 4)) + Number(japanese[2]) - 1;
+  const date = checked(year, Number(japanese[3]), Number(japanese[4]));
+  if (!date || date < era.start) return null;
+  const next = ERAS[index - 1];
+  return next && date >= next.start ? null : date;
+}
+
+function checked(year: number, month: number, day: number): string | null {
+  const text = iso({ year, month, day });
+  return parseDate(text) ? text : null;
+}

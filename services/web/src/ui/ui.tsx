@@ -98,6 +98,32 @@ export function Field({ label, hint, error, required, children }: FieldProps) {
   );
 }
 
+/** A group of check boxes or radio buttons under one question, with what is wrong below. */
+export function Choices({ legend, error, required, children }: { legend: string; error?: string | undefined; required?: boolean; children: ReactNode }) {
+  const { t } = useI18n();
+  const id = useId();
+  return (
+    <fieldset className={`field checks${error ? " field-invalid" : ""}`} aria-describedby={error ? `${id}-error` : undefined}>
+      <legend>
+        {legend}
+        {required && (
+          <span className="required" aria-hidden="true">
+            {" "}
+            {t("field.required")}
+          </span>
+        )}
+      </legend>
+      {children}
+      {error && (
+        <p className="field-error" id={`${id}-error`}>
+          <span aria-hidden="true">⚠ </span>
+          {error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
 type TextProps = Omit<InputHTMLAttributes<HTMLInputElement>, "onChange"> & {
   label: string;
   hint?: string;

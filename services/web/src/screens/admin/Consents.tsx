@@ -11,6 +11,7 @@ import { useSiteNames } from "../../lib/sites";
 import { categoriesInWords, currentVersions, periodInWords, sitesInWords, sitesNamed, statusInWords, type ConsentSummary } from "../../lib/consent";
 import type { components } from "../../api/schema.gen";
 import { PagedList } from "../../ui/list";
+import { Link, navigate } from "../../app/router";
 import { Button, Facts, Page, ProblemNote, TextField } from "../../ui/ui";
 
 type Registration = components["schemas"]["PatientRegistrationView"];
@@ -32,7 +33,13 @@ export function Consents() {
     [municipality, waiting],
   );
   return (
-    <Page title={t("consents.title")} lead={t("consents.lead")}>
+    <Page
+      title={t("consents.title")}
+      lead={t("consents.lead")}
+      actions={
+        <Button onClick={() => navigate("/admin/patients/new")}>{t("register.title")}</Button>
+      }
+    >
       <div className="segmented" role="group" aria-label={t("consents.show")}>
         <Button kind={waiting ? "primary" : "secondary"} aria-pressed={waiting} onClick={() => setWaiting(true)}>
           {t("consents.waiting")}
@@ -52,7 +59,9 @@ export function Consents() {
   );
 }
 
-function PatientConsents({ registration }: { registration: Registration }) {
+/** A patient's consents with the secretariat's check; `alone` on the patient's own page
+ * (which says who the patient is already). */
+export function PatientConsents({ registration, alone = false }: { registration: Registration; alone?: boolean }) {
   const { t, lang } = useI18n();
   const [current, setCurrent] = useState(registration);
   const siteName = useSiteNames([
@@ -72,11 +81,20 @@ function PatientConsents({ registration }: { registration: Registration }) {
   };
   return (
     <div className="card-body">
+      {!alone && (
+        <>
       <p className="card-title">
         {t("consents.patient")} <code className="id">{current.patient_id}</code>
       </p>
       {current.registering_site && (
         <p className="card-sub">{t("consents.registeredBy", { site: siteName(current.registering_site) })}</p>
+      )}
+      <p>
+        <Link to={`/admin/patients/${current.patient_id}`} className="tap">
+          {t("consents.open")}
+        </Link>
+      </p>
+        </>
       )}
       {current.consents.length === 0 && <p>{t("patient.noConsent")}</p>}
       <ul className="rows">

@@ -6,9 +6,9 @@ import { explain } from "../../api/problem";
 import { usePaged } from "../../lib/load";
 import { dateOfBirth } from "../../lib/dates";
 import { TEAM_PARTS, word } from "../../lib/terms";
-import { Link } from "../../app/router";
+import { Link, navigate } from "../../app/router";
 import { PagedList } from "../../ui/list";
-import { Page, PersonName } from "../../ui/ui";
+import { Button, Page, PersonName } from "../../ui/ui";
 import { RecordSearch } from "./RecordSearch";
 
 export function MyPatients() {
@@ -20,7 +20,11 @@ export function MyPatients() {
     return { items: page.items, next: page.next_after ?? null };
   }, []);
   return (
-    <Page title={t("patients.title")} lead={t("patients.lead")}>
+    <Page
+      title={t("patients.title")}
+      lead={t("patients.lead")}
+      actions={<Button kind="secondary" onClick={() => navigate("/patients/new")}>{t("register.title")}</Button>}
+    >
       <RecordSearch />
       <PagedList
         list={list}

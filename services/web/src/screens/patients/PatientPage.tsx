@@ -9,9 +9,11 @@ import { useSiteNames } from "../../lib/sites";
 import { dateOfBirth, calendarDate, dateTime } from "../../lib/dates";
 import { CARE_LEVELS, CATEGORIES, PROFESSIONS, SEXES, TEAM_PARTS, word } from "../../lib/terms";
 import { categoriesInWords, currentVersions, periodInWords, sitesInWords, sitesNamed, statusInWords } from "../../lib/consent";
-import { Link } from "../../app/router";
+import { Link, useLocation } from "../../app/router";
+import { session } from "../../auth/session";
+import { Contact24hForm, RecordConsent, TeamBuilder, useMunicipalitySites } from "./Register";
 import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
-import { useState } from "react";
+import { useState, useSyncExternalStore } from "react";
 import { Timeline } from "./Timeline";
 
 const ALL_CATEGORIES = Object.keys(CATEGORIES).join(",");
@@ -19,10 +21,22 @@ const ALL_CATEGORIES = Object.keys(CATEGORIES).join(",");
 export function PatientPage({ params }: { params: Record<string, string> }) {
   const { t, lang } = useI18n();
   const id = params["id"] ?? "";
+  const where = useLocation();
+  // Read our own writes: after registering or changing the team, wait until identity has it.
+  const [after, setAfter] = useState<string | null>(where.query.get("after"));
   const registration = useLoad(
-    () => must(api.GET("/api/v1/patients/{patient_id}", { params: { path: { patient_id: id } } })),
-    [id],
+    () =>
+      must(
+        api.GET("/api/v1/patients/{patient_id}", {
+          params: { path: { patient_id: id }, header: after ? { "Tsunagu-Min-Position": after } : undefined },
+        }),
+      ),
+    [id, after],
   );
+  const moved = (position: string | null) => {
+    if (position && position !== after) setAfter(position);
+    else registration.reload();
+  };
   const record = useLoad(
     () =>
       must(
@@ -30,7 +44,7 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
           params: { path: { patient_id: id }, query: { categories: ALL_CATEGORIES, purpose: "care" } },
         }),
       ),
-    [id],
+    [id, after],
   );
   const reg = registration.data;
   const siteIds = [
@@ -67,6 +81,11 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
       <p>
         <Link to="/patients">{t("patient.back")}</Link>
       </p>
+      {where.query.get("registered") === "1" && (
+        <p className="note note-info" role="status">
+          {t("patient.registered")}
+        </p>
+      )}
       {reg.care_ended_at && (
         <p className="note note-info" role="status">
           {t("patient.careEnded", { at: dateTime(reg.care_ended_at, lang) })}
@@ -149,6 +168,15 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
         )}
       </section>
 
+      {!reg.care_ended_at && (
+        <TeamTools
+          patientId={id}
+          municipality={reg.home_municipality}
+          teamSites={reg.team.map((s) => ({ site: s.site, name: s.site_name ?? siteName(s.site) }))}
+          onDone={moved}
+        />
+      )}
+
       <section className="panel" aria-labelledby="consent">
         <h2 id="consent">{t("patient.consent")}</h2>
         {reg.consents.length === 0 ? (
@@ -186,6 +214,61 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
       )}
     </Page>
   );
+}
+
+/** What a care site does to bring the patient in: add sites to the team, set the 24-hour
+ * contact, record the consent form it received. Each opens on demand; the service decides
+ * whether this member may (a refusal is shown in words beside the form). */
+function TeamTools({
+  patientId,
+  municipality,
+  teamSites,
+  onDone,
+}: {
+  patientId: string;
+  municipality: string;
+  teamSites: { site: string; name: string }[];
+  onDone: (position: string | null) => void;
+}) {
+  const { t } = useI18n();
+  const state = useSyncExternalStore(session.subscribe, session.snapshot);
+  const me = state.status === "signed-in" ? state.me : null;
+  const [open, setOpen] = useState<"team" | "contact" | "consent" | null>(null);
+  const mySiteIds = me?.sites ?? [];
+  const mySiteName = useSiteNames(mySiteIds);
+  const toggle = (which: "team" | "contact" | "consent") => setOpen((o) => (o === which ? null : which));
+  const done = (position: string | null) => {
+    setOpen(null);
+    onDone(position);
+  };
+  if (mySiteIds.length === 0) return null;
+  return (
+    <section className="panel" aria-labelledby="team-tools">
+      <h2 id="team-tools">{t("patient.tools")}</h2>
+      <div className="buttons">
+        <Button kind={open === "consent" ? "primary" : "secondary"} aria-expanded={open === "consent"} onClick={() => toggle("consent")}>
+          {t("consentForm.title")}
+        </Button>
+        <Button kind={open === "team" ? "primary" : "secondary"} aria-expanded={open === "team"} onClick={() => toggle("team")}>
+          {t("team.add")}
+        </Button>
+        <Button kind={open === "contact" ? "primary" : "secondary"} aria-expanded={open === "contact"} onClick={() => toggle("contact")}>
+          {t("contact.set")}
+        </Button>
+      </div>
+      {open === "consent" && (
+        <RecordConsent patientId={patientId} teamSites={teamSites} mySites={mySiteIds.map((site) => ({ site, name: mySiteName(site) }))} onDone={done} />
+      )}
+      {open === "team" && <SitesForTeam patientId={patientId} municipality={municipality} onTeam={teamSites.map((s) => s.site)} onDone={done} />}
+      {open === "contact" && <Contact24hForm patientId={patientId} teamSites={teamSites} onDone={done} />}
+    </section>
+  );
+}
+
+function SitesForTeam({ patientId, municipality, onTeam, onDone }: { patientId: string; municipality: string; onTeam: string[]; onDone: (position: string | null) => void }) {
+  const sites = useMunicipalitySites(municipality);
+  if (!sites.data) return sites.loading ? <Loading /> : <ProblemNote problem={sites.problem} />;
+  return <TeamBuilder patientId={patientId} sites={sites.data.filter((s) => !onTeam.includes(s.site_id))} onDone={onDone} />;
 }
 
 function Documents({ patientId, documents }: { patientId: string; documents: { document_id: string; title?: string | null; category: string; attached_at: string; media_type: string }[] }) {

@@ -763,6 +763,56 @@ async fn exports_reports_and_replay_come_in_their_formats() -> anyhow::Result<()
             "{path} {query:?}: {problem}"
         );
     }
+
+    // A person reads a history newest first, a page at a time: the same records, reversed.
+    let oldest_first: Vec<u64> = records(p, &r.auditor, &[("patient_id", r.patient.clone())])
+        .await?
+        .iter()
+        .filter_map(|v| v["record"]["seq"].as_u64())
+        .collect();
+    let mut newest_first = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let mut q = vec![
+            ("patient_id", r.patient.clone()),
+            ("newest_first", "true".to_owned()),
+            ("limit", "2".to_owned()),
+        ];
+        if let Some(a) = after {
+            q.push(("after", a.to_string()));
+        }
+        let (status, body) = send(
+            r.auditor
+                .request(p, Method::GET, "/api/v1/audit/records")
+                .query(&q),
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "newest first: {status} {body}");
+        newest_first.extend(
+            body["records"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["record"]["seq"].as_u64()),
+        );
+        match body["next_after"].as_u64() {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert!(oldest_first.len() >= 3, "{oldest_first:?}");
+    // Records this test's own reads added meanwhile come first in the newer listing.
+    let tail: Vec<u64> = newest_first
+        .iter()
+        .rev()
+        .take(oldest_first.len())
+        .copied()
+        .collect();
+    assert_eq!(
+        tail, oldest_first,
+        "newest first is the same history, reversed"
+    );
+
     Ok(())
 }
 

@@ -448,8 +448,11 @@ pub struct RecordQuery {
     pub from: Option<DateTime<Utc>>,
     /// Until (exclusive).
     pub to: Option<DateTime<Utc>>,
-    /// Records after this `seq` (paging by key).
+    /// Records after this `seq` (paging by key): before it when `newest_first`.
     pub after: Option<u64>,
+    /// Newest first (a history read by a person); oldest first by default (an export).
+    #[serde(default)]
+    pub newest_first: bool,
     /// Page size, 1–1000 (default 100).
     pub limit: Option<u32>,
     /// Output format.

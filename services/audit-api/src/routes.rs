@@ -62,6 +62,9 @@ pub struct RecordParams {
     /// Records after this place in the log (the previous page's `next_after`).
     #[param(minimum = 0)]
     pub after: Option<u64>,
+    /// Newest first, as a person reads a history (default: oldest first, as an export
+    /// replays it). `after` then pages back towards the first record.
+    pub newest_first: Option<bool>,
     /// Page size, 1–1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
@@ -267,6 +270,7 @@ fn routes() -> Vec<Declared> {
                     from: p.from,
                     to: p.to,
                     after: p.after,
+                    newest_first: p.newest_first.unwrap_or(false),
                     limit: p.limit,
                     format: p.format.unwrap_or_default(),
                 })

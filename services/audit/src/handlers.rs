@@ -226,9 +226,15 @@ impl Audit {
             filter.and("r.at < ", to);
         }
         if let Some(after) = q.after {
-            filter.and("r.seq > ", after.min(i64::MAX as u64) as i64);
+            let after = after.min(i64::MAX as u64) as i64;
+            if q.newest_first {
+                filter.and("r.seq < ", after);
+            } else {
+                filter.and("r.seq > ", after);
+            }
         }
         filter.scope(&scope);
+        filter.newest_first = q.newest_first;
         let (records, next_after) = filter
             .fetch(&**client, limit, &scope)
             .await
@@ -238,6 +244,7 @@ impl Audit {
             "member_id": q.member_id, "session_id": q.session_id, "site_id": q.site_id,
             "municipality": q.municipality, "kinds": q.kinds, "outcome": q.outcome,
             "break_glass": q.break_glass, "from": q.from, "to": q.to, "after": q.after,
+            "newest_first": q.newest_first,
             "limit": limit, "format": q.format,
         });
         self.record_read(
@@ -824,6 +831,8 @@ type Param = Box<dyn ToSql + Sync + Send>;
 struct Filter {
     clauses: Vec<String>,
     params: Vec<Param>,
+    /// Read from the newest record back (`after` is then an upper bound).
+    newest_first: bool,
 }
 
 impl Filter {
@@ -861,7 +870,8 @@ impl Filter {
         let sql = format!(
             "SELECT r.seq, r.record, r.chain_hash, p.patient_id FROM records r
              LEFT JOIN patients p ON p.pseudonym = r.patient
-             {where_} ORDER BY r.seq LIMIT {}",
+             {where_} ORDER BY r.seq {} LIMIT {}",
+            if self.newest_first { "DESC" } else { "ASC" },
             limit + 1
         );
         let params: Vec<&(dyn ToSql + Sync)> = self

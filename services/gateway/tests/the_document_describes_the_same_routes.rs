@@ -166,6 +166,25 @@ fn as_meant(mut before: BTreeMap<(String, String), Value>) -> BTreeMap<(String, 
             }
         }
     }
+    // 6. A person reads the access history newest first (issue 30): the query may ask for it.
+    for method in ["get", "head"] {
+        let records = before
+            .get_mut(&("/api/v1/audit/records".to_owned(), method.to_owned()))
+            .expect("the records query");
+        let parameters = records["parameters"].as_array_mut().expect("parameters");
+        let at = parameters
+            .iter()
+            .position(|p| p["name"] == "outcome")
+            .expect("the outcome parameter");
+        parameters.insert(
+            at,
+            json!({
+                "description": "Newest first, as a person reads a history (default: oldest first, as an export replays it). `after` then pages back towards the first record.",
+                "in": "query", "name": "newest_first", "required": false,
+                "schema": { "type": "boolean" }
+            }),
+        );
+    }
     before
         .into_iter()
         .map(|(key, op)| (key, normalised(&op)))

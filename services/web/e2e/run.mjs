@@ -45,6 +45,7 @@ async function signIn(page, account, { wrongFirst = false } = {}) {
     await page.getByLabel("確認コード（6桁）").fill(totp(account.secret, services.step(-20)));
     await page.getByRole("button", { name: "サインイン" }).click();
     await page.getByText("ユーザー名・パスワード・確認コードのどれかが違います。").waitFor();
+    await page.getByText(/確認コードは1回しか使えません/).waitFor();
     expect((await page.getByLabel("ユーザー名").inputValue()) === account.username, "the username typed is kept after an error");
     expect((await page.getByLabel("パスワード").inputValue()) === account.password, "the password typed is kept after an error");
   }
@@ -73,6 +74,11 @@ try {
     await page.goto(base + "/");
     await page.getByRole("heading", { name: "サインイン", exact: true }).waitFor();
     await shoot(page, "sign-in", ["phone", "tablet", "pc"]);
+    await page.getByRole("button", { name: "サインイン" }).click();
+    for (const message of ["ユーザー名を入力してください。", "パスワードを入力してください。", "確認コード（6桁）を入力してください。"]) {
+      await page.getByText(`⚠ ${message}`, { exact: true }).waitFor();
+    }
+    await shoot(page, "sign-in-empty", ["phone"]);
     await signIn(page, config.accounts.nurse, { wrongFirst: true });
     await shoot(page, "home-nurse");
     const cookies = await nurse.context.cookies();
@@ -357,6 +363,10 @@ try {
     const { page } = auditor;
     await signIn(page, config.accounts.auditor);
     await page.goto(base + "/audit/patients");
+    // A name typed where the id goes is an input error, not "no accesses".
+    await page.getByLabel("患者ID").fill(patient.name);
+    await page.getByRole("button", { name: "報告を表示" }).click();
+    await page.getByText(/患者IDの形ではありません/).waitFor();
     await page.getByLabel("患者ID").fill(patient.id);
     await page.getByRole("button", { name: "報告を表示" }).click();
     await page.getByRole("table").waitFor();
@@ -384,6 +394,11 @@ try {
     await page.getByText("ケア（担当チームとして）").first().waitFor();
     await page.locator(".audit-record").getByText(/看護 花子（看護師）/).first().waitFor();
     expect((await page.locator(".audit-record dd", { hasText: /^care$/ }).count()) === 0, "no purpose shown as a code");
+    // Newest first, as a history is read.
+    const seqs = await page.locator(".audit-record").evaluateAll((cards) =>
+      cards.map((c) => Number([...c.querySelectorAll("dt")].find((dt) => dt.textContent === "記録番号")?.nextElementSibling?.textContent)),
+    );
+    expect(seqs.length >= 2 && seqs.every((n, i) => i === 0 || n < seqs[i - 1]), `the history is newest first: ${seqs.join(",")}`);
     await shoot(page, "access-history");
     await focusStaysInView(page, "access history (phone)");
 
@@ -549,6 +564,11 @@ try {
 
     const { page: nursePage } = nurse;
     await nursePage.goto(base + "/patients");
+    // Found by her reading typed in hiragana; the other patient is left out.
+    await nursePage.getByLabel("氏名・フリガナで絞り込む").fill("とうろく");
+    await nursePage.getByText(newcomer.name).first().waitFor();
+    await nursePage.getByText(patient.name).waitFor({ state: "detached" });
+    await shoot(nursePage, "my-patients-found-by-reading", ["phone"]);
     await nursePage.getByText(newcomer.name).first().click();
     await nursePage.getByRole("heading", { level: 1, name: newcomer.name }).waitFor();
     await nursePage.getByText("昭和15年4月29日生", { exact: false }).waitFor();

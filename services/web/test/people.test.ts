@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { personInWords } from "../src/lib/people";
+import { nameMatches, personInWords, searchable } from "../src/lib/people";
 import { whatInWords } from "../src/lib/audit";
 
 describe("people and what they read, in words", () => {
@@ -12,5 +12,16 @@ describe("people and what they read, in words", () => {
   it("says a post's file and a consultation in words", () => {
     expect(whatInWords(`file:${"ab".repeat(32)}`, "ja")).toBe("添付ファイル");
     expect(whatInWords("consultation:01a2", "ja")).toBe("センターへの相談");
+  });
+});
+
+describe("finding a patient by name or reading", () => {
+  it("finds the same person whichever kana and width is typed", () => {
+    expect(searchable("ｶﾝｺﾞ ﾊﾅｺ")).toBe("カンゴハナコ");
+    expect(nameMatches("かんご", "看護 花子", "カンゴ ハナコ")).toBe(true);
+    expect(nameMatches("ｶﾝｺﾞ", "看護 花子", "カンゴ ハナコ")).toBe(true);
+    expect(nameMatches("看護花子", "看護 花子", "カンゴ ハナコ")).toBe(true);
+    expect(nameMatches("いずも", "看護 花子", "カンゴ ハナコ")).toBe(false);
+    expect(nameMatches("", "看護 花子", null)).toBe(true);
   });
 });

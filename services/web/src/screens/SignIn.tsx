@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useI18n } from "../i18n/i18n";
 import { session } from "../auth/session";
 import { explainFields, type Problem } from "../api/problem";
+import { emptyOnes, type FieldMessages } from "../lib/forms";
 import { Button, Page, ProblemNote, TextField } from "../ui/ui";
 import { LanguageSwitch } from "./LanguageSwitch";
 
@@ -11,10 +12,26 @@ export function SignIn({ why }: { why: "start" | "signed-out" | "ended" }) {
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
+  const [missing, setMissing] = useState<FieldMessages>({});
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    // What is missing is said for each field at once, before asking the service.
+    const faults = emptyOnes(
+      [
+        ["username", username, t("signin.username")],
+        ["password", password, t("signin.password")],
+        ["code", code, t("signin.code")],
+      ],
+      (label) => t("form.missing", { field: label }),
+    );
+    if (code.trim() && !/^[0-9]{6}$/.test(code.trim())) faults["code"] = t("signin.codeDigits");
+    setMissing(faults);
+    if (Object.keys(faults).length > 0) {
+      setProblem(null);
+      return;
+    }
     setBusy(true);
     setProblem(null);
     // What was typed stays in the form whatever the answer.
@@ -22,7 +39,7 @@ export function SignIn({ why }: { why: "start" | "signed-out" | "ended" }) {
     setBusy(false);
     setProblem(refused);
   };
-  const fields = problem ? explainFields(problem, lang).fields : {};
+  const fields: FieldMessages = { ...(problem ? explainFields(problem, lang).fields : {}), ...missing };
 
   return (
     <Page title={t("signin.title")} actions={<LanguageSwitch />}>
@@ -68,7 +85,9 @@ export function SignIn({ why }: { why: "start" | "signed-out" | "ended" }) {
           required
           error={fields["code"]}
         />
-        <ProblemNote problem={problem && Object.keys(fields).length === 0 ? problem : null} />
+        <ProblemNote problem={problem && Object.keys(fields).length === 0 ? problem : null}>
+          {problem?.status === 401 && <p>{t("signin.codeOnce")}</p>}
+        </ProblemNote>
         <Button type="submit" disabled={busy} className="wide">
           {busy ? t("signin.busy") : t("signin.submit")}
         </Button>

@@ -10,17 +10,24 @@ import { Link, navigate, query, useLocation } from "../../app/router";
 import { Button, Facts, Loading, Page, ProblemNote, TextField } from "../../ui/ui";
 import { nextDay } from "./shared";
 
+/** A patient id as the platform gives them (a UUID). */
+export function isPatientId(text: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text.trim());
+}
+
 export function PatientReportSearch() {
   const { t } = useI18n();
   const [patient, setPatient] = useState("");
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
-  const [missing, setMissing] = useState(false);
+  const [fault, setFault] = useState<string | undefined>();
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const id = patient.trim().toLowerCase();
-    setMissing(!id);
-    if (id) navigate(`/audit/patients/${encodeURIComponent(id)}${query({ from, to })}`);
+    // A patient id has one shape; a name typed here would otherwise find "no accesses".
+    const wrong = !id ? t("report.patientMissing") : !isPatientId(id) ? t("report.patientNotId") : undefined;
+    setFault(wrong);
+    if (!wrong) navigate(`/audit/patients/${encodeURIComponent(id)}${query({ from, to })}`);
   };
   return (
     <Page title={t("report.title")} lead={t("report.lead")}>
@@ -33,7 +40,7 @@ export function PatientReportSearch() {
           required
           autoComplete="off"
           spellCheck={false}
-          error={missing ? t("report.patientMissing") : undefined}
+          error={fault}
         />
         <TextField label={t("records.from")} type="date" value={from} onChange={setFrom} />
         <TextField label={t("records.to")} type="date" value={to} onChange={setTo} />

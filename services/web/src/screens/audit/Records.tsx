@@ -45,7 +45,8 @@ export function Records() {
       const page = asRecordPage(
         await must(
           api.GET("/api/v1/audit/records", {
-            params: { query: { ...params(applied), after: after === null ? undefined : Number(after), limit: 50 } },
+            // Newest first, as a history is read; the export below keeps the log's order.
+            params: { query: { ...params(applied), newest_first: true, after: after === null ? undefined : Number(after), limit: 50 } },
           }),
         ),
       );

@@ -8,17 +8,29 @@ import { dateOfBirth } from "../../lib/dates";
 import { TEAM_PARTS, word } from "../../lib/terms";
 import { Link, navigate } from "../../app/router";
 import { PagedList } from "../../ui/list";
-import { Button, Page, PersonName } from "../../ui/ui";
+import { Button, Page, PersonName, TextField } from "../../ui/ui";
+import { nameMatches } from "../../lib/people";
+import { useEffect, useState } from "react";
 import { RecordSearch } from "./RecordSearch";
 
 export function MyPatients() {
   const { t, lang } = useI18n();
+  const [typed, setTyped] = useState("");
   const list = usePaged(async (after) => {
     const page = await must(
       api.GET("/api/v1/me/patients", { params: { query: { after: after ?? undefined, limit: 30 } } }),
     );
     return { items: page.items, next: page.next_after ?? null };
   }, []);
+  // A team's patients are tens, not thousands: while a name is typed every page is loaded
+  // and the list is narrowed here (names are sealed; the service cannot search them).
+  const { hasMore, loading, more } = list;
+  useEffect(() => {
+    if (typed.trim() && hasMore && !loading) more();
+  }, [typed, hasMore, loading, more]);
+  const shown = typed.trim()
+    ? { ...list, items: list.items.filter((p) => p.personal && nameMatches(typed, p.personal.name, p.personal.name_kana)) }
+    : list;
   return (
     <Page
       title={t("patients.title")}
@@ -26,10 +38,18 @@ export function MyPatients() {
       actions={<Button kind="secondary" onClick={() => navigate("/patients/new")}>{t("register.title")}</Button>}
     >
       <RecordSearch />
+      <TextField
+        label={t("patients.find")}
+        hint={t("patients.findHint")}
+        type="search"
+        value={typed}
+        onChange={setTyped}
+        autoComplete="off"
+      />
       <PagedList
-        list={list}
+        list={shown}
         label={t("patients.title")}
-        empty={t("patients.empty")}
+        empty={typed.trim() ? t("patients.noneFound") : t("patients.empty")}
         keyOf={(p) => p.patient_id}
         render={(p) => (
           <Link to={`/patients/${p.patient_id}`} className="card-link">

@@ -575,6 +575,22 @@ try {
     await nursePage.getByText("要介護2", { exact: false }).first().waitFor();
     await nursePage.getByRole("link", { name: "0853-21-0099" }).first().waitFor();
     await shoot(nursePage, "new-patient-opened-by-nurse");
+
+    // A document gets a title at upload, and downloads under it (not as its id).
+    await nursePage.getByRole("button", { name: "文書を添付" }).click();
+    const attach = nursePage.getByRole("form", { name: "文書を添付" });
+    await attach.getByRole("button", { name: "添付する" }).click();
+    await attach.getByText("⚠ 添付するファイルを選んでください。", { exact: true }).waitFor();
+    await attach.getByText("⚠ 題名を入力してください。", { exact: true }).waitFor();
+    await attach.getByLabel(/^ファイル/).setInputFiles({ name: "houkoku.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n") });
+    expect((await attach.getByLabel(/^題名/).inputValue()) === "houkoku", "the title starts as the file's name");
+    await attach.getByLabel(/^題名/).fill("訪問看護報告書 10月");
+    await attach.getByRole("button", { name: "添付する" }).click();
+    const documents = nursePage.getByRole("list", { name: "文書" });
+    await documents.getByText("訪問看護報告書 10月").waitFor();
+    const [saved] = await Promise.all([nursePage.waitForEvent("download"), documents.getByRole("button", { name: "開く" }).first().click()]);
+    expect(saved.suggestedFilename() === "訪問看護報告書 10月.pdf", `the download is named by its title: ${saved.suggestedFilename()}`);
+    await shoot(nursePage, "document-attached", ["phone"]);
   });
 
   await step("settings, and signing out in one tab signs every tab out", async () => {

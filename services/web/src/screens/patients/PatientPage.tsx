@@ -2,18 +2,20 @@
 // contact, the care team and the consent in words. A member the decision refuses sees why,
 // never a blank page.
 import { useI18n } from "../../i18n/i18n";
-import { api, download, must } from "../../api/client";
+import { api, download, must, upload, written } from "../../api/client";
+import { emptyOnes, useSending, type FieldMessages } from "../../lib/forms";
+import { fileName, titleOf } from "../../lib/files";
 import { problemOf, type Problem } from "../../api/problem";
 import { useLoad } from "../../lib/load";
 import { useSiteNames } from "../../lib/sites";
 import { dateOfBirth, calendarDate, dateTime } from "../../lib/dates";
-import { CARE_LEVELS, CATEGORIES, PROFESSIONS, SEXES, TEAM_PARTS, word } from "../../lib/terms";
+import { CARE_LEVELS, CATEGORIES, PROFESSIONS, SEXES, TEAM_PARTS, word, type Category } from "../../lib/terms";
 import { categoriesInWords, currentVersions, periodInWords, sitesInWords, sitesNamed, statusInWords } from "../../lib/consent";
 import { Link, useLocation } from "../../app/router";
 import { session } from "../../auth/session";
 import { Contact24hForm, RecordConsent, TeamBuilder, useMunicipalitySites } from "./Register";
-import { Button, Facts, Loading, Page, ProblemNote } from "../../ui/ui";
-import { useState, useSyncExternalStore } from "react";
+import { Button, Facts, Field, Loading, Page, ProblemNote, SelectField, TextField } from "../../ui/ui";
+import { useState, useSyncExternalStore, type FormEvent } from "react";
 import { Timeline } from "./Timeline";
 
 const ALL_CATEGORIES = Object.keys(CATEGORIES).join(",");
@@ -109,6 +111,10 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
               ],
             ]}
           />
+        )}
+        {record.data && !personal && (
+          // Allowed, but the personal data cannot be opened: the patient's data was erased.
+          <p className="note note-info">{t("patient.personalErased")}</p>
         )}
         {record.problem && (
           <ProblemNote problem={record.problem}>
@@ -206,10 +212,13 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
         <Timeline patientId={id} />
       </section>
 
-      {record.data && record.data.documents.length > 0 && (
+      {record.data && (
         <section className="panel" aria-labelledby="documents">
           <h2 id="documents">{t("patient.documents")}</h2>
           <Documents patientId={id} documents={record.data.documents} />
+          {!reg.care_ended_at && record.data.allowed_categories.length > 0 && (
+            <AttachDocument patientId={id} categories={record.data.allowed_categories} onDone={record.reload} />
+          )}
         </section>
       )}
     </Page>
@@ -271,6 +280,82 @@ function SitesForTeam({ patientId, municipality, onTeam, onDone }: { patientId: 
   return <TeamBuilder patientId={patientId} sites={sites.data.filter((s) => !onTeam.includes(s.site_id))} onDone={onDone} />;
 }
 
+/** 文書を添付: a file with the title people will know it by, as data of one category the
+ * consent opens to this member. */
+function AttachDocument({ patientId, categories, onDone }: { patientId: string; categories: string[]; onDone: () => void }) {
+  const { t, lang } = useI18n();
+  const [open, setOpen] = useState(false);
+  const [title, setTitle] = useState("");
+  const [category, setCategory] = useState(categories.includes("documents") ? "documents" : (categories[0] ?? ""));
+  const [file, setFile] = useState<File | null>(null);
+  const [sent, setSent] = useState<number | null>(null);
+  const sending = useSending(lang);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const faults: FieldMessages = emptyOnes([["/title", title, t("document.title")]], (label) => t("form.missing", { field: label }));
+    if (!file) faults["/sha256"] = t("document.chooseFile");
+    const done = await sending.sendChecked(faults, async () => {
+      const stored = await upload(file!, setSent).finally(() => setSent(null));
+      return written(
+        api.POST("/api/v1/patients/{patient_id}/documents", {
+          params: { path: { patient_id: patientId } },
+          body: { title: title.trim(), category: category as Category, sha256: stored.sha256, purpose: "care" },
+        }),
+      );
+    });
+    if (done) {
+      setOpen(false);
+      setTitle("");
+      setFile(null);
+      onDone();
+    }
+  };
+  if (!open) {
+    return (
+      <Button kind="secondary" onClick={() => setOpen(true)}>
+        {t("document.attach")}
+      </Button>
+    );
+  }
+  return (
+    <form className="form" onSubmit={submit} noValidate aria-label={t("document.attach")}>
+      <Field label={t("document.file")} error={sending.fieldError("sha256")} required>
+        {({ id, describedBy, invalid }) => (
+          <input
+            id={id}
+            type="file"
+            accept="application/pdf,image/*,video/mp4,video/quicktime,.docx,.xlsx"
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+            onChange={(e) => {
+              const chosen = e.target.files?.[0] ?? null;
+              setFile(chosen);
+              if (chosen && !title.trim()) setTitle(titleOf(chosen.name));
+            }}
+          />
+        )}
+      </Field>
+      <TextField label={t("document.title")} hint={t("document.titleHint")} value={title} onChange={setTitle} required maxLength={200} error={sending.fieldError("title")} />
+      <SelectField label={t("document.category")} value={category} onChange={setCategory} options={categories.map((c) => [c, word(CATEGORIES, c, lang)])} error={sending.fieldError("category")} />
+      {sent !== null && (
+        <p className="hint" role="status" aria-live="polite">
+          {t("document.uploading", { percent: String(Math.round(sent * 100)) })}
+          <progress max={1} value={sent} />
+        </p>
+      )}
+      <ProblemNote problem={sending.general} />
+      <div className="buttons">
+        <Button type="submit" disabled={sending.busy}>
+          {t("document.attachNow")}
+        </Button>
+        <Button kind="secondary" onClick={() => setOpen(false)}>
+          {t("close")}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
 function Documents({ patientId, documents }: { patientId: string; documents: { document_id: string; title?: string | null; category: string; attached_at: string; media_type: string }[] }) {
   const { t, lang } = useI18n();
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -287,12 +372,16 @@ function Documents({ patientId, documents }: { patientId: string; documents: { d
   };
   return (
     <>
-      <ul className="rows">
+      {documents.length === 0 && <p>{t("patient.noDocuments")}</p>}
+      <ul className="rows" aria-label={t("patient.documents")}>
         {documents.map((d) => (
           <li key={d.document_id}>
             <span className="tag">{word(CATEGORIES, d.category, lang)}</span> {d.title ?? t("patient.untitled")}
             <span className="hint"> {dateTime(d.attached_at, lang)}</span>{" "}
-            <Button kind="secondary" onClick={() => void open(d.document_id, d.title ?? d.document_id)}>
+            <Button
+              kind="secondary"
+              onClick={() => void open(d.document_id, fileName(d.title, d.media_type, `${word(CATEGORIES, d.category, lang)} ${calendarDate(d.attached_at.slice(0, 10), lang)}`))}
+            >
               {t("patient.openDocument")}
             </Button>
           </li>

@@ -134,9 +134,20 @@ try {
     await shoot(page, "site-form-error");
     await form.getByLabel("電話番号").fill("0853-21-0002");
     await form.getByRole("button", { name: "登録する" }).click();
-    await page.getByText("ひかりヘルパーステーション").first().waitFor();
+    await page.getByText("「ひかりヘルパーステーション」を登録しました。", { exact: false }).waitFor();
     await page.getByText("訪問介護").first().waitFor();
     await shoot(page, "organisation-with-site");
+    // The site's card opens its page, where its details are changed.
+    await page.getByRole("link", { name: /ひかりヘルパーステーション/ }).click();
+    await page.getByRole("heading", { level: 1, name: "ひかりヘルパーステーション" }).waitFor();
+    await page.getByRole("button", { name: "事業所の情報を変更" }).click();
+    const edit = page.getByRole("form", { name: "事業所の情報を変更" });
+    expect((await edit.getByLabel(/^電話番号/).inputValue()) === "0853-21-0002", "the form starts from the site's details");
+    await edit.getByLabel(/^電話番号/).fill("0853-21-0003");
+    await edit.getByRole("button", { name: "登録する" }).click();
+    await page.getByText("変更を保存しました（記録されています）。").waitFor();
+    await page.getByText("0853-21-0003").waitFor();
+    await shoot(page, "site-changed", ["phone"]);
   });
 
   await step("the team member then opens the patient's page: name with kana, 和暦, 24-hour phone, team, consent in words", async () => {
@@ -575,6 +586,11 @@ try {
     await nursePage.getByText("要介護2", { exact: false }).first().waitFor();
     await nursePage.getByRole("link", { name: "0853-21-0099" }).first().waitFor();
     await shoot(nursePage, "new-patient-opened-by-nurse");
+    // Older hands: the language switch and the way back are whole tap targets (44 px).
+    for (const target of [nursePage.locator("button.lang").first(), nursePage.getByRole("link", { name: "← 担当の患者さん一覧へ" })]) {
+      const box = await target.boundingBox();
+      expect(box && box.height >= 44, `a tap target is at least 44 px high: ${JSON.stringify(box)}`);
+    }
 
     // A document gets a title at upload, and downloads under it (not as its id).
     await nursePage.getByRole("button", { name: "文書を添付" }).click();

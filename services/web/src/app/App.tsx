@@ -31,6 +31,7 @@ const ROUTES: [string, Screen][] = [
   ["/calendar", screen(() => import("../screens/Pending"), (m) => m.Calendar)],
   ["/admin/organisations", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisations)],
   ["/admin/organisations/:id", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisation)],
+  ["/admin/sites/:id", screen(() => import("../screens/admin/Organisations"), (m) => m.Site)],
   ["/admin/members", screen(() => import("../screens/admin/Members"), (m) => m.Members)],
   ["/admin/members/:id", screen(() => import("../screens/admin/Member"), (m) => m.Member)],
   ["/admin/consents", screen(() => import("../screens/admin/Consents"), (m) => m.Consents)],

@@ -41,7 +41,7 @@ export function Member({ params }: { params: Record<string, string> }) {
   return (
     <Page title={member ? member.name : t("member.title")}>
       <p>
-        <Link to="/admin/members">{t("member.back")}</Link>
+        <Link to="/admin/members" className="tap">{t("member.back")}</Link>
       </p>
       {loaded.loading && <Loading />}
       <ProblemNote problem={loaded.problem} />

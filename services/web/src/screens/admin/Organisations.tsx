@@ -5,7 +5,7 @@ import { api, must, written } from "../../api/client";
 import type { components } from "../../api/schema.gen";
 import { session } from "../../auth/session";
 import { useLoad, usePaged } from "../../lib/load";
-import { useSending } from "../../lib/forms";
+import { emptyOnes, useSending } from "../../lib/forms";
 import { ORGANISATION_KINDS, SITE_KINDS, word, type OrganisationKind, type SiteKind } from "../../lib/terms";
 import { Link, navigate, query, useLocation } from "../../app/router";
 import { PagedList } from "../../ui/list";
@@ -105,6 +105,7 @@ export function Organisation({ params }: { params: Record<string, string> }) {
   const { t, lang } = useI18n();
   const id = params["id"] ?? "";
   const [adding, setAdding] = useState(false);
+  const [registered, setRegistered] = useState<string | null>(null);
   // Read our own writes: after a registration, wait until the directory has it.
   const [after, setAfter] = useState<string | null>(useLocation().query.get("after"));
   const org = useLoad(
@@ -130,7 +131,7 @@ export function Organisation({ params }: { params: Record<string, string> }) {
   return (
     <Page title={o.name} kicker={o.name_kana}>
       <p>
-        <Link to="/admin/organisations">{t("orgs.back")}</Link>
+        <Link to="/admin/organisations" className="tap">{t("orgs.back")}</Link>
       </p>
       <Facts
         rows={[
@@ -149,12 +150,18 @@ export function Organisation({ params }: { params: Record<string, string> }) {
         {adding && (
           <NewSite
             organisationId={id}
-            onDone={(position) => {
+            onDone={(position, name) => {
               setAdding(false);
+              setRegistered(name);
               if (position && position !== after) setAfter(position);
               else org.reload();
             }}
           />
+        )}
+        {registered && (
+          <p className="note note-info" role="status">
+            {t("sites.registered", { name: registered })}
+          </p>
         )}
         {o.sites.length === 0 ? (
           <p className="empty">{t("sites.empty")}</p>
@@ -162,14 +169,14 @@ export function Organisation({ params }: { params: Record<string, string> }) {
           <ul className="cards" aria-label={t("sites.title")}>
             {o.sites.map((s) => (
               <li key={s.site_id} className="card">
-                <div className="card-body">
+                <Link to={`/admin/sites/${s.site_id}`} className="card-link">
                   <PersonName name={s.name} kana={s.name_kana} />
                   <span className="card-sub">
                     {word(SITE_KINDS, s.kind, lang)}
                     {s.provider_number ? `・${t("sites.providerNumber")} ${s.provider_number}` : ""}
                     {s.closed_at ? `・${t("sites.closed")}` : ""}
                   </span>
-                </div>
+                </Link>
               </li>
             ))}
           </ul>
@@ -179,46 +186,57 @@ export function Organisation({ params }: { params: Record<string, string> }) {
   );
 }
 
-function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (position: string | null) => void }) {
+type SiteDetails = components["schemas"]["SiteDetails"];
+type SiteView = components["schemas"]["SiteView"];
+
+/** The site form: empty to register a site, filled from `site` to change one (the body is
+ * the whole editable set, so what the form does not show is sent back as it was). */
+function SiteForm({ site, label, onSubmit }: { site?: SiteView; label: string; onSubmit: (body: SiteDetails) => Promise<unknown> }) {
   const { t, lang } = useI18n();
   const municipality = useMunicipality();
   const [form, setForm] = useState({
-    name: "",
-    name_kana: "",
-    kind: "home_visit_nursing_station" as SiteKind,
-    address: "",
-    phone: "",
-    provider_number: "",
-    service_types: "",
-    contact_24h: "",
+    name: site?.name ?? "",
+    name_kana: site?.name_kana ?? "",
+    kind: (site?.kind ?? "home_visit_nursing_station") as SiteKind,
+    address: site?.address ?? "",
+    phone: site?.phone ?? "",
+    provider_number: site?.provider_number ?? "",
+    service_types: (site?.service_types ?? []).join(", "),
+    contact_24h: site?.contact_24h ?? "",
   });
   const set = (key: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
   const sending = useSending(lang);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const made = await sending.send(() =>
-      written(
-        api.POST("/api/v1/organisations/{organisation_id}/sites", {
-          params: { path: { organisation_id: organisationId } },
-          body: {
-            name: form.name,
-            name_kana: form.name_kana,
-            kind: form.kind,
-            home_municipality: municipality,
-            address: form.address,
-            phone: form.phone,
-            provider_number: form.provider_number.trim() || null,
-            // Typed codes go as typed: the service names a code it does not list at this field.
-            service_types: form.service_types.split(/[,、\s]+/).filter(Boolean) as ServiceTypeCode[],
-            contact_24h: form.contact_24h.trim() || null,
-          },
-        }),
-      ),
+    const missing = emptyOnes(
+      [
+        ["/name", form.name, t("field.name")],
+        ["/name_kana", form.name_kana, t("field.kana")],
+        ["/address", form.address, t("field.address")],
+        ["/phone", form.phone, t("field.phone")],
+      ],
+      (label) => t("form.missing", { field: label }),
     );
-    if (made) onDone(made.position);
+    await sending.sendChecked(missing, () =>
+      onSubmit({
+        name: form.name,
+        name_kana: form.name_kana,
+        kind: form.kind,
+        home_municipality: site?.home_municipality.code ?? municipality,
+        address: form.address,
+        phone: form.phone,
+        provider_number: form.provider_number.trim() || null,
+        // Typed codes go as typed: the service names a code it does not list at this field.
+        service_types: form.service_types.split(/[,、\s]+/).filter(Boolean) as ServiceTypeCode[],
+        contact_24h: form.contact_24h.trim() || null,
+        fax: site?.fax ?? null,
+        area_id: site?.area_id ?? null,
+        municipalities_served: site ? site.municipalities_served.map((m) => m.code) : [],
+      }),
+    );
   };
   return (
-    <form className="form" onSubmit={submit} noValidate aria-label={t("sites.add")}>
+    <form className="form" onSubmit={submit} noValidate aria-label={label}>
       <TextField label={t("field.name")} value={form.name} onChange={set("name")} required error={sending.fieldError("name")} />
       <TextField label={t("field.kana")} hint={t("field.kanaHint")} value={form.name_kana} onChange={set("name_kana")} required error={sending.fieldError("name_kana")} />
       <SelectField
@@ -238,5 +256,88 @@ function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (
         {t("save")}
       </Button>
     </form>
+  );
+}
+
+function NewSite({ organisationId, onDone }: { organisationId: string; onDone: (position: string | null, name: string) => void }) {
+  const { t } = useI18n();
+  return (
+    <SiteForm
+      label={t("sites.add")}
+      onSubmit={async (body) => {
+        const made = await written(
+          api.POST("/api/v1/organisations/{organisation_id}/sites", { params: { path: { organisation_id: organisationId } }, body }),
+        );
+        onDone(made.position, body.name);
+      }}
+    />
+  );
+}
+
+/** 事業所: one site's details, changed by the secretariat of its municipality. */
+export function Site({ params }: { params: Record<string, string> }) {
+  const { t, lang } = useI18n();
+  const id = params["id"] ?? "";
+  const [after, setAfter] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const site = useLoad(
+    () =>
+      must(
+        api.GET("/api/v1/sites/{site_id}", {
+          params: { path: { site_id: id }, header: after ? { "Tsunagu-Min-Position": after } : undefined },
+        }),
+      ),
+    [id, after],
+  );
+  if (!site.data) {
+    return <Page title={t("sites.one")}>{site.loading ? <Loading /> : <ProblemNote problem={site.problem} />}</Page>;
+  }
+  const s = site.data;
+  return (
+    <Page
+      title={s.name}
+      kicker={s.name_kana}
+      actions={
+        <Button kind={editing ? "secondary" : "primary"} aria-expanded={editing} onClick={() => setEditing((e) => !e)}>
+          {editing ? t("close") : t("sites.edit")}
+        </Button>
+      }
+    >
+      <p>
+        <Link to={`/admin/organisations/${s.organisation.organisation_id}`} className="tap">
+          {t("sites.backTo", { name: s.organisation.name })}
+        </Link>
+      </p>
+      {saved && (
+        <p className="note note-info" role="status">
+          {t("sites.saved")}
+        </p>
+      )}
+      {editing ? (
+        <SiteForm
+          site={s}
+          label={t("sites.edit")}
+          onSubmit={async (body) => {
+            const done = await written(api.PUT("/api/v1/sites/{site_id}", { params: { path: { site_id: id } }, body }));
+            setEditing(false);
+            setSaved(true);
+            if (done.position && done.position !== after) setAfter(done.position);
+            else site.reload();
+          }}
+        />
+      ) : (
+        <Facts
+          rows={[
+            [t("sites.kind"), word(SITE_KINDS, s.kind, lang)],
+            [t("field.address"), s.address],
+            [t("field.phone"), s.phone],
+            [t("sites.contact24h"), s.contact_24h ?? t("none")],
+            [t("sites.providerNumber"), s.provider_number ?? t("none")],
+            [t("sites.serviceTypes"), s.service_types.length ? s.service_types.join("、") : t("none")],
+          ]}
+        />
+      )}
+    </Page>
   );
 }

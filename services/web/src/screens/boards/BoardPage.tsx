@@ -57,14 +57,14 @@ export function BoardPage({ params }: { params: Record<string, string> }) {
     return (
       <Page title={t("boards.title")}>
         {list.loading ? <Loading /> : <ProblemNote problem={list.problem} />}
-        <Link to="/boards">{t("boards.back")}</Link>
+        <Link to="/boards" className="tap">{t("boards.back")}</Link>
       </Page>
     );
   }
   return (
     <Page title={board.name} lead={board.description ?? undefined}>
       <p className="hint">
-        <Link to="/boards">{t("boards.back")}</Link>　{audienceInWords(board, lang)}
+        <Link to="/boards" className="tap">{t("boards.back")}</Link>　{audienceInWords(board, lang)}
       </p>
       {pinned.length > 0 && (
         <section aria-labelledby="pinned" className="panel pinned">

@@ -156,7 +156,7 @@ export function ConsultationPage({ params }: { params: Record<string, string> })
     return (
       <Page title={t("consultations.title")}>
         {view.loading ? <Loading /> : <ProblemNote problem={view.problem} />}
-        <Link to="/consultations">{t("consultations.back")}</Link>
+        <Link to="/consultations" className="tap">{t("consultations.back")}</Link>
       </Page>
     );
   const c = view.data.consultation;
@@ -164,7 +164,7 @@ export function ConsultationPage({ params }: { params: Record<string, string> })
   return (
     <Page title={c.subject}>
       <p className="post-head">
-        <Link to="/consultations">{t("consultations.back")}</Link>　
+        <Link to="/consultations" className="tap">{t("consultations.back")}</Link>　
         <span className={`tag${c.open ? " tag-urgent" : " tag-muted"}`}>{c.open ? t("consultations.open") : t("consultations.closed")}</span>
         {c.assignee && <span className="tag">{t("consultations.assignee", { name: c.assignee.name })}</span>}
       </p>

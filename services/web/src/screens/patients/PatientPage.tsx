@@ -72,7 +72,7 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
         <ProblemNote problem={registration.problem}>
           <p>{t("patient.refusedHelp")}</p>
           <p>
-            <Link to="/patients">{t("patient.back")}</Link>
+            <Link to="/patients" className="tap">{t("patient.back")}</Link>
           </p>
         </ProblemNote>
       </Page>
@@ -81,7 +81,7 @@ export function PatientPage({ params }: { params: Record<string, string> }) {
   return (
     <Page title={title} kicker={personal?.name_kana}>
       <p>
-        <Link to="/patients">{t("patient.back")}</Link>
+        <Link to="/patients" className="tap">{t("patient.back")}</Link>
       </p>
       {where.query.get("registered") === "1" && (
         <p className="note note-info" role="status">

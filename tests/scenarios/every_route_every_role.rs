@@ -266,6 +266,13 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
             operator || (own && matches!(who, Coordinator | Pro("nurse")))
         }
         "assign_consultation" => operator || who == Coordinator,
+        // The resource directory: every person reads their municipality's statuses (the
+        // service answers another's site as none); a site's status is said by its staff (the
+        // town's nursing station) and by site admins (the service holds them to their
+        // organisation's sites — the door cannot see which organisation runs a site).
+        "list_availability" => people,
+        "site_availability" => operator || (own && who.people()),
+        "update_availability" => operator || who == SiteAdmin || (own && who.at_nursing()),
         // Files: members of the region upload; only holders download.
         "upload" => who.people(),
         "download" => own && who.at_nursing(),
@@ -1058,6 +1065,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "read_consultation",
         "answer_consultation",
         "close_consultation",
+        "site_availability",
     ];
     Some(if REGION.contains(&operation) {
         None
@@ -1066,7 +1074,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         "review_broadcast" | "broadcast_history" | "assign_consultation"
     ) {
         Some(Coordinator)
-    } else if operation == "revise_broadcast" {
+    } else if matches!(operation, "revise_broadcast" | "update_availability") {
         Some(SiteAdmin)
     } else if SECRETARIAT.contains(&operation) {
         Some(Secretariat)
@@ -1141,6 +1149,7 @@ impl World {
             "assign_consultation" => {
                 json!({ "member_id": town.member(Who::Coordinator).id() })
             }
+            "update_availability" => json!({ "accepting": "conditional", "conditions": "要相談" }),
             _ => return None,
         })
     }

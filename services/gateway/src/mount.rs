@@ -27,6 +27,7 @@ static APIS: LazyLock<Vec<Api>> = LazyLock::new(|| {
         identity_api::api(),
         audit_api::api(),
         messaging_api::api(),
+        directory_api::api(),
         crate::routes::api(),
     ]
 });

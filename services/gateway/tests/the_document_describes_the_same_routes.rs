@@ -259,10 +259,22 @@ const ADDED: &[(&str, &str)] = &[
     ("/api/v1/consultations/{consultation_id}/messages", "post"),
     ("/api/v1/consultations/{consultation_id}/assignment", "post"),
     ("/api/v1/consultations/{consultation_id}/closure", "post"),
+    // The resource directory: what each site can take now.
+    ("/api/v1/availability", "get"),
+    ("/api/v1/availability", "head"),
+    ("/api/v1/sites/{site_id}/availability", "get"),
+    ("/api/v1/sites/{site_id}/availability", "head"),
+    ("/api/v1/sites/{site_id}/availability", "put"),
 ];
 
 /// Tags added since, with their services.
-const ADDED_TAGS: &[&str] = &["timeline", "boards", "broadcasts", "consultations"];
+const ADDED_TAGS: &[&str] = &[
+    "timeline",
+    "boards",
+    "broadcasts",
+    "consultations",
+    "directory",
+];
 
 /// Fourth difference: changed since, for the browser's refresh cookie. These keep every
 /// answer and parameter they had, and may say and answer more (the cookie header, its 403,
@@ -276,6 +288,14 @@ const WIDENED: &[(&str, &str)] = &[
 /// The schemas of the third and fourth: new ones only need to exist; widened ones keep every property
 /// (their refresh token is no longer required: a browser's is in the cookie).
 const ADDED_SCHEMAS: &[&str] = &[
+    "Accepting",
+    "AvailabilityBoard",
+    "AvailabilityHistory",
+    "AvailabilityUpdate",
+    "AvailabilityUpdated",
+    "AvailabilityView",
+    "UpdaterView",
+    "Vacancy",
     "MyPatient",
     "Page_MyPatient",
     "Page_PatientRegistrationView",

@@ -144,6 +144,14 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         | "POST /api/v1/consultations/{consultation_id}/closure" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::OpenConsultation, Action::AnswerConsultation]),
         ),
+        // The resource directory: read by every person (the service keeps each to their
+        // municipality); a site's status said by its staff or its organisation's site admins.
+        "GET /api/v1/availability" | "GET /api/v1/sites/{site_id}/availability" => {
+            Some(matches!(row.door, Door::Signed(actions) if actions == [Action::ReadResources]))
+        }
+        "PUT /api/v1/sites/{site_id}/availability" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::UpdateAvailability]),
+        ),
         "POST /api/v1/consultations/{consultation_id}/assignment" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::AnswerConsultation]),
         ),

@@ -387,6 +387,12 @@ pub struct Platform {
     pub messaging_db: TestDb,
     /// The messaging service's health address (`http://127.0.0.1:<port>`).
     pub messaging_health: String,
+    /// The resource directory.
+    pub directory: ServiceProcess,
+    /// The directory's own database.
+    pub directory_db: TestDb,
+    /// The directory's health address (`http://127.0.0.1:<port>`).
+    pub directory_health: String,
     /// Its NATS server.
     pub nats: Nats,
     /// Its database (the identity service's).
@@ -513,6 +519,20 @@ impl Platform {
             &messaging_env,
             dir.path().join("messaging.log"),
         )?;
+        let directory_db = TestDb::create().await?;
+        let mut directory_env = common.clone();
+        directory_env.push(("TSUNAGU_DATABASE_URL".to_owned(), directory_db.url.clone()));
+        let directory_health_port = free_port();
+        directory_env.push((
+            "TSUNAGU_HEALTH_ADDR".to_owned(),
+            format!("127.0.0.1:{directory_health_port}"),
+        ));
+        let directory = ServiceProcess::start(
+            &binary("tsunagu-directory")?,
+            &["serve"],
+            &directory_env,
+            dir.path().join("directory.log"),
+        )?;
         let mut gateway_env = common;
         gateway_env.push((
             "TSUNAGU_HTTP_ADDR".to_owned(),
@@ -536,6 +556,9 @@ impl Platform {
             messaging,
             messaging_db,
             messaging_health: format!("http://127.0.0.1:{messaging_health_port}"),
+            directory,
+            directory_db,
+            directory_health: format!("http://127.0.0.1:{directory_health_port}"),
             nats,
             db,
             audit_db,
@@ -562,15 +585,17 @@ impl Platform {
             if ready(self.url("/readyz")).await
                 && ready(format!("{}/readyz", self.audit_health)).await
                 && ready(format!("{}/readyz", self.messaging_health)).await
+                && ready(format!("{}/readyz", self.directory_health)).await
             {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 bail!(
-                    "the platform did not become ready\n--- identity ---\n{}\n--- audit ---\n{}\n--- messaging ---\n{}\n--- gateway ---\n{}",
+                    "the platform did not become ready\n--- identity ---\n{}\n--- audit ---\n{}\n--- messaging ---\n{}\n--- directory ---\n{}\n--- gateway ---\n{}",
                     self.identity.log_tail(30),
                     self.audit.log_tail(30),
                     self.messaging.log_tail(30),
+                    self.directory.log_tail(30),
                     self.gateway.log_tail(30)
                 );
             }

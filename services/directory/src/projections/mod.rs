@@ -1,0 +1,3 @@
+//! The directory's projections, in its own database.
+
+pub mod availability;

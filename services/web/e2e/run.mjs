@@ -609,6 +609,37 @@ try {
     await shoot(nursePage, "document-attached", ["phone"]);
   });
 
+  await step("a care manager says in one step what her office can take; a nurse finds it, fresh, with who said it and when", async () => {
+    const cm = careManager.page;
+    await cm.goto(base + "/directory");
+    await cm.getByRole("heading", { level: 1, name: "事業所をさがす" }).waitFor();
+    await cm.getByRole("button", { name: "受け入れ状況を更新" }).click();
+    const form = cm.getByRole("form", { name: "受け入れ状況を更新" });
+    await form.getByLabel("条件付きで可").check();
+    await form.getByRole("button", { name: "更新する" }).click();
+    await form.getByText("⚠ 条件を入力してください。", { exact: true }).waitFor();
+    await form.getByRole("textbox", { name: "条件" }).fill("要介護3まで。吸引のある方は要相談。");
+    await form.getByLabel(/^あと何人/).fill("2");
+    await shoot(cm, "directory-update");
+    await form.getByRole("button", { name: "更新する" }).click();
+    await cm.getByText(/更新しました。市内のケアマネジャーにすぐ表示されます/).waitFor();
+
+    const page = nurse.page;
+    await page.goto(base + "/directory");
+    const sites = page.getByRole("list", { name: "事業所の一覧" });
+    const office = sites.getByRole("listitem").filter({ hasText: "みずうみ居宅介護支援事業所" });
+    await office.getByText("条件付きで可").waitFor();
+    await office.getByText("最新").waitFor();
+    await office.getByText("要介護3まで。吸引のある方は要相談。").waitFor();
+    await office.getByText("新規の受け入れ：あと2人").waitFor();
+    await office.getByText(/更新（看護 花子（主任介護支援専門員）・みずうみ居宅介護支援事業所）/).waitFor();
+    // Sites that never said are listed too, with a word to phone them.
+    await sites.getByRole("listitem").filter({ hasText: "よそ訪問看護ステーション" }).getByText(/まだ登録されていません/).waitFor();
+    await page.getByLabel("受け入れ可・条件付きのみ").check();
+    await sites.getByRole("listitem").filter({ hasText: "よそ訪問看護ステーション" }).waitFor({ state: "detached" });
+    await shoot(page, "directory", ["phone", "tablet", "pc"]);
+  });
+
   await step("settings, and signing out in one tab signs every tab out", async () => {
     const { context, page } = nurse;
     const other = await context.newPage();

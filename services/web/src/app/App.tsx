@@ -27,7 +27,7 @@ const ROUTES: [string, Screen][] = [
   ["/broadcasts", screen(() => import("../screens/boards/Broadcasts"), (m) => m.Broadcasts)],
   ["/consultations", screen(() => import("../screens/boards/Consultations"), (m) => m.Consultations)],
   ["/consultations/:id", screen(() => import("../screens/boards/Consultations"), (m) => m.ConsultationPage)],
-  ["/directory", screen(() => import("../screens/Pending"), (m) => m.Directory)],
+  ["/directory", screen(() => import("../screens/directory/Directory"), (m) => m.Directory)],
   ["/calendar", screen(() => import("../screens/Pending"), (m) => m.Calendar)],
   ["/admin/organisations", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisations)],
   ["/admin/organisations/:id", screen(() => import("../screens/admin/Organisations"), (m) => m.Organisation)],

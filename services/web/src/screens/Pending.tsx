@@ -17,7 +17,6 @@ function Coming({ title, what }: { title: MessageKey; what: MessageKey }) {
   );
 }
 
-export const Directory = () => <Coming title="nav.directory" what="pending.directory" />;
 export const Calendar = () => <Coming title="nav.calendar" what="pending.calendar" />;
 
 export function NotFound() {

@@ -892,6 +892,38 @@ class BroadcastLoader:
         return done
 
 
+class AvailabilityLoader:
+    """What the demo sites can take now, each said by its own staff: a site that already said
+    something is kept as it is."""
+
+    def __init__(self, loader, sessions):
+        self.loader = loader
+        self.gw = loader.gw
+        self.sessions = sessions
+
+    def load(self):
+        done = []
+        for spec in self.loader.region.get("availability", []):
+            by = spec["by"]
+            label = f"availability of {spec['site']}"
+            if not self.sessions.has(by):
+                print(f"{label}: SKIPPED: no credentials for {by}", flush=True)
+                continue
+            if spec["site"] not in self.loader.sites:
+                raise Failed(f"no site with key {spec['site']!r} in the region file")
+            site = self.loader.sites[spec["site"]][0]
+            token = self.sessions.token(by)
+            path = f"/api/v1/sites/{site}/availability"
+            _, history = self.gw.expect(label, "GET", path, None, {200}, auth=token)
+            if history.get("current"):
+                self.loader.done(label, False)
+            else:
+                self.gw.expect(label, "PUT", path, spec["status"], {200}, auth=token)
+                self.loader.done(label, True)
+            done.append(spec["site"])
+        return done
+
+
 class ConsultationLoader:
     """Consultations as a member asks the coordination centre: one whose subject the asker
     already has is kept."""
@@ -1043,6 +1075,7 @@ def main():
             boards = BoardLoader(loader, sessions).load()
             broadcasts = BroadcastLoader(loader, sessions).load()
             consultations = ConsultationLoader(loader, sessions).load()
+            availability = AvailabilityLoader(loader, sessions).load()
         except Failed as e:
             print(e, file=sys.stderr)
             return 1
@@ -1063,6 +1096,9 @@ def main():
         print(f"broadcasts: {'、'.join(broadcasts)}")
     if consultations:
         print(f"consultations: {'、'.join(consultations)}")
+    if availability:
+        names = [site_name(region, key) for key in availability]
+        print(f"sites that said what they can take now (事業所をさがす): {'、'.join(names)}")
     return 0
 
 

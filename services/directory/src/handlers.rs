@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use bus::{BusClient, CallContext, Incoming, Reply};
-use chrono::SubsecRound;
 use clock::SharedClock;
 use deadpool_postgres::Pool;
 use directory_api::availability::{
@@ -16,10 +15,7 @@ use directory_api::availability::{
 use directory_api::endpoints as ep;
 use directory_api::events::{DirectoryEvent, Updater};
 use directory_api::{CONTEXT, aggregates};
-use event_store::{
-    Actor, AppendError, EventContract, EventEnvelope, EventStore, ExpectedVersion, JetStreamStore,
-    Visibility,
-};
+use event_store::{ExpectedVersion, JetStreamStore, Visibility};
 use identity_api::colleagues::{AUTHOR, Author, WhoAsks};
 use identity_api::organisations::{GetSite, SiteView};
 use problem::Problem;
@@ -103,58 +99,44 @@ impl Directory {
         }
     }
 
-    /// One of identity's bus endpoints, its answer read as `A` — or its problem, as is.
-    async fn ask_identity<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
-        &self,
-        ctx: &CallContext,
-        endpoint: &str,
-        question: &Q,
-    ) -> Result<A, Problem> {
-        match self
-            .bus
-            .call(identity_api::SERVICE, endpoint, ctx, question)
-            .await
-        {
-            Reply::Ok { value, .. } => serde_json::from_value(value).map_err(|e| {
-                tracing::error!(error = %e, endpoint, "identity's answer does not read");
-                Problem::internal()
-            }),
-            Reply::Problem(p) => Err(p),
-        }
-    }
-
     /// The site as the register has it; a site nobody has (or an id that is none) is 404.
     async fn site(&self, ctx: &CallContext, site_id: &str) -> Result<SiteView, Problem> {
         if Uuid::try_parse(site_id).is_err() {
             return Err(no_such_site());
         }
-        self.ask_identity(
-            ctx,
-            identity_api::endpoints::GET_SITE,
-            &GetSite {
-                site_id: site_id.to_owned(),
-            },
-        )
-        .await
-        .map_err(|p| if p.status == 404 { no_such_site() } else { p })
+        self.bus
+            .ask(
+                identity_api::SERVICE,
+                identity_api::endpoints::GET_SITE,
+                ctx,
+                &GetSite {
+                    site_id: site_id.to_owned(),
+                },
+            )
+            .await
+            .map_err(|p| if p.status == 404 { no_such_site() } else { p })
     }
 
-    /// Waits (at most the read wait) until the projection holds every event stored so far,
-    /// or the position the caller last wrote.
+    /// Waits (at most the read wait) until the projection has applied `sequence`.
+    async fn applied(&self, sequence: u64) -> Result<(), Problem> {
+        host::events::applied(
+            &self.pool,
+            SCHEMA,
+            sequence,
+            self.read_wait,
+            "the directory has not caught up yet; try again",
+        )
+        .await
+    }
+
+    /// Waits (at most the read wait) until the projection holds the position the caller
+    /// last wrote, if they say one.
     async fn caught_up(&self, ctx: &CallContext) -> Result<(), Problem> {
         let sequence = match &ctx.min_position {
             Some(p) if p.stream == self.store.stream_name(CONTEXT) => p.sequence,
             _ => return Ok(()),
         };
-        projection_runner::wait_for_position(&self.pool, SCHEMA, sequence, self.read_wait)
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                projection_runner::RunnerError::Lagging { .. } => {
-                    Problem::timeout("the directory has not caught up yet; try again")
-                }
-                other => db_problem(other),
-            })
+        self.applied(sequence).await
     }
 
     async fn update_availability(
@@ -195,9 +177,11 @@ impl Directory {
         let update =
             domain::checked(c.update).map_err(|i| Problem::invalid_field(i.field, i.reason))?;
         let author: Author = self
-            .ask_identity(
-                ctx,
+            .bus
+            .ask(
+                identity_api::SERVICE,
                 AUTHOR,
+                ctx,
                 &WhoAsks {
                     site: Some(site.site_id.clone()),
                 },
@@ -223,49 +207,23 @@ impl Directory {
                 site_name: author.site_name,
             },
         };
-        // As Postgres keeps time (microseconds): the answer reads the same as a later read.
-        let occurred_at = self.clock.now().trunc_subsecs(6);
-        let envelope = EventEnvelope {
-            event_id: Uuid::now_v7(),
-            event_type: event.event_type().to_owned(),
-            schema_version: DirectoryEvent::current_version(event.event_type()).unwrap_or(1),
-            visibility: Visibility::Municipality,
-            municipality: Some(site.home_municipality.code.clone()),
-            aggregate_type: aggregates::AVAILABILITY.to_owned(),
-            aggregate_id: site.site_id.clone(),
-            occurred_at,
-            actor: Actor(ctx.actor.clone()),
-            correlation_id: ctx.correlation_id,
-            causation_id: None,
-            traceparent: telemetry::current_traceparent(),
-            payload: event.to_payload(),
-        };
-        let appended = self
-            .store
-            .append(CONTEXT, ExpectedVersion::Any, envelope)
-            .await
-            .map_err(|e| match e {
-                AppendError::Conflict { .. } => Problem::conflict(
-                    "concurrent-change",
-                    "someone else changed this at the same time; try again",
-                ),
-                AppendError::Refused(reason) => {
-                    Problem::new(422, "refused", "The change was refused").with_detail(reason)
-                }
-                e @ AppendError::Unavailable(_) => {
-                    tracing::error!(error = %e, "the event store is unavailable");
-                    Problem::unavailable("the event store is unavailable; try again")
-                }
-            })?;
-        let sequence = i64::try_from(appended.position.sequence).unwrap_or(i64::MAX);
-        projection_runner::wait_for_position(
-            &self.pool,
-            SCHEMA,
-            appended.position.sequence,
-            self.read_wait,
+        let (position, _) = host::events::append(
+            &self.store,
+            &self.clock,
+            CONTEXT,
+            ctx,
+            host::events::Subject {
+                visibility: Visibility::Municipality,
+                municipality: Some(site.home_municipality.code.clone()),
+                aggregate_type: aggregates::AVAILABILITY,
+                aggregate_id: &site.site_id,
+                expected: ExpectedVersion::Any,
+            },
+            event,
         )
-        .await
-        .map_err(db_problem)?;
+        .await?;
+        self.applied(position.sequence).await?;
+        let sequence = i64::try_from(position.sequence).unwrap_or(i64::MAX);
         let client = self.pool.get().await.map_err(db_problem)?;
         let row = client
             .query_one(
@@ -280,7 +238,7 @@ impl Directory {
             AvailabilityUpdated {
                 status: self.view(&row),
             },
-            appended.position,
+            position,
         ))
     }
 

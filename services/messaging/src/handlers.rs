@@ -5,14 +5,10 @@
 use std::time::Duration;
 
 use bus::{BusClient, CallContext, Incoming, Reply};
-use chrono::SubsecRound;
 use clock::SharedClock;
 use consent::{DataCategory, Purpose};
 use deadpool_postgres::Pool;
-use event_store::{
-    Actor, AppendError, EventContract, EventEnvelope, EventStore, ExpectedVersion, JetStreamStore,
-    Visibility,
-};
+use event_store::{ExpectedVersion, JetStreamStore, Visibility};
 use identity_api::patient_access::{
     AccessAsked, PATIENT_ACCESS, PatientAccess, PatientAccessAnswer, SEARCH_TERMS, SealedText,
     SearchTerms, SearchTermsAnswer,
@@ -351,17 +347,9 @@ impl Messaging {
         endpoint: &str,
         question: &Q,
     ) -> Result<A, Problem> {
-        match self
-            .bus
-            .call(identity_api::SERVICE, endpoint, ctx, question)
+        self.bus
+            .ask(identity_api::SERVICE, endpoint, ctx, question)
             .await
-        {
-            Reply::Ok { value, .. } => serde_json::from_value(value).map_err(|e| {
-                tracing::error!(error = %e, endpoint, "identity's answer does not read");
-                Problem::internal()
-            }),
-            Reply::Problem(p) => Err(p),
-        }
     }
 
     /// Appends one event about a patient's timeline (patient data of their home municipality).
@@ -398,40 +386,21 @@ impl Messaging {
         event: MessagingEvent,
         municipality: Option<String>,
     ) -> Result<(event_store::Position, chrono::DateTime<chrono::Utc>), Problem> {
-        // As Postgres keeps time (microseconds): an answer made from it reads the same later.
-        let occurred_at = self.clock.now().trunc_subsecs(6);
-        let envelope = EventEnvelope {
-            event_id: Uuid::now_v7(),
-            event_type: event.event_type().to_owned(),
-            schema_version: MessagingEvent::current_version(event.event_type()).unwrap_or(1),
-            visibility,
-            municipality,
-            aggregate_type: aggregate_type.to_owned(),
-            aggregate_id: id.to_owned(),
-            occurred_at,
-            actor: Actor(ctx.actor.clone()),
-            correlation_id: ctx.correlation_id,
-            causation_id: None,
-            traceparent: telemetry::current_traceparent(),
-            payload: event.to_payload(),
-        };
-        self.store
-            .append(CONTEXT, expected, envelope)
-            .await
-            .map(|appended| (appended.position, occurred_at))
-            .map_err(|e| match e {
-                AppendError::Conflict { .. } => Problem::conflict(
-                    "concurrent-change",
-                    "someone else changed this at the same time; try again",
-                ),
-                AppendError::Refused(reason) => {
-                    Problem::new(422, "refused", "The change was refused").with_detail(reason)
-                }
-                e @ AppendError::Unavailable(_) => {
-                    tracing::error!(error = %e, "the event store is unavailable");
-                    Problem::unavailable("the event store is unavailable; try again")
-                }
-            })
+        host::events::append(
+            &self.store,
+            &self.clock,
+            CONTEXT,
+            ctx,
+            host::events::Subject {
+                visibility,
+                municipality,
+                aggregate_type,
+                aggregate_id: id,
+                expected,
+            },
+            event,
+        )
+        .await
     }
 
     async fn create_post(&self, ctx: &CallContext, c: CreatePost) -> Result<Reply, Problem> {
@@ -594,15 +563,14 @@ impl Messaging {
 
     /// Waits (at most the read wait) until the projection `schema` has applied `sequence`.
     async fn applied_in(&self, schema: &str, sequence: u64) -> Result<(), Problem> {
-        projection_runner::wait_for_position(&self.pool, schema, sequence, self.read_wait)
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                projection_runner::RunnerError::Lagging { .. } => {
-                    Problem::timeout("the messages have not caught up yet; try again")
-                }
-                other => db_problem(other),
-            })
+        host::events::applied(
+            &self.pool,
+            schema,
+            sequence,
+            self.read_wait,
+            "the messages have not caught up yet; try again",
+        )
+        .await
     }
 
     /// Waits until the timeline has applied the position the caller last wrote, if asked.

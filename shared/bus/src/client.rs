@@ -38,6 +38,25 @@ impl BusClient {
         &self.client
     }
 
+    /// Asks `service`'s `endpoint` and reads its answer as `A`; its problem comes back as is
+    /// (a refusal stays the refusal the other service gave), an answer that does not read is a
+    /// 500 logged with the endpoint.
+    pub async fn ask<Q: Serialize, A: serde::de::DeserializeOwned>(
+        &self,
+        service: &str,
+        endpoint: &str,
+        ctx: &CallContext,
+        question: &Q,
+    ) -> Result<A, Problem> {
+        match self.call(service, endpoint, ctx, question).await {
+            Reply::Ok { value, .. } => serde_json::from_value(value).map_err(|e| {
+                tracing::error!(error = %e, service, endpoint, "an answer that does not read");
+                Problem::internal()
+            }),
+            Reply::Problem(p) => Err(p),
+        }
+    }
+
     /// Sends `body` to `service`'s `endpoint` and returns its reply. Transport failures
     /// become problems: no responder → 503, no answer in time → 504.
     #[instrument(skip(self, ctx, body), fields(request_id = %ctx.request_id))]

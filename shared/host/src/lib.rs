@@ -12,6 +12,8 @@
 //! host.serve(Serving { client, pool, health_addr, spec, endpoints: host::endpoints(service, NAMES) }).await
 //! ```
 
+pub mod events;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,10 +1,10 @@
 //! The resource directory, end to end with the real binaries through the gateway: a care
 //! management office says, in one request, what it can take now; a care manager elsewhere
-//! in the city finds it with who said it and when, fresh — and, once the configured time has
-//! passed, stale with its age. Only the site's own staff or a site admin of its organisation
+//! in the city finds it with who said it and when, fresh — and, a week later (the directory
+//! restarted on a later clock: time injected, never slept), stale with its age. Only the site's own staff or a site admin of its organisation
 //! say a site's status; another municipality's site answers as one that does not exist.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -12,8 +12,8 @@ use testkit::Platform;
 use tsunagu_tests::accounts::{Clock, IZUMO, YOKOHAMA, send, start_with};
 use tsunagu_tests::care::{Member, member, professional, site_of_kind, text};
 
-/// How long a status stays fresh in these scenarios (the platform's default is 7 days).
-const FRESH_SECONDS: u64 = 3;
+/// Eight days after the platform's start: past the default week a status stays fresh.
+const A_WEEK_AND_A_DAY_LATER: &str = "2026-10-09T12:00:00+09:00";
 
 struct Town {
     p: Platform,
@@ -27,8 +27,7 @@ struct Town {
 }
 
 async fn town() -> anyhow::Result<Town> {
-    let fresh = FRESH_SECONDS.to_string();
-    let (p, clock) = start_with(&[("TSUNAGU_AVAILABILITY_FRESH_SECONDS", fresh.as_str())]).await?;
+    let (p, clock) = start_with(&[]).await?;
     let office = site_of_kind(
         &p,
         IZUMO,
@@ -186,10 +185,12 @@ async fn an_office_says_what_it_can_take_and_a_care_manager_sees_it_fresh_then_s
     );
     assert_eq!(office["fresh"], true);
 
-    // Past its time, the same status is shown as stale (the configured time, not a guess).
-    tokio::time::sleep(Duration::from_secs(FRESH_SECONDS + 1)).await;
+    // A week and a day later, the same status is shown as stale, with its age.
+    let mut t = t;
+    directory_at(&mut t.p, A_WEEK_AND_A_DAY_LATER).await?;
     let stale = board(&t, &t.reader).await?;
     assert_eq!(stale[0]["fresh"], false, "{stale:?}");
+    assert_eq!(stale[0]["age_days"], 8, "{stale:?}");
     assert_eq!(
         stale[0]["updated_at"], office["updated_at"],
         "the status itself is unchanged"
@@ -263,6 +264,31 @@ async fn only_the_sites_staff_and_its_organisations_admin_say_its_status_and_no_
     .await?;
     assert_eq!(status, 404, "{hidden}");
     Ok(())
+}
+
+/// Restarts the directory on a clock that starts at `at` (the other services keep theirs).
+async fn directory_at(p: &mut Platform, at: &str) -> anyhow::Result<()> {
+    p.directory.kill();
+    p.directory
+        .restart_with(&[("TSUNAGU_CLOCK_START".to_owned(), at.to_owned())])?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = p
+            .http
+            .get(format!("{}/readyz", p.directory_health))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the directory did not come back\n{}",
+            p.directory.log_tail(30)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn uuid_nobody_has() -> String {

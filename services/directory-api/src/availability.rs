@@ -22,7 +22,7 @@ pub enum Accepting {
 pub struct Vacancy {
     /// First day.
     pub from: NaiveDate,
-    /// Last day (inclusive).
+    /// Last day (inclusive); not before `from` (a period that ends before it starts is refused).
     pub until: NaiveDate,
     /// Beds free over the period (1–999).
     #[schema(minimum = 1, maximum = 999)]
@@ -36,7 +36,8 @@ pub struct Vacancy {
 pub struct AvailabilityUpdate {
     /// New users: yes, no, or with conditions.
     pub accepting: Accepting,
-    /// The conditions, in free text (required with `conditional`).
+    /// The conditions, in free text: required with `conditional` (refused when missing or
+    /// only spaces), at most 500 characters, no control characters but line breaks and tabs.
     #[schema(example = "要介護3まで。吸引のある方は要相談。", max_length = 500)]
     #[serde(default)]
     pub conditions: Option<String>,
@@ -45,6 +46,7 @@ pub struct AvailabilityUpdate {
     #[serde(default)]
     pub new_clients: Option<u32>,
     /// Beds free by period (short stay, residential): up to 20 periods.
+    #[schema(max_items = 20)]
     #[serde(default)]
     pub vacancies: Vec<Vacancy>,
 }

@@ -43,7 +43,11 @@ pub fn checked(mut update: AvailabilityUpdate) -> Result<AvailabilityUpdate, Inv
                 "conditions are at most 500 characters",
             ));
         }
-        Some(c) if c.chars().any(|ch| ch.is_control() && ch != '\n') => {
+        // Line breaks and tabs are text; every other control character is not.
+        Some(c)
+            if c.chars()
+                .any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t')) =>
+        {
             return Err(invalid(
                 "/conditions",
                 "conditions are text, without control characters",

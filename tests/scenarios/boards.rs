@@ -206,6 +206,55 @@ async fn each_member_sees_the_boards_meant_for_them_and_fire_the_emergency_board
     assert_eq!(shown["author"]["profession"], "emergency_services");
     assert_eq!(shown["author"]["site_name"], "出雲市消防本部");
     assert_eq!(page["board"]["fire_and_police"], true);
+
+    // A search over the boards each may read: 通行止め (two kanji pairs) is found under its
+    // board's name; a nurses' note is found by a nurse and never by the pharmacist.
+    let (status, note) = t
+        .post(
+            &t.nurse,
+            &nurses,
+            json!({ "text": "吸引器の貸し出し、通行止めの間は本部で受け付けます" }),
+        )
+        .await?;
+    assert_eq!(status, 201, "{note}");
+    let search = |who: &Member, q: &str| {
+        let request = who
+            .request(&t.p, Method::GET, "/api/v1/boards/search")
+            .query(&[("q", q)])
+            .header(
+                "Tsunagu-Min-Position",
+                text(&note, "position").unwrap_or_default(),
+            );
+        async move { send(request).await }
+    };
+    let (status, found) = search(&t.pharmacist, "通行止め").await?;
+    assert_eq!(status, 200, "{found}");
+    let hits = found["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        hits.len(),
+        1,
+        "the pharmacist finds only the emergency board's post: {found}"
+    );
+    assert_eq!(hits[0]["board_name"], "緊急のお知らせ");
+    assert_eq!(hits[0]["post"]["kind"], "road_closure");
+    let (_, found) = search(&t.nurse, "ツウコウドメ 通行止め").await?;
+    assert!(
+        found["items"].as_array().is_some_and(|h| h.is_empty()),
+        "every word must be held: {found}"
+    );
+    let (_, found) = search(&t.nurse, "通行止め").await?;
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(2), "{found}");
+    assert_eq!(
+        found["items"][0]["board_name"], "看護師向け",
+        "newest first: {found}"
+    );
+    let (_, found) = search(&t.other_nurse, "通行止め").await?;
+    assert!(
+        found["items"].as_array().is_some_and(|h| h.is_empty()),
+        "another municipality finds nothing: {found}"
+    );
+    let (status, refused) = search(&t.nurse, "止").await?;
+    assert_eq!(status, 422, "{refused}");
     Ok(())
 }
 

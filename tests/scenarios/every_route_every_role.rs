@@ -244,7 +244,7 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         // their municipality, fire and police only where a board names them (the town's
         // board is for everyone).
         "open_board" | "pin_board_post" => operator || matches!(who, Secretariat | Coordinator),
-        "list_boards" | "post_to_board" => people,
+        "list_boards" | "post_to_board" | "search_boards" => people,
         "read_board" => {
             operator
                 || (own && who.people() && !matches!(who, Pro("emergency_services" | "police")))
@@ -782,6 +782,7 @@ impl World {
             "consistency_proof" => vec![("first", self.first_checkpoint.to_string())],
             "leak_report" => vec![("member_id", nurse)],
             "search_posts" => vec![("q", "褥瘡".to_owned())],
+            "search_boards" => vec![("q", "通行止め".to_owned())],
             _ => Vec::new(),
         };
         let body = match meta.operation_id {

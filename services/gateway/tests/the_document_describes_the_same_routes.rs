@@ -242,6 +242,8 @@ const ADDED: &[(&str, &str)] = &[
     ("/api/v1/boards/{board_id}/posts", "head"),
     ("/api/v1/boards/{board_id}/posts", "post"),
     ("/api/v1/boards/{board_id}/posts/{post_id}/pin", "post"),
+    ("/api/v1/boards/search", "get"),
+    ("/api/v1/boards/search", "head"),
     ("/api/v1/broadcasts", "get"),
     ("/api/v1/broadcasts", "head"),
     ("/api/v1/broadcasts", "post"),
@@ -288,6 +290,8 @@ const WIDENED: &[(&str, &str)] = &[
 /// The schemas of the third and fourth: new ones only need to exist; widened ones keep every property
 /// (their refresh token is no longer required: a browser's is in the cookie).
 const ADDED_SCHEMAS: &[&str] = &[
+    "BoardSearchHit",
+    "BoardSearchPage",
     "Accepting",
     "AvailabilityBoard",
     "AvailabilityHistory",

@@ -111,7 +111,9 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         "POST /api/v1/boards" | "POST /api/v1/boards/{board_id}/posts/{post_id}/pin" => {
             Some(matches!(row.door, Door::Signed(actions) if actions == [Action::ManageBoards]))
         }
-        "GET /api/v1/boards" | "GET /api/v1/boards/{board_id}/posts" => Some(
+        "GET /api/v1/boards"
+        | "GET /api/v1/boards/{board_id}/posts"
+        | "GET /api/v1/boards/search" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::ReadBoards, Action::ReadRegionBoards]),
         ),
         // Broadcasts: sent by the coordination centre, submitted by sites; received by every

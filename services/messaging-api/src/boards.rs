@@ -210,6 +210,35 @@ pub struct BoardPostView {
     pub mine: bool,
 }
 
+/// Query: posts of the boards the caller reads that hold every word of `q`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBoards {
+    pub q: String,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// A post a board search found, with the board it is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BoardSearchHit {
+    /// The board, by id and name.
+    pub board_id: String,
+    pub board_name: String,
+    /// The post.
+    pub post: BoardPostView,
+}
+
+/// A page of a board search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BoardSearchPage {
+    /// Newest first.
+    pub items: Vec<BoardSearchHit>,
+    /// Pass as `after` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
 /// A board and its posts: the pinned ones always, then the rest newest first, a page at a
 /// time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -75,6 +75,9 @@ pub mod endpoints {
     pub const LIST_BOARDS: &str = "list_boards";
     /// Query: a board and its posts ([`crate::boards::ReadBoard`]).
     pub const READ_BOARD: &str = "read_board";
+    /// Query: posts of the boards the caller reads holding these words
+    /// ([`crate::boards::SearchBoards`]).
+    pub const SEARCH_BOARDS: &str = "search_boards";
     /// Command: post to a board ([`crate::boards::PostToBoard`]).
     pub const POST_TO_BOARD: &str = "post_to_board";
     /// Command: pin or unpin a board's post ([`crate::boards::PinBoardPost`]).
@@ -108,6 +111,7 @@ pub mod endpoints {
 
     /// Every endpoint the service answers.
     pub const ALL: &[&str] = &[
+        SEARCH_BOARDS,
         OPEN_CONSULTATION,
         LIST_CONSULTATIONS,
         READ_CONSULTATION,

@@ -88,6 +88,23 @@ pub struct BoardParams {
     pub limit: Option<u32>,
 }
 
+/// A search of the boards.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BoardSearchParams {
+    /// Words to find, in Japanese or not (each at least two characters; kana width and case
+    /// do not matter), separated by spaces: a post holds every one.
+    #[param(min_length = 2, max_length = 100)]
+    pub q: String,
+    /// Those after this one (the previous page's `next_after`).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub after: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
 /// A patient in the path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -256,6 +273,22 @@ fn board_routes() -> Vec<Declared> {
             })
             .reads_after()
             .answers_page::<BoardView>(200, "the boards, oldest first")
+            .into(),
+        Route::get("search_boards", "/api/v1/boards/search")
+            .tag(BOARDS)
+            .summary("Search the boards you may read, in Japanese (通行止め is found): posts holding every word, newest first, with their board. A board that is not for you is never searched.")
+            .door(READ)
+            .query::<BoardSearchParams>()
+            .service(SERVICE, ep::SEARCH_BOARDS, |_, q, _| {
+                Ok(SearchBoards {
+                    q: q.q,
+                    after: q.after,
+                    limit: q.limit,
+                })
+            })
+            .reads_after()
+            .answers::<BoardSearchPage>(200, "the posts found, newest first")
+            .problems(&[(422, "no word of two characters or more (`/q`)")])
             .into(),
         Route::get("read_board", "/api/v1/boards/{board_id}/posts")
             .tag(BOARDS)

@@ -64,6 +64,7 @@ impl host::Service for Messaging {
             ep::OPEN_BOARD => self.open_board(ctx, incoming.json()?).await,
             ep::LIST_BOARDS => self.list_boards(ctx, incoming.json()?).await,
             ep::READ_BOARD => self.read_board(ctx, incoming.json()?).await,
+            ep::SEARCH_BOARDS => self.search_boards(ctx, incoming.json()?).await,
             ep::POST_TO_BOARD => self.post_to_board(ctx, incoming.json()?).await,
             ep::PIN_BOARD_POST => self.pin_board_post(ctx, incoming.json()?).await,
             ep::SEND_BROADCAST => self.send_broadcast(ctx, incoming.json()?).await,

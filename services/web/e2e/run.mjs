@@ -299,6 +299,14 @@ try {
     const pinned = page.getByRole("region", { name: "ピン留め" });
     await pinned.getByText("大雪のため、明日の訪問は午後からに変更します。").waitFor();
     await shoot(page, "board-pinned", ["phone", "pc"]);
+
+    // The nurse finds the notice again by a word of it, under its board's name.
+    await n.goto(base + "/boards");
+    await n.getByRole("searchbox", { name: "掲示板を検索" }).fill("大雪");
+    await n.getByRole("button", { name: "検索" }).click();
+    const hit = n.getByRole("list", { name: "「大雪」の検索結果" }).getByRole("link").filter({ hasText: "大雪のため" });
+    await hit.getByText("緊急のお知らせ").waitFor();
+    await shoot(n, "board-search", ["phone"]);
   });
 
   await step("the coordination centre sends a broadcast to the municipality, and the nurse receives it", async () => {

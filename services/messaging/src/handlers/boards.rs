@@ -8,8 +8,9 @@ use event_store::{ExpectedVersion, Visibility};
 use identity_api::organisations::{GetSite, SiteView};
 use messaging_api::aggregates;
 use messaging_api::boards::{
-    BoardOpenedAnswer, BoardPage, BoardPostKind, BoardPostView, BoardView, BoardsPage, ListBoards,
-    MAX_PINNED, NewBoard, PinBoardPost, Pinned, PostToBoard, ReadBoard, SiteNamed,
+    BoardOpenedAnswer, BoardPage, BoardPostKind, BoardPostView, BoardSearchHit, BoardSearchPage,
+    BoardView, BoardsPage, ListBoards, MAX_PINNED, NewBoard, PinBoardPost, Pinned, PostToBoard,
+    ReadBoard, SearchBoards, SiteNamed,
 };
 use messaging_api::events::{BoardSite, MessagingEvent, PostAuthor};
 use messaging_api::timeline::{PostAuthorView, Posted};
@@ -36,21 +37,30 @@ struct Stored {
 const BOARD_COLUMNS: &str = "board_id, name, description, municipality, professions, sites,
                              opened_at, opened_by, fire_and_police";
 
+/// The board columns with the table's alias `b`, for a query that joins posts to boards.
+const BOARD_COLUMNS_B: &str = "b.board_id, b.name, b.description, b.municipality, b.professions,
+                               b.sites, b.opened_at, b.opened_by, b.fire_and_police";
+
 fn stored(row: &tokio_postgres::Row) -> Stored {
-    let sites: Vec<BoardSite> = serde_json::from_value(row.get(5)).unwrap_or_default();
+    stored_at(row, 0)
+}
+
+/// A board from `BOARD_COLUMNS`, starting at column `at` of `row`.
+fn stored_at(row: &tokio_postgres::Row, at: usize) -> Stored {
+    let sites: Vec<BoardSite> = serde_json::from_value(row.get(at + 5)).unwrap_or_default();
     Stored {
-        board_id: row.get(0),
-        name: row.get(1),
-        description: row.get(2),
-        municipality: row.get(3),
+        board_id: row.get(at),
+        name: row.get(at + 1),
+        description: row.get(at + 2),
+        municipality: row.get(at + 3),
         audience: Audience {
-            professions: serde_json::from_value(row.get(4)).unwrap_or_default(),
+            professions: serde_json::from_value(row.get(at + 4)).unwrap_or_default(),
             sites: sites.iter().map(|s| s.site_id.clone()).collect(),
-            fire_and_police: row.get(8),
+            fire_and_police: row.get(at + 8),
         },
         sites,
-        opened_at: row.get(6),
-        opened_by: serde_json::from_value(row.get(7)).unwrap_or_else(|_| PostAuthor {
+        opened_at: row.get(at + 6),
+        opened_by: serde_json::from_value(row.get(at + 7)).unwrap_or_else(|_| PostAuthor {
             member_id: String::new(),
             name: String::new(),
             profession: None,
@@ -269,6 +279,75 @@ impl Messaging {
             .map(|b| board_view(&b, caller))
             .collect();
         Ok(Reply::value(BoardsPage { items, next_after }))
+    }
+
+    /// Posts of the boards the caller reads holding every word of the query, newest first:
+    /// the bigrams narrow through the index, the board's audience and the words themselves
+    /// decide.
+    pub(super) async fn search_boards(
+        &self,
+        ctx: &CallContext,
+        q: SearchBoards,
+    ) -> Result<Reply, Problem> {
+        let limit = page_limit(q.limit)?;
+        let after = after_id(q.after.as_deref())?;
+        let terms = japanese::search::bigrams(&q.q);
+        if terms.is_empty() {
+            return Err(Problem::invalid_field(
+                "/q",
+                "search for a word of two characters or more",
+            ));
+        }
+        self.caught_up_in(ctx, SCHEMA).await?;
+        let caller = ctx.caller.as_ref();
+        let everywhere = caller.is_none_or(|c| c.subject.has_role(permissions::Role::Operator));
+        let municipality = caller.and_then(|c| c.municipality.clone());
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let me = Self::me(ctx);
+        let mut items = Vec::new();
+        let mut cursor = after;
+        let mut next_after = None;
+        // Candidates a batch at a time: a board not for the caller, or a post holding the
+        // bigrams but not the words, is passed over until the page is full.
+        'pages: loop {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {POST_COLUMNS}, {BOARD_COLUMNS_B}
+                           FROM boards.board_posts p JOIN boards.boards b USING (board_id)
+                          WHERE p.terms @> $1
+                            AND ($2 OR b.municipality IS NULL OR b.municipality = $3)
+                            AND ($4::text IS NULL OR p.post_id < $4)
+                          ORDER BY p.post_id DESC LIMIT 200"
+                    ),
+                    &[&terms, &everywhere, &municipality, &cursor],
+                )
+                .await
+                .map_err(db_problem)?;
+            for row in &rows {
+                let board = stored_at(row, 10);
+                let post = post_view(row, &me);
+                cursor = Some(post.post_id.clone());
+                if !reads(caller, &board) || !japanese::search::holds(&post.text, &q.q) {
+                    continue;
+                }
+                if items.len() == limit as usize {
+                    next_after = items
+                        .last()
+                        .map(|h: &BoardSearchHit| h.post.post_id.clone());
+                    break 'pages;
+                }
+                items.push(BoardSearchHit {
+                    board_id: board.board_id.clone(),
+                    board_name: board.name.clone(),
+                    post,
+                });
+            }
+            if rows.len() < 200 {
+                break;
+            }
+        }
+        Ok(Reply::value(BoardSearchPage { items, next_after }))
     }
 
     pub(super) async fn read_board(

@@ -13,10 +13,16 @@ pub struct Boards;
 /// Its schema name.
 pub const SCHEMA: &str = "boards";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_boards",
-    sql: include_str!("../../migrations/boards_0001.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_boards",
+        sql: include_str!("../../migrations/boards_0001.sql"),
+    },
+    Migration {
+        version: "0002_board_search",
+        sql: include_str!("../../migrations/boards_0002.sql"),
+    },
+];
 
 impl Projection for Boards {
     fn name(&self) -> &'static str {
@@ -88,21 +94,22 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
         } => out.push(
             "INSERT INTO board_posts (post_id, board_id, kind, text, author_member_id, author_name,
                                       author_profession, author_site_name, posted_at, reply_to,
-                                      sequence)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                      sequence, terms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (post_id) DO NOTHING",
             params![
                 post_id,
                 board_id,
                 kind,
-                text,
+                text.clone(),
                 author.member_id,
                 author.name,
                 author.profession,
                 author.site_name,
                 env.occurred_at,
                 reply_to,
-                sequence
+                sequence,
+                japanese::search::bigrams(&text)
             ],
         ),
         // The latest pin counts: pinned from when it was pinned, or not at all.

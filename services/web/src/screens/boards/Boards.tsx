@@ -13,6 +13,7 @@ import { Link } from "../../app/router";
 import { PagedList } from "../../ui/list";
 import { Button, Page, ProblemNote, TextField } from "../../ui/ui";
 import type { components } from "../../api/schema.gen";
+import { BoardSearch } from "./BoardSearch";
 
 type Board = components["schemas"]["BoardView"];
 
@@ -69,6 +70,7 @@ export function Boards() {
           }}
         />
       )}
+      <BoardSearch />
       <PagedList
         list={list}
         label={t("boards.title")}

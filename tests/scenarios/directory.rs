@@ -294,3 +294,90 @@ async fn directory_at(p: &mut Platform, at: &str) -> anyhow::Result<()> {
 fn uuid_nobody_has() -> String {
     "01900000-0000-7000-8000-000000000000".to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_says_where_a_site_is_and_what_it_can_do_kept_by_the_secretariat_and_its_own_admin()
+-> anyhow::Result<()> {
+    let t = town().await?;
+    let (p, clock) = (&t.p, &t._clock);
+    let secretariat = tsunagu_tests::care::secretariat(p, clock, "sec.dir", IZUMO).await?;
+    let listing = json!({
+        "latitude": 35.3669, "longitude": 132.7547,
+        "opening_hours": "平日 8:30〜17:30（24時間電話対応）",
+        "capacity": 25,
+        "capabilities": ["suction", "tube_feeding", "terminal_care"],
+        "languages": ["英語"],
+        "description": "医療的ケアの必要な方も、まずはご相談ください。"
+    });
+    let put = |who: &Member, body: Value| {
+        let request = who
+            .request(
+                p,
+                Method::PUT,
+                &format!("/api/v1/sites/{}/listing", t.office),
+            )
+            .json(&body);
+        async move { send(request).await }
+    };
+
+    // Out of range, without its pair, a capability nobody has: each named, nothing stored.
+    for (body, field) in [
+        (json!({ "latitude": 95.0, "longitude": 132.7 }), "/latitude"),
+        (json!({ "latitude": 35.3 }), "/longitude"),
+        (
+            json!({ "capabilities": ["suction", "suction"] }),
+            "/capabilities/1",
+        ),
+    ] {
+        let (status, problem) = put(&t.admin, body).await?;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["pointer"], field, "{problem}");
+    }
+    let (status, problem) = put(&t.admin, json!({ "capabilities": ["teleportation"] })).await?;
+    assert_eq!(status, 422, "an unknown capability: {problem}");
+
+    // The organisation's site admin keeps it; a nurse of another site may not; 横浜市's
+    // admin finds no such site.
+    let (status, saved) = put(&t.admin, listing.clone()).await?;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["listing"]["capabilities"][2], "terminal_care");
+    let (status, _) = put(&t.stranger, listing.clone()).await?;
+    assert_eq!(status, 403);
+    let (status, _) = put(&t.yokohama, listing.clone()).await?;
+    assert_eq!(status, 404);
+
+    // The secretariat replaces it whole: what it leaves out is cleared.
+    let (status, replaced) = put(
+        &secretariat,
+        json!({ "latitude": 35.37, "longitude": 132.76, "capabilities": ["dementia"] }),
+    )
+    .await?;
+    assert_eq!(status, 200, "{replaced}");
+    let (status, all) = send(t.reader.request(p, Method::GET, "/api/v1/listings").header(
+        "Tsunagu-Min-Position",
+        text(&replaced, "position").unwrap_or_default(),
+    ))
+    .await?;
+    assert_eq!(status, 200, "{all}");
+    let sites = all["sites"].as_array().cloned().unwrap_or_default();
+    assert_eq!(sites.len(), 1, "{all}");
+    assert_eq!(sites[0]["site_name"], "みずうみ居宅介護支援事業所");
+    assert_eq!(sites[0]["listing"]["capabilities"], json!(["dementia"]));
+    assert_eq!(
+        sites[0]["listing"]["opening_hours"],
+        Value::Null,
+        "left out, so cleared"
+    );
+    assert_eq!(
+        sites[0]["updated_by"]["profession"], "municipal_staff",
+        "{all}"
+    );
+    let (status, none) = send(t.yokohama.request(p, Method::GET, "/api/v1/listings")).await?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        none["sites"],
+        json!([]),
+        "another municipality's listings stay its own"
+    );
+    Ok(())
+}

@@ -270,7 +270,10 @@ fn through(operation: &str, who: Who, side: Side) -> Option<bool> {
         // service answers another's site as none); a site's status is said by its staff (the
         // town's nursing station) and by site admins (the service holds them to their
         // organisation's sites — the door cannot see which organisation runs a site).
-        "list_availability" => people,
+        "list_availability" | "list_listings" => people,
+        // A listing: the secretariat and site admins (the service keeps each to its
+        // municipality, and a site admin to their organisation's sites).
+        "change_listing" => operator || matches!(who, Secretariat | SiteAdmin),
         "site_availability" => operator || (own && who.people()),
         "update_availability" => operator || who == SiteAdmin || (own && who.at_nursing()),
         // Files: members of the region upload; only holders download.
@@ -1077,7 +1080,7 @@ fn object_caller(operation: &str) -> Option<Option<Who>> {
         Some(Coordinator)
     } else if matches!(operation, "revise_broadcast" | "update_availability") {
         Some(SiteAdmin)
-    } else if SECRETARIAT.contains(&operation) {
+    } else if SECRETARIAT.contains(&operation) || operation == "change_listing" {
         Some(Secretariat)
     } else if operation == "verify_member" {
         Some(Coordinator)
@@ -1151,6 +1154,9 @@ impl World {
                 json!({ "member_id": town.member(Who::Coordinator).id() })
             }
             "update_availability" => json!({ "accepting": "conditional", "conditions": "要相談" }),
+            "change_listing" => {
+                json!({ "latitude": 35.36, "longitude": 132.75, "capabilities": ["suction"] })
+            }
             _ => return None,
         })
     }

@@ -135,3 +135,101 @@ pub struct AvailabilityUpdated {
     /// The status as stored.
     pub status: AvailabilityView,
 }
+
+/// What a site can do for a patient at home, as care managers search for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// 喀痰吸引.
+    Suction,
+    /// 経管栄養（胃ろう・経鼻）.
+    TubeFeeding,
+    /// 中心静脈栄養（IVH）.
+    Ivh,
+    /// 在宅酸素.
+    Oxygen,
+    /// ストーマ.
+    Stoma,
+    /// 人工呼吸器.
+    Ventilator,
+    /// 認知症.
+    Dementia,
+    /// ターミナルケア・看取り.
+    TerminalCare,
+    /// 感染症のある方.
+    Infections,
+    /// 医療的ケア児・小児.
+    Children,
+}
+
+/// A site's listing: what the directory keeps beside identity's register. Body of
+/// `PUT /api/v1/sites/{site_id}/listing` (the whole listing; a field left out is cleared).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Listing {
+    /// Latitude in degrees (−90 to 90), with `longitude`; geocoded by hand is fine.
+    #[schema(minimum = -90, maximum = 90, example = 35.367)]
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    /// Longitude in degrees (−180 to 180), with `latitude`.
+    #[schema(minimum = -180, maximum = 180, example = 132.755)]
+    #[serde(default)]
+    pub longitude: Option<f64>,
+    /// Opening hours, as people write them (up to 200 characters).
+    #[schema(
+        example = "平日 8:30〜17:30（土日祝休み、24時間電話対応）",
+        max_length = 200
+    )]
+    #[serde(default)]
+    pub opening_hours: Option<String>,
+    /// Capacity (users or beds), if it has one.
+    #[schema(minimum = 0, maximum = 9999)]
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    /// What it can do (each at most once).
+    #[schema(max_items = 10)]
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Languages spoken besides Japanese, in words (up to 10, each up to 30 characters).
+    #[schema(max_items = 10, example = json!(["英語", "ポルトガル語"]))]
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// A description in the site's own words (up to 1,000 characters).
+    #[schema(max_length = 1000)]
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Command: the site's new listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeListing {
+    pub site_id: String,
+    pub listing: Listing,
+}
+
+/// Query: the listings of the caller's municipality (the operator: the region).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListListings {}
+
+/// A site's listing as stored, with who changed it last and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ListingView {
+    /// The site.
+    pub site_id: String,
+    /// Its name.
+    pub site_name: String,
+    /// The listing.
+    pub listing: Listing,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Who changed it.
+    pub updated_by: UpdaterView,
+}
+
+/// The listings of the municipality's sites that have one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Listings {
+    pub sites: Vec<ListingView>,
+}

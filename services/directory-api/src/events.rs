@@ -4,7 +4,7 @@ use event_store::{DecodeError, EventContract, decode_tagged, encode_tagged};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::availability::{Accepting, Vacancy};
+use crate::availability::{Accepting, Listing, Vacancy};
 
 /// Who updated, as colleagues know them (a professional's name and site are not patient data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,7 +16,7 @@ pub struct Updater {
 }
 
 /// Every event of the directory context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum DirectoryEvent {
     /// A site said what it can take now (the whole status; the one before stays in the stream).
@@ -33,14 +33,23 @@ pub enum DirectoryEvent {
         vacancies: Vec<Vacancy>,
         by: Updater,
     },
+    /// A site's listing changed (the whole listing).
+    ListingChanged {
+        site_id: String,
+        site_name: String,
+        municipality: String,
+        listing: Listing,
+        by: Updater,
+    },
 }
 
-const VERSIONS: &[(&str, u32)] = &[("AvailabilityUpdated", 1)];
+const VERSIONS: &[(&str, u32)] = &[("AvailabilityUpdated", 1), ("ListingChanged", 1)];
 
 impl EventContract for DirectoryEvent {
     fn event_type(&self) -> &'static str {
         match self {
             Self::AvailabilityUpdated { .. } => "AvailabilityUpdated",
+            Self::ListingChanged { .. } => "ListingChanged",
         }
     }
 

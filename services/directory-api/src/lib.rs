@@ -23,6 +23,8 @@ pub const CONTEXT: &str = "directory";
 pub mod aggregates {
     /// A site's availability, identified by the site's id: updated again and again.
     pub const AVAILABILITY: &str = "availability";
+    /// A site's listing (location, hours, capabilities…), identified by the site's id.
+    pub const LISTING: &str = "listing";
 }
 
 /// Endpoint names on the bus.
@@ -35,6 +37,17 @@ pub mod endpoints {
     /// Query: one site's latest status and its history ([`crate::availability::SiteAvailability`]).
     pub const SITE_AVAILABILITY: &str = "site_availability";
 
+    /// Command: a site's listing (location, hours, capabilities…) ([`crate::availability::ChangeListing`]).
+    pub const CHANGE_LISTING: &str = "change_listing";
+    /// Query: the listings of the caller's municipality ([`crate::availability::ListListings`]).
+    pub const LIST_LISTINGS: &str = "list_listings";
+
     /// Every endpoint the service answers.
-    pub const ALL: &[&str] = &[UPDATE_AVAILABILITY, LIST_AVAILABILITY, SITE_AVAILABILITY];
+    pub const ALL: &[&str] = &[
+        UPDATE_AVAILABILITY,
+        LIST_AVAILABILITY,
+        SITE_AVAILABILITY,
+        CHANGE_LISTING,
+        LIST_LISTINGS,
+    ];
 }

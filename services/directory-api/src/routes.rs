@@ -40,6 +40,7 @@ pub fn api() -> doors::Api {
 fn routes() -> Vec<Declared> {
     const READ: Door = Door::Signed(&[Action::ReadResources]);
     const UPDATE: Door = Door::Signed(&[Action::UpdateAvailability]);
+    const LISTING: Door = Door::Signed(&[Action::UpdateProviderEntry]);
     vec![
         Route::get("list_availability", "/api/v1/availability")
             .tag(TAG)
@@ -60,6 +61,33 @@ fn routes() -> Vec<Declared> {
             .reads_after()
             .answers::<AvailabilityHistory>(200, "the latest status and its history")
             .problems(&[(404, "no such site")])
+            .into(),
+        Route::get("list_listings", "/api/v1/listings")
+            .tag(TAG)
+            .summary("The listings of your municipality's sites: location, opening hours, capacity, what each can do (suction, tube feeding, terminal care, …), languages and a description.")
+            .door(READ)
+            .service(SERVICE, ep::LIST_LISTINGS, |_, _, _| Ok(ListListings {}))
+            .reads_after()
+            .answers::<Listings>(200, "the listings, by site")
+            .into(),
+        Route::put("change_listing", "/api/v1/sites/{site_id}/listing")
+            .tag(TAG)
+            .summary("Replace a site's listing (the whole of it: a field left out is cleared): for the secretariat of its municipality and its organisation's site admins. Kept with who and when.")
+            .door(LISTING)
+            .path::<AvailabilitySitePath>()
+            .body::<Listing>()
+            .service(SERVICE, ep::CHANGE_LISTING, |p, _, listing| {
+                Ok(ChangeListing {
+                    site_id: p.site_id,
+                    listing,
+                })
+            })
+            .answers::<ListingView>(200, "stored")
+            .problems(&[
+                (403, "not the secretariat of its municipality or a site admin of its organisation"),
+                (404, "no such site"),
+                (422, "a coordinate out of range or without its pair, a capability twice, or a text too long"),
+            ])
             .into(),
         Route::put("update_availability", "/api/v1/sites/{site_id}/availability")
             .tag(TAG)

@@ -10,7 +10,8 @@ use clock::SharedClock;
 use deadpool_postgres::Pool;
 use directory_api::availability::{
     Accepting, AvailabilityBoard, AvailabilityHistory, AvailabilityUpdated, AvailabilityView,
-    ListAvailability, SiteAvailability, UpdateAvailability, UpdaterView, Vacancy,
+    ChangeListing, ListAvailability, ListListings, ListingView, Listings, SiteAvailability,
+    UpdateAvailability, UpdaterView, Vacancy,
 };
 use directory_api::endpoints as ep;
 use directory_api::events::{DirectoryEvent, Updater};
@@ -46,6 +47,8 @@ impl host::Service for Directory {
             ep::UPDATE_AVAILABILITY => self.update_availability(ctx, incoming.json()?).await,
             ep::LIST_AVAILABILITY => self.list_availability(ctx, incoming.json()?).await,
             ep::SITE_AVAILABILITY => self.site_availability(ctx, incoming.json()?).await,
+            ep::CHANGE_LISTING => self.change_listing(ctx, incoming.json()?).await,
+            ep::LIST_LISTINGS => self.list_listings(ctx, incoming.json()?).await,
             _ => Err(Problem::not_found("no such endpoint")),
         }
     }
@@ -117,6 +120,43 @@ impl Directory {
             .map_err(|p| if p.status == 404 { no_such_site() } else { p })
     }
 
+    /// The organisations a site admin acts for: those that run their own sites (none for
+    /// anyone else).
+    async fn their_organisations(&self, ctx: &CallContext) -> Vec<String> {
+        let mut theirs = Vec::new();
+        if let Some(c) = ctx.caller.as_ref()
+            && c.subject.has_role(permissions::Role::SiteAdmin)
+        {
+            for own in &c.sites {
+                if let Ok(s) = self.site(ctx, own).await {
+                    theirs.push(s.organisation.organisation_id);
+                }
+            }
+        }
+        theirs
+    }
+
+    /// Who is asking, as colleagues know them, acting for `site` if it is theirs.
+    async fn updater(&self, ctx: &CallContext, site: &str) -> Result<Updater, Problem> {
+        let author: Author = self
+            .bus
+            .ask(
+                identity_api::SERVICE,
+                AUTHOR,
+                ctx,
+                &WhoAsks {
+                    site: Some(site.to_owned()),
+                },
+            )
+            .await?;
+        Ok(Updater {
+            member_id: author.member_id,
+            name: author.name,
+            profession: author.profession,
+            site_name: author.site_name,
+        })
+    }
+
     /// Waits (at most the read wait) until the projection has applied `sequence`.
     async fn applied(&self, sequence: u64) -> Result<(), Problem> {
         host::events::applied(
@@ -146,17 +186,7 @@ impl Directory {
     ) -> Result<Reply, Problem> {
         let site = self.site(ctx, &c.site_id).await?;
         let caller = ctx.caller.as_ref();
-        // A site admin acts for the organisations that run their own sites.
-        let mut theirs = Vec::new();
-        if let Some(c) = caller
-            && c.subject.has_role(permissions::Role::SiteAdmin)
-        {
-            for own in &c.sites {
-                if let Ok(s) = self.site(ctx, own).await {
-                    theirs.push(s.organisation.organisation_id);
-                }
-            }
-        }
+        let theirs = self.their_organisations(ctx).await;
         let facts = SiteFacts {
             site_id: &site.site_id,
             municipality: &site.home_municipality.code,
@@ -176,17 +206,7 @@ impl Directory {
         }
         let update =
             domain::checked(c.update).map_err(|i| Problem::invalid_field(i.field, i.reason))?;
-        let author: Author = self
-            .bus
-            .ask(
-                identity_api::SERVICE,
-                AUTHOR,
-                ctx,
-                &WhoAsks {
-                    site: Some(site.site_id.clone()),
-                },
-            )
-            .await?;
+        let by = self.updater(ctx, &site.site_id).await?;
         let site_kind = serde_json::to_value(site.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -200,12 +220,7 @@ impl Directory {
             conditions: update.conditions,
             new_clients: update.new_clients,
             vacancies: update.vacancies,
-            by: Updater {
-                member_id: author.member_id,
-                name: author.name,
-                profession: author.profession,
-                site_name: author.site_name,
-            },
+            by,
         };
         let (position, _) = host::events::append(
             &self.store,
@@ -311,5 +326,101 @@ impl Directory {
             current: views.next(),
             earlier: views.collect(),
         }))
+    }
+
+    async fn change_listing(&self, ctx: &CallContext, c: ChangeListing) -> Result<Reply, Problem> {
+        let site = self.site(ctx, &c.site_id).await?;
+        let theirs = self.their_organisations(ctx).await;
+        let facts = SiteFacts {
+            site_id: &site.site_id,
+            municipality: &site.home_municipality.code,
+            organisation_id: &site.organisation.organisation_id,
+        };
+        match domain::may_change_listing(ctx.caller.as_ref(), &facts, &theirs) {
+            May::Update => {}
+            May::Elsewhere => return Err(no_such_site()),
+            May::NotTheirs => {
+                return Err(Problem::forbidden(
+                    "a site's listing is kept by its municipality's secretariat or a site admin of its organisation",
+                ));
+            }
+        }
+        let listing = domain::checked_listing(c.listing)
+            .map_err(|i| Problem::invalid_field(i.field, i.reason))?;
+        let by = self.updater(ctx, &site.site_id).await?;
+        let (position, updated_at) = host::events::append(
+            &self.store,
+            &self.clock,
+            CONTEXT,
+            ctx,
+            host::events::Subject {
+                visibility: Visibility::Municipality,
+                municipality: Some(site.home_municipality.code.clone()),
+                aggregate_type: aggregates::LISTING,
+                aggregate_id: &site.site_id,
+                expected: ExpectedVersion::Any,
+            },
+            DirectoryEvent::ListingChanged {
+                site_id: site.site_id.clone(),
+                site_name: site.name.clone(),
+                municipality: site.home_municipality.code.clone(),
+                listing: listing.clone(),
+                by: by.clone(),
+            },
+        )
+        .await?;
+        self.applied(position.sequence).await?;
+        Ok(Reply::written(
+            ListingView {
+                site_id: site.site_id,
+                site_name: site.name,
+                listing,
+                updated_at,
+                updated_by: UpdaterView {
+                    name: by.name,
+                    profession: by.profession,
+                    site_name: by.site_name,
+                },
+            },
+            position,
+        ))
+    }
+
+    async fn list_listings(&self, ctx: &CallContext, _q: ListListings) -> Result<Reply, Problem> {
+        self.caught_up(ctx).await?;
+        let caller = ctx.caller.as_ref();
+        let region = caller.is_none_or(|c| c.subject.has_role(permissions::Role::Operator));
+        let municipality = caller
+            .and_then(|c| c.municipality.clone())
+            .unwrap_or_default();
+        let client = self.pool.get().await.map_err(db_problem)?;
+        let rows = client
+            .query(
+                "SELECT site_id, site_name, listing, updated_at, updated_by
+                   FROM availability.listings
+                  WHERE $1 OR municipality = $2
+                  ORDER BY site_id LIMIT 5000",
+                &[&region, &municipality],
+            )
+            .await
+            .map_err(db_problem)?;
+        let sites = rows
+            .iter()
+            .filter_map(|row| {
+                let by: Updater = serde_json::from_value(row.get(4)).ok()?;
+                Some(ListingView {
+                    site_id: row.get(0),
+                    site_name: row.get(1),
+                    listing: serde_json::from_value(row.get(2)).ok()?,
+                    updated_at: row.get(3),
+                    updated_by: UpdaterView {
+                        name: by.name,
+                        profession: by.profession,
+                        site_name: by.site_name,
+                    },
+                })
+            })
+            .collect();
+        Ok(Reply::value(Listings { sites }))
     }
 }

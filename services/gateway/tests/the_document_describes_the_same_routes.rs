@@ -267,6 +267,9 @@ const ADDED: &[(&str, &str)] = &[
     ("/api/v1/sites/{site_id}/availability", "get"),
     ("/api/v1/sites/{site_id}/availability", "head"),
     ("/api/v1/sites/{site_id}/availability", "put"),
+    ("/api/v1/listings", "get"),
+    ("/api/v1/listings", "head"),
+    ("/api/v1/sites/{site_id}/listing", "put"),
 ];
 
 /// Tags added since, with their services.
@@ -290,6 +293,10 @@ const WIDENED: &[(&str, &str)] = &[
 /// The schemas of the third and fourth: new ones only need to exist; widened ones keep every property
 /// (their refresh token is no longer required: a browser's is in the cookie).
 const ADDED_SCHEMAS: &[&str] = &[
+    "Capability",
+    "Listing",
+    "ListingView",
+    "Listings",
     "BoardSearchHit",
     "BoardSearchPage",
     "Accepting",

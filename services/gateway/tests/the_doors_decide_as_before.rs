@@ -148,11 +148,16 @@ fn added(route: &str, row: &access::RouteAccess) -> Option<bool> {
         ),
         // The resource directory: read by every person (the service keeps each to their
         // municipality); a site's status said by its staff or its organisation's site admins.
-        "GET /api/v1/availability" | "GET /api/v1/sites/{site_id}/availability" => {
+        "GET /api/v1/availability"
+        | "GET /api/v1/sites/{site_id}/availability"
+        | "GET /api/v1/listings" => {
             Some(matches!(row.door, Door::Signed(actions) if actions == [Action::ReadResources]))
         }
         "PUT /api/v1/sites/{site_id}/availability" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::UpdateAvailability]),
+        ),
+        "PUT /api/v1/sites/{site_id}/listing" => Some(
+            matches!(row.door, Door::Signed(actions) if actions == [Action::UpdateProviderEntry]),
         ),
         "POST /api/v1/consultations/{consultation_id}/assignment" => Some(
             matches!(row.door, Door::Signed(actions) if actions == [Action::AnswerConsultation]),

@@ -2,7 +2,7 @@
 //! site's own staff or a site admin of the organisation that runs it.
 
 use chrono::{DateTime, Duration, Utc};
-use directory_api::availability::{Accepting, AvailabilityUpdate};
+use directory_api::availability::{Accepting, AvailabilityUpdate, Listing};
 use permissions::{Caller, Role};
 
 /// A field at fault and why.
@@ -135,6 +135,107 @@ pub fn may_update(
     May::NotTheirs
 }
 
+/// The listing as it will be stored: texts trimmed (none when empty), a coordinate only with
+/// its pair and in range, each capability once, every text within its length.
+pub fn checked_listing(mut listing: Listing) -> Result<Listing, Invalid> {
+    let trimmed = |t: Option<String>| t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    listing.opening_hours = trimmed(listing.opening_hours);
+    listing.description = trimmed(listing.description);
+    match (listing.latitude, listing.longitude) {
+        (Some(lat), _) if !(-90.0..=90.0).contains(&lat) || !lat.is_finite() => {
+            return Err(invalid("/latitude", "a latitude is -90 to 90 degrees"));
+        }
+        (_, Some(lon)) if !(-180.0..=180.0).contains(&lon) || !lon.is_finite() => {
+            return Err(invalid("/longitude", "a longitude is -180 to 180 degrees"));
+        }
+        (Some(_), None) => {
+            return Err(invalid("/longitude", "a latitude comes with its longitude"));
+        }
+        (None, Some(_)) => return Err(invalid("/latitude", "a longitude comes with its latitude")),
+        _ => {}
+    }
+    if listing
+        .opening_hours
+        .as_ref()
+        .is_some_and(|h| h.chars().count() > 200)
+    {
+        return Err(invalid(
+            "/opening_hours",
+            "opening hours are at most 200 characters",
+        ));
+    }
+    if listing
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 1000)
+    {
+        return Err(invalid(
+            "/description",
+            "a description is at most 1,000 characters",
+        ));
+    }
+    if listing.capacity.is_some_and(|c| c > 9999) {
+        return Err(invalid("/capacity", "a capacity is 0 to 9,999"));
+    }
+    for (i, c) in listing.capabilities.iter().enumerate() {
+        if listing.capabilities[..i].contains(c) {
+            return Err(invalid(
+                format!("/capabilities/{i}"),
+                "each capability once",
+            ));
+        }
+    }
+    if listing.capabilities.len() > 10 {
+        return Err(invalid("/capabilities", "at most 10 capabilities"));
+    }
+    if listing.languages.len() > 10 {
+        return Err(invalid("/languages", "at most 10 languages"));
+    }
+    listing.languages = listing
+        .languages
+        .into_iter()
+        .map(|l| l.trim().to_owned())
+        .collect();
+    for (i, l) in listing.languages.iter().enumerate() {
+        if l.is_empty() || l.chars().count() > 30 {
+            return Err(invalid(
+                format!("/languages/{i}"),
+                "a language is 1 to 30 characters",
+            ));
+        }
+    }
+    Ok(listing)
+}
+
+/// Whether `caller` may change the listing of `site`: the secretariat of its municipality,
+/// a site admin of the organisation that runs it, the operator.
+pub fn may_change_listing(
+    caller: Option<&Caller>,
+    site: &SiteFacts<'_>,
+    their_organisations: &[String],
+) -> May {
+    let Some(c) = caller else {
+        return May::Update;
+    };
+    if c.subject.has_role(Role::Operator) {
+        return May::Update;
+    }
+    if c.municipality.as_deref() != Some(site.municipality) {
+        return May::Elsewhere;
+    }
+    if c.subject.has_role(Role::MunicipalSecretariat) {
+        return May::Update;
+    }
+    if c.subject.has_role(Role::SiteAdmin)
+        && their_organisations
+            .iter()
+            .any(|o| o == site.organisation_id)
+    {
+        return May::Update;
+    }
+    May::NotTheirs
+}
+
 /// Whether `caller` reads the statuses of `municipality` (their own; the operator all).
 pub fn reads(caller: Option<&Caller>, municipality: &str) -> bool {
     caller.is_none_or(|c| {
@@ -145,6 +246,36 @@ pub fn reads(caller: Option<&Caller>, municipality: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use directory_api::availability::Capability;
+
+    fn listing() -> Listing {
+        Listing {
+            latitude: Some(35.367),
+            longitude: Some(132.755),
+            opening_hours: Some(" 平日 8:30〜17:30 ".into()),
+            capacity: Some(20),
+            capabilities: vec![Capability::Suction, Capability::TerminalCare],
+            languages: vec!["英語".into()],
+            description: None,
+        }
+    }
+
+    #[test]
+    fn a_listing_holds_coordinates_in_range_and_in_pairs_and_each_capability_once() {
+        assert_eq!(
+            checked_listing(listing()).unwrap().opening_hours.as_deref(),
+            Some("平日 8:30〜17:30")
+        );
+        let mut far = listing();
+        far.latitude = Some(95.0);
+        assert_eq!(checked_listing(far).unwrap_err().field, "/latitude");
+        let mut half = listing();
+        half.longitude = None;
+        assert_eq!(checked_listing(half).unwrap_err().field, "/longitude");
+        let mut twice = listing();
+        twice.capabilities.push(Capability::Suction);
+        assert_eq!(checked_listing(twice).unwrap_err().field, "/capabilities/2");
+    }
     use chrono::NaiveDate;
     use directory_api::availability::Vacancy;
     use permissions::Subject;

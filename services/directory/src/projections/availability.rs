@@ -12,10 +12,16 @@ pub struct Availability;
 /// Its schema name.
 pub const SCHEMA: &str = "availability";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_availability",
-    sql: include_str!("../../migrations/availability_0001.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_availability",
+        sql: include_str!("../../migrations/availability_0001.sql"),
+    },
+    Migration {
+        version: "0002_listings",
+        sql: include_str!("../../migrations/availability_0002.sql"),
+    },
+];
 
 impl Projection for Availability {
     fn name(&self) -> &'static str {
@@ -31,7 +37,7 @@ impl Projection for Availability {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["statuses", "latest"]
+        &["statuses", "latest", "listings"]
     }
 
     async fn apply(
@@ -95,6 +101,32 @@ fn write(event: &RecordedEvent, out: &mut Statements) -> Result<(), ApplyError> 
                 params![site_id, municipality, sequence],
             );
         }
+        // The latest listing per site: applying again, or an older one, changes nothing.
+        DirectoryEvent::ListingChanged {
+            site_id,
+            site_name,
+            municipality,
+            listing,
+            by,
+        } => out.push(
+            "INSERT INTO listings (site_id, site_name, municipality, listing, updated_at,
+                                   updated_by, sequence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (site_id) DO UPDATE
+                SET site_name = excluded.site_name, municipality = excluded.municipality,
+                    listing = excluded.listing, updated_at = excluded.updated_at,
+                    updated_by = excluded.updated_by, sequence = excluded.sequence
+              WHERE listings.sequence < excluded.sequence",
+            params![
+                site_id,
+                site_name,
+                municipality,
+                serde_json::to_value(&listing).unwrap_or_default(),
+                env.occurred_at,
+                serde_json::to_value(&by).unwrap_or_default(),
+                sequence
+            ],
+        ),
     }
     Ok(())
 }

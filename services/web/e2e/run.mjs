@@ -646,6 +646,31 @@ try {
     await page.getByLabel("受け入れ可・条件付きのみ").check();
     await sites.getByRole("listitem").filter({ hasText: "よそ訪問看護ステーション" }).waitFor({ state: "detached" });
     await shoot(page, "directory", ["phone", "tablet", "pc"]);
+
+    // The secretariat keeps the office's listing; a nurse then finds it by what it can do.
+    const sec = secretariat.page;
+    await sec.goto(base + "/directory");
+    const card = sec.getByRole("list", { name: "事業所の一覧" }).getByRole("listitem").filter({ hasText: "みずうみ居宅介護支援事業所" });
+    await card.getByRole("button", { name: "掲載情報を編集" }).click();
+    const listing = card.getByRole("form", { name: "掲載情報を編集" });
+    await listing.getByLabel(/^緯度/).fill("95");
+    await listing.getByLabel(/^経度/).fill("132.755");
+    await listing.getByRole("button", { name: "掲載情報を保存する" }).click();
+    await listing.locator(".field-error").first().waitFor();
+    expect((await listing.getByLabel(/^緯度/).getAttribute("aria-invalid")) === "true", "the latitude says it is at fault");
+    await listing.getByLabel(/^緯度/).fill("35.367");
+    await listing.getByLabel("喀痰吸引").check();
+    await listing.getByLabel("看取り・ターミナルケア").check();
+    await listing.getByLabel(/^受付時間/).fill("平日 8:30〜17:30");
+    await listing.getByRole("button", { name: "掲載情報を保存する" }).click();
+    await card.getByText("受付：平日 8:30〜17:30").waitFor();
+    await shoot(sec, "directory-listing", ["phone"]);
+
+    await page.reload();
+    await page.getByLabel("受け入れ可・条件付きのみ").uncheck().catch(() => {});
+    await page.getByRole("combobox", { name: "対応できること" }).selectOption("suction");
+    await sites.getByRole("listitem").filter({ hasText: "みずうみ居宅介護支援事業所" }).getByText("喀痰吸引").waitFor();
+    await sites.getByRole("listitem").filter({ hasText: "よそ訪問看護ステーション" }).waitFor({ state: "detached" });
   });
 
   await step("settings, and signing out in one tab signs every tab out", async () => {

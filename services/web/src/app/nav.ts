@@ -22,7 +22,7 @@ export const NAV: NavItem[] = [
   { to: "/boards", label: "nav.boards", short: "nav.boards.short", icon: "board", roles: [...CARE, "municipal_secretariat", "operator"], section: "care" },
   { to: "/broadcasts", label: "nav.broadcasts", short: "nav.broadcasts.short", icon: "megaphone", roles: [...CARE, "municipal_secretariat", "operator", "broadcast_recipient"], section: "care" },
   { to: "/consultations", label: "nav.consultations", short: "nav.consultations.short", icon: "chat", roles: [...CARE, "municipal_secretariat"], section: "care" },
-  { to: "/directory", label: "nav.directory", short: "nav.directory.short", icon: "search", roles: CARE, section: "care" },
+  { to: "/directory", label: "nav.directory", short: "nav.directory.short", icon: "search", roles: [...CARE, "municipal_secretariat", "operator"], section: "care" },
   { to: "/calendar", label: "nav.calendar", short: "nav.calendar.short", icon: "calendar", roles: CARE, section: "care" },
   { to: "/admin/organisations", label: "nav.organisations", short: "nav.organisations.short", icon: "building", roles: ["municipal_secretariat", "operator"], section: "secretariat" },
   { to: "/admin/members", label: "nav.members", short: "nav.members.short", icon: "card", roles: ["municipal_secretariat", "operator"], section: "secretariat" },

@@ -5,6 +5,21 @@ import type { Lang } from "./terms";
 
 export type AvailabilityView = components["schemas"]["AvailabilityView"];
 export type Accepting = components["schemas"]["Accepting"];
+export type Capability = components["schemas"]["Capability"];
+export type ListingView = components["schemas"]["ListingView"];
+
+export const CAPABILITIES: Record<Capability, [string, string]> = {
+  suction: ["喀痰吸引", "Suction"],
+  tube_feeding: ["経管栄養", "Tube feeding"],
+  ivh: ["中心静脈栄養（IVH）", "IVH"],
+  oxygen: ["在宅酸素", "Home oxygen"],
+  stoma: ["ストーマ", "Stoma"],
+  ventilator: ["人工呼吸器", "Ventilator"],
+  dementia: ["認知症", "Dementia"],
+  terminal_care: ["看取り・ターミナルケア", "Terminal care"],
+  infections: ["感染症のある方", "Patients with infections"],
+  children: ["小児・医療的ケア児", "Children"],
+};
 
 export const ACCEPTING: Record<Accepting, [string, string]> = {
   yes: ["受け入れ可", "Accepting"],

@@ -11,7 +11,7 @@ import { useLoad } from "../../lib/load";
 import { emptyOnes, useSending } from "../../lib/forms";
 import { calendarDate, dateTime, readDate } from "../../lib/dates";
 import { personInWords } from "../../lib/people";
-import { ACCEPTING, acceptingInWords, freshnessInWords, rank, type Accepting, type AvailabilityView } from "../../lib/availability";
+import { ACCEPTING, CAPABILITIES, acceptingInWords, freshnessInWords, rank, type Accepting, type AvailabilityView, type Capability, type ListingView } from "../../lib/availability";
 import { SITE_KINDS, word } from "../../lib/terms";
 import { Button, Choices, Empty, Field, Loading, Page, ProblemNote, SelectField, TextField } from "../../ui/ui";
 import { useMunicipalitySites } from "../patients/Register";
@@ -29,12 +29,19 @@ export function Directory() {
     () => must(api.GET("/api/v1/availability", { params: { header: after ? { "Tsunagu-Min-Position": after } : undefined } })),
     [after],
   );
+  const listings = useLoad(
+    () => must(api.GET("/api/v1/listings", { params: { header: after ? { "Tsunagu-Min-Position": after } : undefined } })),
+    [after],
+  );
+  const listingOf = new Map((listings.data?.sites ?? []).map((l) => [l.site_id, l]));
+  const [capability, setCapability] = useState("");
   const [kind, setKind] = useState("");
   const [acceptingOnly, setAcceptingOnly] = useState(false);
   const statusOf = new Map((board.data?.sites ?? []).map((s) => [s.site_id, s]));
   const kinds = [...new Set((sites.data ?? []).map((s) => s.kind))];
   const shown = (sites.data ?? [])
     .filter((s) => !kind || s.kind === kind)
+    .filter((s) => !capability || (listingOf.get(s.site_id)?.listing.capabilities ?? []).includes(capability as Capability))
     .filter((s) => !acceptingOnly || ["yes", "conditional"].includes(statusOf.get(s.site_id)?.accepting ?? ""))
     .sort((a, b) => rank(statusOf.get(a.site_id)) - rank(statusOf.get(b.site_id)) || a.name_kana.localeCompare(b.name_kana, "ja"));
   const mine = (sites.data ?? []).filter((s) => me?.sites.includes(s.site_id));
@@ -61,6 +68,12 @@ export function Directory() {
             onChange={setKind}
             options={[["", t("directory.anyKind")], ...kinds.map((k): [string, string] => [k, word(SITE_KINDS, k, lang)])]}
           />
+          <SelectField
+            label={t("directory.capability")}
+            value={capability}
+            onChange={setCapability}
+            options={[["", t("directory.anyCapability")], ...(Object.keys(CAPABILITIES) as Capability[]).map((c): [string, string] => [c, CAPABILITIES[c][lang === "ja" ? 0 : 1]])]}
+          />
         </div>
         <label className="check">
           <input type="checkbox" checked={acceptingOnly} onChange={() => setAcceptingOnly(!acceptingOnly)} />
@@ -71,7 +84,17 @@ export function Directory() {
         {sites.data && shown.length === 0 && <Empty>{t("directory.none")}</Empty>}
         <ul className="cards" aria-label={t("directory.sites")}>
           {shown.map((site) => (
-            <SiteCard key={site.site_id} site={site} status={statusOf.get(site.site_id)} />
+            <SiteCard
+              key={site.site_id}
+              site={site}
+              status={statusOf.get(site.site_id)}
+              listing={listingOf.get(site.site_id)}
+              keeps={Boolean(me && (me.roles.includes("municipal_secretariat") || (me.roles.includes("site_admin") && me.sites.includes(site.site_id))))}
+              onKept={(position) => {
+                if (position && position !== after) setAfter(position);
+                else listings.reload();
+              }}
+            />
           ))}
         </ul>
       </section>
@@ -79,8 +102,22 @@ export function Directory() {
   );
 }
 
-function SiteCard({ site, status }: { site: Site; status: AvailabilityView | undefined }) {
+function SiteCard({
+  site,
+  status,
+  listing,
+  keeps,
+  onKept,
+}: {
+  site: Site;
+  status: AvailabilityView | undefined;
+  listing: ListingView | undefined;
+  keeps: boolean;
+  onKept: (position: string | null) => void;
+}) {
   const { t, lang } = useI18n();
+  const [editing, setEditing] = useState(false);
+  const l = listing?.listing;
   return (
     <li className="card">
       <div className="card-body">
@@ -113,13 +150,111 @@ function SiteCard({ site, status }: { site: Site; status: AvailabilityView | und
         ) : (
           <p className="hint">{t("directory.noStatus")}</p>
         )}
+        {l && (
+          <>
+            {l.capabilities && l.capabilities.length > 0 && (
+              <p className="tags">
+                {l.capabilities.map((c) => (
+                  <span key={c} className="tag">
+                    {CAPABILITIES[c][lang === "ja" ? 0 : 1]}
+                  </span>
+                ))}
+              </p>
+            )}
+            {l.opening_hours && <p>{t("directory.hours", { hours: l.opening_hours })}</p>}
+            {l.capacity != null && <p>{t("directory.capacity", { n: String(l.capacity) })}</p>}
+            {l.languages && l.languages.length > 0 && <p>{t("directory.languages", { list: l.languages.join("・") })}</p>}
+            {l.description && <p className="conditions">{l.description}</p>}
+          </>
+        )}
         <p>
           <a className="tap" href={`tel:${site.phone.replace(/-/g, "")}`}>
             {t("patient.phone")} {site.phone}
           </a>
         </p>
+        {keeps && (
+          <Button kind="secondary" aria-expanded={editing} onClick={() => setEditing(!editing)}>
+            {editing ? t("close") : t("directory.editListing")}
+          </Button>
+        )}
+        {editing && (
+          <ListingForm
+            site={site}
+            listing={l}
+            onDone={(position) => {
+              setEditing(false);
+              onKept(position);
+            }}
+          />
+        )}
       </div>
     </li>
+  );
+}
+
+/** 掲載情報: where the site is and what it can do — the whole listing, sent at once. */
+function ListingForm({ site, listing, onDone }: { site: Site; listing: ListingView["listing"] | undefined; onDone: (position: string | null) => void }) {
+  const { t, lang } = useI18n();
+  const [latitude, setLatitude] = useState(listing?.latitude != null ? String(listing.latitude) : "");
+  const [longitude, setLongitude] = useState(listing?.longitude != null ? String(listing.longitude) : "");
+  const [hours, setHours] = useState(listing?.opening_hours ?? "");
+  const [capacity, setCapacity] = useState(listing?.capacity != null ? String(listing.capacity) : "");
+  const [capabilities, setCapabilities] = useState<Capability[]>(listing?.capabilities ?? []);
+  const [languages, setLanguages] = useState((listing?.languages ?? []).join("、"));
+  const [description, setDescription] = useState(listing?.description ?? "");
+  const sending = useSending(lang);
+  const number = (text: string) => (text.trim() === "" ? null : Number(text.trim()));
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const faults: Record<string, string> = {};
+    if (latitude.trim() && Number.isNaN(Number(latitude))) faults["/latitude"] = t("directory.degrees");
+    if (longitude.trim() && Number.isNaN(Number(longitude))) faults["/longitude"] = t("directory.degrees");
+    if (capacity.trim() && !/^\d{1,4}$/.test(capacity.trim())) faults["/capacity"] = t("directory.capacityHint");
+    const done = await sending.sendChecked(faults, () =>
+      written(
+        api.PUT("/api/v1/sites/{site_id}/listing", {
+          params: { path: { site_id: site.site_id } },
+          body: {
+            latitude: number(latitude),
+            longitude: number(longitude),
+            opening_hours: hours.trim() || null,
+            capacity: number(capacity),
+            capabilities,
+            languages: languages.split(/[,、]/).map((x) => x.trim()).filter(Boolean),
+            description: description.trim() || null,
+          },
+        }),
+      ),
+    );
+    if (done) onDone(done.position);
+  };
+  return (
+    <form className="form" onSubmit={submit} noValidate aria-label={t("directory.editListing")}>
+      <div className="field-pair">
+        <TextField label={t("directory.latitude")} hint={t("directory.latitudeHint")} inputMode="decimal" value={latitude} onChange={setLatitude} error={sending.fieldError("latitude")} />
+        <TextField label={t("directory.longitude")} hint={t("directory.longitudeHint")} inputMode="decimal" value={longitude} onChange={setLongitude} error={sending.fieldError("longitude")} />
+      </div>
+      <TextField label={t("directory.hoursLabel")} value={hours} onChange={setHours} maxLength={200} error={sending.fieldError("opening_hours")} />
+      <TextField label={t("directory.capacityLabel")} hint={t("directory.capacityHint")} inputMode="numeric" value={capacity} onChange={setCapacity} error={sending.fieldError("capacity")} />
+      <Choices legend={t("directory.capabilities")} error={sending.fieldError("capabilities")}>
+        {(Object.keys(CAPABILITIES) as Capability[]).map((c) => (
+          <label key={c} className="check">
+            <input type="checkbox" checked={capabilities.includes(c)} onChange={() => setCapabilities(capabilities.includes(c) ? capabilities.filter((x) => x !== c) : [...capabilities, c])} />
+            {CAPABILITIES[c][lang === "ja" ? 0 : 1]}
+          </label>
+        ))}
+      </Choices>
+      <TextField label={t("directory.languagesLabel")} hint={t("directory.languagesHint")} value={languages} onChange={setLanguages} error={sending.fieldError("languages")} />
+      <Field label={t("directory.description")} error={sending.fieldError("description")}>
+        {({ id, describedBy, invalid }) => (
+          <textarea id={id} value={description} rows={3} maxLength={1000} onChange={(e) => setDescription(e.target.value)} aria-describedby={describedBy} aria-invalid={invalid || undefined} />
+        )}
+      </Field>
+      <ProblemNote problem={sending.general} />
+      <Button type="submit" disabled={sending.busy}>
+        {t("directory.saveListing")}
+      </Button>
+    </form>
   );
 }
 

@@ -121,19 +121,22 @@ impl Directory {
     }
 
     /// The organisations a site admin acts for: those that run their own sites (none for
-    /// anyone else).
-    async fn their_organisations(&self, ctx: &CallContext) -> Vec<String> {
+    /// anyone else). A site of theirs the register no longer has is passed over; the register
+    /// not answering is the caller's 503, not a refusal.
+    async fn their_organisations(&self, ctx: &CallContext) -> Result<Vec<String>, Problem> {
         let mut theirs = Vec::new();
         if let Some(c) = ctx.caller.as_ref()
             && c.subject.has_role(permissions::Role::SiteAdmin)
         {
             for own in &c.sites {
-                if let Ok(s) = self.site(ctx, own).await {
-                    theirs.push(s.organisation.organisation_id);
+                match self.site(ctx, own).await {
+                    Ok(s) => theirs.push(s.organisation.organisation_id),
+                    Err(p) if p.status == 404 => {}
+                    Err(p) => return Err(p),
                 }
             }
         }
-        theirs
+        Ok(theirs)
     }
 
     /// Who is asking, as colleagues know them, acting for `site` if it is theirs.
@@ -186,7 +189,7 @@ impl Directory {
     ) -> Result<Reply, Problem> {
         let site = self.site(ctx, &c.site_id).await?;
         let caller = ctx.caller.as_ref();
-        let theirs = self.their_organisations(ctx).await;
+        let theirs = self.their_organisations(ctx).await?;
         let facts = SiteFacts {
             site_id: &site.site_id,
             municipality: &site.home_municipality.code,
@@ -330,7 +333,7 @@ impl Directory {
 
     async fn change_listing(&self, ctx: &CallContext, c: ChangeListing) -> Result<Reply, Problem> {
         let site = self.site(ctx, &c.site_id).await?;
-        let theirs = self.their_organisations(ctx).await;
+        let theirs = self.their_organisations(ctx).await?;
         let facts = SiteFacts {
             site_id: &site.site_id,
             municipality: &site.home_municipality.code,

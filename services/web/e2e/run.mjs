@@ -667,7 +667,6 @@ try {
     await shoot(sec, "directory-listing", ["phone"]);
 
     await page.reload();
-    await page.getByLabel("受け入れ可・条件付きのみ").uncheck().catch(() => {});
     await page.getByRole("combobox", { name: "対応できること" }).selectOption("suction");
     await sites.getByRole("listitem").filter({ hasText: "みずうみ居宅介護支援事業所" }).getByText("喀痰吸引").waitFor();
     await sites.getByRole("listitem").filter({ hasText: "よそ訪問看護ステーション" }).waitFor({ state: "detached" });
